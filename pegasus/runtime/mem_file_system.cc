@@ -1,0 +1,137 @@
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "pegasus/base/status.h"
+#include "pegasus/runtime/file_system.h"
+
+namespace pegasus {
+namespace {
+
+absl::Status NotFound(const std::string& what, const std::string& path) {
+  return PegasusError(ErrorCode::kNotFound, what + " " + path + ": no such file or directory");
+}
+
+class MemFileSystemImpl;
+
+class MemWritableFile final : public WritableFile {
+ public:
+  MemWritableFile(MemFileSystemImpl* fs, std::string path)
+      : fs_(fs), path_(std::move(path)) {}
+
+  absl::Status Append(std::string_view data) override;
+  absl::Status Sync() override { return absl::OkStatus(); }
+  absl::Status Close() override { return absl::OkStatus(); }
+
+ private:
+  MemFileSystemImpl* fs_;
+  std::string path_;
+};
+
+class MemFileSystemImpl final : public FileSystem {
+ public:
+  MemFileSystemImpl() { dirs_.insert("/"); }
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!dirs_.contains(DirName(path))) return NotFound("open", path);
+    files_[path].clear();
+    return std::make_unique<MemWritableFile>(this, path);
+  }
+
+  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(path);
+    if (it == files_.end()) return NotFound("open", path);
+    return it->second;
+  }
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(from);
+    if (it == files_.end()) return NotFound("rename", from);
+    if (!dirs_.contains(DirName(to))) return NotFound("rename to", to);
+    std::string data = std::move(it->second);
+    files_.erase(it);
+    files_[to] = std::move(data);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteFile(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (files_.erase(path) == 0) return NotFound("unlink", path);
+    return absl::OkStatus();
+  }
+
+  bool FileExists(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return files_.contains(path) || dirs_.contains(path);
+  }
+
+  absl::Status CreateDirs(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::string dir = path; dir != "/" && !dir.empty(); dir = DirName(dir)) {
+      if (files_.contains(dir)) {
+        return PegasusError(ErrorCode::kIoError, "mkdir " + dir + ": is a file");
+      }
+      dirs_.insert(dir);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!dirs_.contains(path)) return NotFound("opendir", path);
+    std::set<std::string> names;
+    std::string prefix = path == "/" ? "/" : path + "/";
+    auto add_children = [&](const auto& container) {
+      for (auto it = container.lower_bound(prefix);
+           it != container.end() && GetPath(*it).starts_with(prefix); ++it) {
+        std::string rest = GetPath(*it).substr(prefix.size());
+        if (!rest.empty()) names.insert(rest.substr(0, rest.find('/')));
+      }
+    };
+    add_children(files_);
+    add_children(dirs_);
+    return std::vector<std::string>(names.begin(), names.end());
+  }
+
+  absl::Status SyncDir(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!dirs_.contains(path)) return NotFound("open", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendTo(const std::string& path, std::string_view data) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(path);
+    if (it == files_.end()) return NotFound("write", path);
+    it->second.append(data);
+    return absl::OkStatus();
+  }
+
+ private:
+  static const std::string& GetPath(const std::string& dir) { return dir; }
+  static const std::string& GetPath(
+      const std::pair<const std::string, std::string>& file) {
+    return file.first;
+  }
+
+  std::mutex mu_;
+  std::map<std::string, std::string> files_;
+  std::set<std::string> dirs_;
+};
+
+absl::Status MemWritableFile::Append(std::string_view data) {
+  return fs_->AppendTo(path_, data);
+}
+
+}  // namespace
+
+std::unique_ptr<FileSystem> NewMemFileSystem() {
+  return std::make_unique<MemFileSystemImpl>();
+}
+
+}  // namespace pegasus
