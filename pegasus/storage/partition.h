@@ -1,0 +1,150 @@
+// Partition: the data operations of one partition, written once over a
+// StorageEngine. A replica calls ApplyMutation() when a mutation commits and
+// the read methods when a read arrives; an embedder can call them directly.
+//
+// Deterministic: time comes from the caller (the mutation's timestamp, the
+// read's `now_us`), never from a clock read here, so every replica that
+// applies the same mutations ends in the same state and judges expiry alike.
+//
+//   Partition partition(engine.get(), PartitionOptions());
+//   PutRequest put{.hash_key = "user1", .sort_key = "name", .value = "ann"};
+//   auto responses = partition.ApplyMutation(/*decree=*/1, now_us, {put});
+//   GetResponse got = partition.Get("user1", "name", now_us);
+//
+// Bad input (an empty hash key or one of 64 KiB or more, a request over
+// max_write_size_bytes, an unknown check or filter type, an empty multi_put,
+// ...) gets an error status in its response and changes nothing.
+//
+// Thread-safety: ApplyMutation, SetDefaultTtl and the scanner methods are
+// called by one thread at a time (the partition's strand); the other reads
+// may run concurrently with them and each other.
+
+#ifndef PEGASUS_STORAGE_PARTITION_H_
+#define PEGASUS_STORAGE_PARTITION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/storage/partition_types.h"
+#include "pegasus/storage/storage_engine.h"
+
+namespace pegasus {
+
+struct PartitionOptions {
+  // Largest write request accepted, counting the bytes of its keys, values
+  // and operands; 0 disables the check. Default: 1 MiB (Pegasus's
+  // max_allowed_write_size).
+  uint64_t max_write_size_bytes = 1 << 20;
+
+  // Rows a multi_get examines (expired and filtered rows included) and
+  // returns at most, and the bytes it returns at most. Defaults: 3000 rows,
+  // 30 MiB (Pegasus's rocksdb_multi_get_max_iteration_{count,size}).
+  int32_t multi_get_max_iteration_count = 3000;
+  uint64_t multi_get_max_iteration_size_bytes = 30 << 20;
+
+  // Rows one scanner call examines at most, and its largest batch.
+  // Default: 1000 (Pegasus's rocksdb_max_iteration_count).
+  int32_t scan_max_iteration_count = 1000;
+
+  // Open scan contexts kept at most; beyond it the least recently used is
+  // dropped (its client gets PERR_NOT_FOUND and restarts). Default: 1000.
+  size_t max_scan_contexts = 1000;
+
+  // A context idle this long, judged by later requests' times, is dropped.
+  // Default: 5 minutes (Pegasus's).
+  int64_t scan_context_idle_timeout_us = 5 * 60 * 1000000LL;
+
+  // First scan context id; give each Partition instance a distinct base
+  // (for example from its ballot) so a client's stale id never names
+  // another scan. Default: 0.
+  int64_t scan_context_id_base = 0;
+
+  // This cluster's id in value timetags (7 bits, for duplication). Default 0.
+  uint8_t cluster_id = 0;
+
+  // Table default TTL in seconds, applied to writes without an expiry;
+  // 0 = none. Default: 0.
+  uint32_t default_ttl_s = 0;
+};
+
+class Partition {
+ public:
+  // `engine` is not owned and must outlive the partition.
+  Partition(StorageEngine* engine, PartitionOptions options);
+  ~Partition();
+
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
+  // Checks a write before it is assigned a decree: hash key, size limit and
+  // request shape. ApplyMutation repeats the check, so an invalid request
+  // never writes.
+  absl::Status ValidateWrite(const WriteRequest& request) const;
+
+  // Applies the requests of one mutation, in order, each seeing the effects
+  // of those before it, as one atomic engine batch recorded under `decree`.
+  // `timestamp_us` is the mutation's time (Unix microseconds), used for
+  // expiry, default TTL and timetags. Returns one response per request, or
+  // an error when the engine fails (then nothing was applied).
+  // REQUIRES: decree > the engine's last applied decree.
+  absl::StatusOr<std::vector<WriteResponse>> ApplyMutation(
+      Decree decree, int64_t timestamp_us,
+      std::span<const WriteRequest> requests);
+
+  // Reads, judged at `now_us` (Unix microseconds).
+  GetResponse Get(std::string_view hash_key, std::string_view sort_key,
+                  int64_t now_us) const;
+  MultiGetResponse MultiGet(const MultiGetRequest& request,
+                            int64_t now_us) const;
+  // All sort keys of a hash key (a multi_get without values).
+  SortKeysResponse MultiGetSortKeys(std::string_view hash_key,
+                                    int32_t max_kv_count, int32_t max_kv_size,
+                                    int64_t now_us) const;
+  SortKeyCountResponse SortKeyCount(std::string_view hash_key,
+                                    int64_t now_us) const;
+  TtlResponse Ttl(std::string_view hash_key, std::string_view sort_key,
+                  int64_t now_us) const;
+  // OK when the row exists and has not expired; else PERR_NOT_FOUND.
+  absl::Status Exist(std::string_view hash_key, std::string_view sort_key,
+                     int64_t now_us) const;
+  BatchGetResponse BatchGet(std::span<const FullKey> keys,
+                            int64_t now_us) const;
+
+  // Scanners. A scan context holds an engine iterator (a snapshot) between
+  // calls; ClearScanner() releases it early.
+  ScanResponse GetScanner(const GetScannerRequest& request, int64_t now_us);
+  ScanResponse Scan(int64_t context_id, int64_t now_us);
+  void ClearScanner(int64_t context_id);
+  size_t open_scan_contexts() const;
+
+  // The table's default TTL (the `default_ttl` table env), for writes and
+  // for the engine's compaction.
+  void SetDefaultTtl(uint32_t ttl_s);
+
+ private:
+  struct ScanContext;
+  class MutationWriter;
+
+  ScanResponse RunScan(std::unique_ptr<ScanContext> context, int64_t now_us);
+  void DropIdleScanContexts(int64_t now_us);
+
+  StorageEngine* const engine_;
+  const PartitionOptions options_;
+  std::atomic<uint32_t> default_ttl_s_;
+
+  std::map<int64_t, std::unique_ptr<ScanContext>> scan_contexts_;
+  int64_t next_scan_context_id_;
+};
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_STORAGE_PARTITION_H_

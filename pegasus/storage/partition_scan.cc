@@ -1,0 +1,197 @@
+// Scanners: a scan context keeps an engine iterator between calls.
+
+#include "pegasus/base/key_schema.h"
+#include "pegasus/base/status.h"
+#include "pegasus/base/value_schema.h"
+#include "pegasus/storage/partition.h"
+#include "pegasus/storage/predicates.h"
+
+namespace pegasus {
+
+struct Partition::ScanContext {
+  std::unique_ptr<StorageIterator> it;
+  std::string stop_key;  // "" = unbounded.
+  bool stop_inclusive = false;
+  GetScannerRequest request;  // Filters and output options.
+  int32_t batch_count = 0;
+  int64_t last_used_us = 0;
+
+  bool BeyondStop(std::string_view key) const {
+    if (stop_key.empty()) return false;
+    int order = key.compare(stop_key);
+    return order > 0 || (order == 0 && !stop_inclusive);
+  }
+};
+
+Partition::Partition(StorageEngine* engine, PartitionOptions options)
+    : engine_(engine),
+      options_(options),
+      default_ttl_s_(options.default_ttl_s),
+      next_scan_context_id_(options.scan_context_id_base) {
+  engine_->SetDefaultTtl(options.default_ttl_s);
+}
+
+Partition::~Partition() = default;
+
+GetScannerRequest GetScannerRequest::ForHashKey(const std::string& hash_key,
+                                                const std::string& start_sort_key,
+                                                const std::string& stop_sort_key,
+                                                bool start_inclusive,
+                                                bool stop_inclusive) {
+  GetScannerRequest request;
+  request.start_key = EncodeStorageKey(hash_key, start_sort_key);
+  request.start_inclusive = start_inclusive;
+  if (stop_sort_key.empty()) {
+    request.stop_key = PrefixSuccessor(HashKeyPrefix(hash_key));
+    request.stop_inclusive = false;
+  } else {
+    request.stop_key = EncodeStorageKey(hash_key, stop_sort_key);
+    request.stop_inclusive = stop_inclusive;
+  }
+  return request;
+}
+
+GetScannerRequest GetScannerRequest::ForFullScan() { return GetScannerRequest(); }
+
+ScanResponse Partition::GetScanner(const GetScannerRequest& request, int64_t now_us) {
+  ScanResponse response;
+  for (FilterType type : {request.hash_key_filter_type, request.sort_key_filter_type}) {
+    if (!IsValidFilterType(type)) {
+      response.status = PegasusError(
+          ErrorCode::kInvalidArgument,
+          "unknown filter type " + std::to_string(static_cast<int>(type)));
+      return response;
+    }
+  }
+  DropIdleScanContexts(now_us);
+
+  std::string start = request.start_key;
+  bool start_inclusive = request.start_inclusive;
+  // Hash keys sort by length first, so no hash key matching a prefix pattern
+  // sorts before the pattern's own first key.
+  if (request.hash_key_filter_type == FilterType::kMatchPrefix &&
+      !request.hash_key_filter_pattern.empty() &&
+      request.hash_key_filter_pattern.size() <= kMaxHashKeyBytes) {
+    std::string pattern_start = HashKeyPrefix(request.hash_key_filter_pattern);
+    if (pattern_start > start) {
+      start = std::move(pattern_start);
+      start_inclusive = true;
+    }
+  }
+  if (!request.stop_key.empty()) {
+    int order = start.compare(request.stop_key);
+    if (order > 0 || (order == 0 && !(start_inclusive && request.stop_inclusive))) {
+      return response;  // An empty range: complete at once.
+    }
+  }
+
+  auto context = std::make_unique<ScanContext>();
+  IteratorOptions options;
+  if (!request.stop_key.empty()) {
+    // The smallest key after stop_key is stop_key + "\0".
+    options.upper_bound = request.stop_key;
+    if (request.stop_inclusive) options.upper_bound.push_back('\0');
+  }
+  context->it = engine_->NewIterator(options);
+  context->it->Seek(start);
+  if (context->it->Valid() && !start_inclusive && context->it->key() == start) {
+    context->it->Next();
+  }
+  context->stop_key = request.stop_key;
+  context->stop_inclusive = request.stop_inclusive;
+  context->request = request;
+  int32_t cap = options_.scan_max_iteration_count;
+  context->batch_count =
+      request.batch_size > 0 && request.batch_size < cap ? request.batch_size : cap;
+  return RunScan(std::move(context), now_us);
+}
+
+ScanResponse Partition::Scan(int64_t context_id, int64_t now_us) {
+  DropIdleScanContexts(now_us);
+  auto it = scan_contexts_.find(context_id);
+  if (it == scan_contexts_.end()) {
+    ScanResponse response;
+    response.status = PegasusError(ErrorCode::kNotFound,
+                                   "scan context " + std::to_string(context_id) +
+                                       " does not exist (finished, cleared or evicted)");
+    response.context_id = kScanContextNotExist;
+    return response;
+  }
+  std::unique_ptr<ScanContext> context = std::move(it->second);
+  scan_contexts_.erase(it);
+  return RunScan(std::move(context), now_us);
+}
+
+ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
+                                int64_t now_us) {
+  ScanResponse response;
+  const GetScannerRequest& request = context->request;
+  uint32_t now_s = PegasusSecondsFromUnixMicros(now_us);
+  StorageIterator* it = context->it.get();
+  int32_t matched = 0;
+  int32_t iterations = 0;
+  for (; it->Valid() && !context->BeyondStop(it->key()); it->Next()) {
+    if (matched >= context->batch_count ||
+        iterations >= options_.scan_max_iteration_count) {
+      break;
+    }
+    ++iterations;
+    std::string_view hash_key, sort_key;
+    absl::Status status = DecodeStorageKey(it->key(), &hash_key, &sort_key);
+    absl::StatusOr<ValueFields> fields = DecodeValue(it->value());
+    if (status.ok()) status = fields.status();
+    if (!status.ok()) {
+      response.status = status;
+      response.kvs.clear();
+      return response;
+    }
+    if (IsExpired(fields->expire_ts, now_s) ||
+        !MatchesFilter(request.hash_key_filter_type, request.hash_key_filter_pattern,
+                       hash_key) ||
+        !MatchesFilter(request.sort_key_filter_type, request.sort_key_filter_pattern,
+                       sort_key)) {
+      continue;
+    }
+    ++matched;
+    if (request.only_return_count) continue;
+    ScanKeyValue kv{std::string(hash_key), std::string(sort_key), "", 0};
+    if (!request.no_value) kv.value = std::string(fields->user_data);
+    if (request.return_expire_ts) kv.expire_ts_s = fields->expire_ts;
+    response.kvs.push_back(std::move(kv));
+  }
+  response.kv_count = matched;
+  if (!it->status().ok()) {
+    response.status = it->status();
+    response.kvs.clear();
+    return response;
+  }
+  if (!it->Valid() || context->BeyondStop(it->key())) {
+    response.context_id = kScanContextCompleted;
+    return response;
+  }
+  // More to come: keep the context under a fresh id, evicting the least
+  // recently used context beyond the bound.
+  context->last_used_us = now_us;
+  response.context_id = next_scan_context_id_++;
+  scan_contexts_.emplace(response.context_id, std::move(context));
+  while (scan_contexts_.size() > options_.max_scan_contexts) {
+    scan_contexts_.erase(scan_contexts_.begin());
+  }
+  return response;
+}
+
+void Partition::ClearScanner(int64_t context_id) { scan_contexts_.erase(context_id); }
+
+size_t Partition::open_scan_contexts() const { return scan_contexts_.size(); }
+
+void Partition::DropIdleScanContexts(int64_t now_us) {
+  for (auto it = scan_contexts_.begin(); it != scan_contexts_.end();) {
+    if (now_us - it->second->last_used_us > options_.scan_context_idle_timeout_us) {
+      it = scan_contexts_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace pegasus
