@@ -100,9 +100,12 @@ absl::Status Partition::ValidateWrite(const WriteRequest& request) const {
 // the requests before them, collecting every effect into one batch.
 class Partition::MutationWriter {
  public:
+  // `reads_rows`: whether any request of the mutation reads a row (incr and
+  // the checks); only then must later requests see earlier writes.
   MutationWriter(const StorageEngine* engine, int64_t timestamp_us,
-                 uint8_t cluster_id, uint32_t default_ttl_s)
+                 uint8_t cluster_id, uint32_t default_ttl_s, bool reads_rows)
       : engine_(engine),
+        reads_rows_(reads_rows),
         now_s_(PegasusSecondsFromUnixMicros(timestamp_us)),
         timetag_(MakeTimetag(timestamp_us, cluster_id, /*delete_flag=*/false)),
         default_ttl_s_(default_ttl_s) {}
@@ -194,13 +197,13 @@ class Partition::MutationWriter {
     std::string key = EncodeStorageKey(hash_key, sort_key);
     std::string encoded = EncodeValue(expire_ts, timetag_, value);
     batch_.Put(key, encoded);
-    pending_[std::move(key)] = std::move(encoded);
+    if (reads_rows_) pending_[std::move(key)] = std::move(encoded);
   }
 
   void Remove(std::string_view hash_key, std::string_view sort_key) {
     std::string key = EncodeStorageKey(hash_key, sort_key);
     batch_.Delete(key);
-    pending_[std::move(key)] = std::nullopt;
+    if (reads_rows_) pending_[std::move(key)] = std::nullopt;
   }
 
   // Reads a row as this mutation sees it so far: *fields is empty when the
@@ -262,6 +265,7 @@ class Partition::MutationWriter {
   }
 
   const StorageEngine* engine_;
+  const bool reads_rows_;
   const uint32_t now_s_;
   const uint64_t timetag_;
   const uint32_t default_ttl_s_;
@@ -275,8 +279,14 @@ class Partition::MutationWriter {
 
 absl::StatusOr<std::vector<WriteResponse>> Partition::ApplyMutation(
     Decree decree, int64_t timestamp_us, std::span<const WriteRequest> requests) {
+  bool reads_rows = false;
+  for (const WriteRequest& request : requests) {
+    reads_rows |= std::holds_alternative<IncrRequest>(request) ||
+                  std::holds_alternative<CheckAndSetRequest>(request) ||
+                  std::holds_alternative<CheckAndMutateRequest>(request);
+  }
   MutationWriter writer(engine_, timestamp_us, options_.cluster_id,
-                        default_ttl_s_.load());
+                        default_ttl_s_.load(), reads_rows);
   std::vector<WriteResponse> responses(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     WriteResponse& response = responses[i];
