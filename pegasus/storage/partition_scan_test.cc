@@ -159,7 +159,7 @@ TEST_P(PartitionScanTest, ScanEndingAtABatchBoundaryCompletesWithoutAnEmptyCall)
 }
 
 TEST_P(PartitionScanTest, HashKeyScanHonoursInclusiveFlags) {
-  SetRows("h", {"a", "b", "c", "d", "e"});
+  SetRows("h", {"", "a", "b", "c", "d", "e"});
   auto sort_keys = [&](const std::string& start, const std::string& stop, bool start_inclusive,
                        bool stop_inclusive) {
     GetScannerRequest request =
@@ -174,6 +174,8 @@ TEST_P(PartitionScanTest, HashKeyScanHonoursInclusiveFlags) {
   EXPECT_THAT(sort_keys("b", "d", false, true), ElementsAre("h/c=", "h/d="));
   EXPECT_THAT(sort_keys("bb", "dd", true, true), ElementsAre("h/c=", "h/d="));
   EXPECT_THAT(sort_keys("c", "", false, true), ElementsAre("h/d=", "h/e="));
+  EXPECT_THAT(sort_keys("", "b", true, false), ElementsAre("h/=", "h/a="));
+  EXPECT_THAT(sort_keys("", "b", false, false), ElementsAre("h/a="));
 }
 
 TEST_P(PartitionScanTest, EmptyRangeCompletesAtOnceWithoutRows) {
