@@ -126,8 +126,9 @@ class Partition {
   void ClearScanner(int64_t context_id);
   size_t open_scan_contexts() const;
 
-  // The table's default TTL (the `default_ttl` table env), for writes and
-  // for the engine's compaction.
+  // The table's default TTL (the `default_ttl` table env), for later writes
+  // and for the engine's compaction. Rows written before keep their expiry
+  // until a compaction gives them one.
   void SetDefaultTtl(uint32_t ttl_s);
 
  private:

@@ -173,7 +173,9 @@ struct MultiGetRequest {
   // At most this many rows (<= 0: the server's cap of
   // multi_get_max_iteration_count) and about this many bytes of sort keys
   // plus values (<= 0: unlimited); the row that crosses max_kv_size is still
-  // returned. Stopping early makes the status PERR_INCOMPLETE.
+  // returned. A read that stops at a limit before the end of the range (or
+  // of the listed sort keys that exist) has status PERR_INCOMPLETE; in range
+  // mode the rows not yet read may still turn out expired or filtered.
   int32_t max_kv_count = 100;
   int32_t max_kv_size = 1000000;
   bool no_value = false;
