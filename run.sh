@@ -86,9 +86,11 @@ cmd_bench() {
   case "${suite}" in
     storage)
       bazel build "${BAZEL_FLAGS[@]}" -c opt //benchmarks:storage_benchmark
+      # Console output for the reader, JSON for the ratios.
       local out
       out=$(mktemp)
-      ./bazel-bin/benchmarks/storage_benchmark "$@" | tee "${out}"
+      ./bazel-bin/benchmarks/storage_benchmark --benchmark_out="${out}" \
+        --benchmark_out_format=json "$@"
       python3 benchmarks/ratios.py "${out}"
       rm -f "${out}"
       ;;
