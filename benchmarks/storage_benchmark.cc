@@ -133,6 +133,7 @@ enum class MetaFamily {
   kSkipList,  // + a meta family with default options, one put per batch
   kVector,    // + the meta family on a VectorRep memtable
   kHint,      // + the meta family with memtable insert hints per key
+  kInPlace,   // + the meta family updated in place (one entry per memtable)
 };
 
 // RocksDB options equal to what OpenRocksDbEngine() sets for its data family
@@ -165,6 +166,8 @@ rocksdb::ColumnFamilyOptions MetaFamilyOptions(MetaFamily meta) {
   } else if (meta == MetaFamily::kHint) {
     options.memtable_insert_with_hint_prefix_extractor.reset(
         rocksdb::NewNoopTransform());
+  } else if (meta == MetaFamily::kInPlace) {
+    options.inplace_update_support = true;
   }
   return options;
 }
@@ -191,8 +194,10 @@ std::unique_ptr<RawDb> OpenRaw(MetaFamily meta) {
       {rocksdb::kDefaultColumnFamilyName, options}};
   if (meta != MetaFamily::kNone) {
     options.create_missing_column_families = true;
-    // VectorRep supports no concurrent inserts; one writer never has any.
-    options.allow_concurrent_memtable_write = meta != MetaFamily::kVector;
+    // VectorRep and in-place updates support no concurrent inserts; one
+    // writer never makes any.
+    options.allow_concurrent_memtable_write =
+        meta != MetaFamily::kVector && meta != MetaFamily::kInPlace;
     families.emplace_back(kMetaFamily, MetaFamilyOptions(meta));
   }
   rocksdb::DB* db = nullptr;
@@ -566,6 +571,9 @@ void RegisterPuts(const Flags& flags) {
     });
     Register(c.op, "raw_meta_hint", [c](benchmark::State& s) {
       RawPut(s, c.value_bytes, c.batch_rows, MetaFamily::kHint);
+    });
+    Register(c.op, "raw_meta_inplace", [c](benchmark::State& s) {
+      RawPut(s, c.value_bytes, c.batch_rows, MetaFamily::kInPlace);
     });
   }
 }
