@@ -1,0 +1,88 @@
+// Behaviour of the RocksDB engine beyond the shared conformance suite:
+// what RocksDB does on its own, in the background.
+
+#include "pegasus/storage/rocksdb/rocksdb_engine.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "pegasus/base/status.h"
+#include "pegasus/storage/storage_engine.h"
+#include "pegasus/storage/write_batch.h"
+
+namespace pegasus {
+namespace {
+
+std::string RowKey(Decree decree) { return "row" + std::to_string(decree); }
+
+class RocksDbEngineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = testing::TempDir() + "/rocksdb_engine_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern + "/data";
+    // The smallest memtable RocksDB allows, so that writes flush on their own.
+    options_.write_buffer_size_bytes = 64 << 10;
+    Reopen();
+  }
+
+  void Reopen() {
+    engine_.reset();
+    auto engine = OpenRocksDbEngine(dir_, options_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+
+  RocksDbEngineOptions options_;
+  std::string dir_;
+  std::unique_ptr<StorageEngine> engine_;
+};
+
+// The meta column family's flushes are what tell the engine which decrees
+// are durable, whatever memtable representation it uses.
+TEST_F(RocksDbEngineTest, AutomaticFlushMakesItsDecreesDurable) {
+  constexpr Decree kLast = 3000;
+  const std::string value(100, 'v');
+  WriteBatch batch;
+  for (Decree decree = 1; decree <= kLast; ++decree) {
+    batch.Clear();
+    batch.Put(RowKey(decree), value);
+    ASSERT_TRUE(engine_->Apply(decree, batch).ok());
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (engine_->LastDurableDecree() == kNoDecree &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Decree durable = engine_->LastDurableDecree();
+  ASSERT_GT(durable, kNoDecree) << "no automatic flush within 30 s";
+  ASSERT_LE(durable, kLast);
+
+  Reopen();  // No explicit flush: only what RocksDB flushed by itself.
+  Decree reopened = engine_->LastAppliedDecree();
+  EXPECT_GE(reopened, durable);
+  EXPECT_EQ(engine_->LastDurableDecree(), reopened);
+  std::string got;
+  for (Decree decree = 1; decree <= kLast; ++decree) {
+    absl::Status status = engine_->Get(RowKey(decree), &got);
+    if (decree <= reopened) {
+      ASSERT_TRUE(status.ok()) << "decree " << decree << ": " << status;
+    } else {
+      ASSERT_TRUE(HasErrorCode(status, ErrorCode::kNotFound))
+          << "decree " << decree << " is past the reopened decree " << reopened;
+    }
+  }
+}
+
+TEST_F(RocksDbEngineTest, MissReturnsPerrNotFound) {
+  std::string value;
+  EXPECT_EQ(ToErrorCode(engine_->Get("absent", &value)), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace pegasus
