@@ -67,8 +67,9 @@ class TempDir {
  public:
   TempDir() {
     const char* root = std::getenv("TEST_TMPDIR");
-    std::string pattern = std::string(root != nullptr && *root != '\0' ? root : "/tmp") +
-                          "/storage_benchmark_XXXXXX";
+    std::string pattern =
+        std::string(root != nullptr && *root != '\0' ? root : "/tmp") +
+        "/storage_benchmark_XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
       std::perror("mkdtemp");
       std::abort();
@@ -104,7 +105,8 @@ std::string MakeValue(size_t user_bytes) {
 // big-endian bytes, sort key "s". Consecutive rows ascend.
 void PutRowKey(uint64_t n, std::string* key) {
   char hash_key[11] = {'p', 'u', 't'};
-  for (int i = 0; i < 8; ++i) hash_key[3 + i] = static_cast<char>(n >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    hash_key[3 + i] = static_cast<char>(n >> (56 - 8 * i));
   key->clear();
   AppendStorageKey(key, std::string_view(hash_key, sizeof(hash_key)), "s");
 }
@@ -153,7 +155,8 @@ rocksdb::Options RawOptions() {
   rocksdb::BlockBasedTableOptions table;
   table.block_size = engine.block_size_bytes;
   table.block_cache = rocksdb::NewLRUCache(engine.block_cache_size_bytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(engine.bloom_bits_per_key));
+  table.filter_policy.reset(
+      rocksdb::NewBloomFilterPolicy(engine.bloom_bits_per_key));
   table.whole_key_filtering = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return options;
@@ -201,8 +204,8 @@ std::unique_ptr<RawDb> OpenRaw(MetaFamily meta) {
     families.emplace_back(kMetaFamily, MetaFamilyOptions(meta));
   }
   rocksdb::DB* db = nullptr;
-  rocksdb::Status status =
-      rocksdb::DB::Open(options, raw->dir.path() + "/data", families, &raw->handles, &db);
+  rocksdb::Status status = rocksdb::DB::Open(options, raw->dir.path() + "/data",
+                                             families, &raw->handles, &db);
   if (!status.ok()) {
     std::fprintf(stderr, "open raw RocksDB: %s\n", status.ToString().c_str());
     std::abort();
@@ -221,9 +224,11 @@ struct EngineDb {
 
 std::unique_ptr<EngineDb> OpenEngine() {
   auto result = std::make_unique<EngineDb>();
-  auto engine = OpenRocksDbEngine(result->dir.path() + "/data", RocksDbEngineOptions());
+  auto engine =
+      OpenRocksDbEngine(result->dir.path() + "/data", RocksDbEngineOptions());
   if (!engine.ok()) {
-    std::fprintf(stderr, "open engine: %s\n", engine.status().ToString().c_str());
+    std::fprintf(stderr, "open engine: %s\n",
+                 engine.status().ToString().c_str());
     std::abort();
   }
   result->engine = std::move(*engine);
@@ -319,7 +324,8 @@ ReadData MakeReadData() {
     std::string hash_key = ReadHashKey(h);
     for (int s = 0; s < kSortKeysPerHashKey; ++s) {
       data.hit_keys.push_back(EncodeStorageKey(hash_key, ReadSortKey(s)));
-      data.miss_keys.push_back(EncodeStorageKey(hash_key, ReadSortKey(s) + "x"));
+      data.miss_keys.push_back(
+          EncodeStorageKey(hash_key, ReadSortKey(s) + "x"));
     }
     data.lower.push_back(HashKeyPrefix(hash_key));
     data.upper.push_back(PrefixSuccessor(data.lower.back()));
@@ -360,7 +366,8 @@ void LoadEngine(StorageEngine* engine, const ReadData& data) {
   }
   Check(engine->Flush(), "engine flush");
   std::string value;
-  for (const std::string& key : data.hit_keys) Check(engine->Get(key, &value), "warm");
+  for (const std::string& key : data.hit_keys)
+    Check(engine->Get(key, &value), "warm");
 }
 
 void LoadRaw(rocksdb::DB* db, const ReadData& data) {
@@ -414,7 +421,8 @@ void EngineGet(benchmark::State& state, bool hit) {
   size_t i = 0;
   int64_t found = 0;
   for (auto _ : state) {
-    absl::Status status = engine.Get(keys[order[i++ & (kAccessCount - 1)]], &value);
+    absl::Status status =
+        engine.Get(keys[order[i++ & (kAccessCount - 1)]], &value);
     if (status.ok()) {
       ++found;
     } else if (status.code() != absl::StatusCode::kNotFound) {
@@ -422,7 +430,8 @@ void EngineGet(benchmark::State& state, bool hit) {
       break;
     }
   }
-  if (found != (hit ? static_cast<int64_t>(i) : 0)) state.SkipWithError("wrong hits");
+  if (found != (hit ? static_cast<int64_t>(i) : 0))
+    state.SkipWithError("wrong hits");
   state.SetItemsProcessed(static_cast<int64_t>(i));
 }
 
@@ -445,7 +454,8 @@ void RawGet(benchmark::State& state, bool hit) {
       break;
     }
   }
-  if (found != (hit ? static_cast<int64_t>(i) : 0)) state.SkipWithError("wrong hits");
+  if (found != (hit ? static_cast<int64_t>(i) : 0))
+    state.SkipWithError("wrong hits");
   state.SetItemsProcessed(static_cast<int64_t>(i));
 }
 
@@ -466,7 +476,8 @@ void EngineRange(benchmark::State& state) {
     std::unique_ptr<StorageIterator> it = engine.NewIterator(options);
     size_t bytes = 0;
     int n = 0;
-    for (it->Seek(data.lower[h]); it->Valid() && n < kRangeRows; it->Next(), ++n) {
+    for (it->Seek(data.lower[h]); it->Valid() && n < kRangeRows;
+         it->Next(), ++n) {
       bytes += it->key().size() + it->value().size();
     }
     benchmark::DoNotOptimize(bytes);
@@ -581,9 +592,11 @@ void RegisterPuts(const Flags& flags) {
 void RegisterReads() {
   Register("GetHit", "engine", [](benchmark::State& s) { EngineGet(s, true); });
   Register("GetHit", "raw", [](benchmark::State& s) { RawGet(s, true); });
-  Register("GetMiss", "engine", [](benchmark::State& s) { EngineGet(s, false); });
+  Register("GetMiss", "engine",
+           [](benchmark::State& s) { EngineGet(s, false); });
   Register("GetMiss", "raw", [](benchmark::State& s) { RawGet(s, false); });
-  Register("MultiGetRange10", "engine", [](benchmark::State& s) { EngineRange(s); });
+  Register("MultiGetRange10", "engine",
+           [](benchmark::State& s) { EngineRange(s); });
   Register("MultiGetRange10", "raw", [](benchmark::State& s) { RawRange(s); });
 }
 
