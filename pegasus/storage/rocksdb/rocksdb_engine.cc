@@ -37,6 +37,14 @@ absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
   return PegasusError(code, std::string(what) + ": " + status.ToString());
 }
 
+// A miss is a common answer, so it must be cheap: a status with a code and
+// no message or payload allocates nothing, where PegasusError() allocates
+// both. ToErrorCode() maps its absl::StatusCode::kNotFound to
+// PERR_NOT_FOUND, as the contract requires.
+absl::Status KeyNotFound() {
+  return absl::Status(absl::StatusCode::kNotFound, "");
+}
+
 std::string EncodeDecree(Decree decree) {
   std::string out;
   PutBigEndian64(&out, static_cast<uint64_t>(decree));
@@ -259,9 +267,7 @@ class RocksDbEngine final : public StorageEngine {
   absl::Status Get(std::string_view key, std::string* value) const override {
     rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), data_cf_,
                                       rocksdb::Slice(key.data(), key.size()), value);
-    if (status.IsNotFound()) {
-      return PegasusError(ErrorCode::kNotFound, "key not found");
-    }
+    if (status.IsNotFound()) return KeyNotFound();
     return FromRocksDb(status, "get");
   }
 
