@@ -34,6 +34,7 @@
 #include "pegasus/base/coding.h"
 #include "pegasus/base/key_schema.h"
 #include "pegasus/base/value_schema.h"
+#include "pegasus/storage/rocksdb/hash_key_prefix.h"
 #include "pegasus/storage/rocksdb/rocksdb_engine.h"
 #include "pegasus/storage/storage_engine.h"
 #include "pegasus/storage/write_batch.h"
@@ -111,24 +112,6 @@ void PutRowKey(uint64_t n, std::string* key) {
   AppendStorageKey(key, std::string_view(hash_key, sizeof(hash_key)), "s");
 }
 
-// The engine's hash-key prefix extractor, rebuilt for the raw side (the
-// engine's is private): the prefix is [u16 length][hash key].
-class HashKeyPrefixTransform final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "pegasus.HashKeyPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), PrefixLength(key));
-  }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return key.size() >= 2 && PrefixLength(key) <= key.size();
-  }
-
- private:
-  static size_t PrefixLength(const rocksdb::Slice& key) {
-    return 2 + size_t{DecodeBigEndian16(key.data())};
-  }
-};
-
 // How the raw put variants treat the engine's meta column family.
 enum class MetaFamily {
   kNone,      // plain RocksDB: one family, no meta write
@@ -151,7 +134,7 @@ rocksdb::Options RawOptions() {
   options.max_write_buffer_number = engine.max_write_buffer_number;
   options.compression = engine.lz4_compression ? rocksdb::kLZ4Compression
                                                : rocksdb::kNoCompression;
-  options.prefix_extractor = std::make_shared<HashKeyPrefixTransform>();
+  options.prefix_extractor = NewHashKeyPrefixExtractor();
   rocksdb::BlockBasedTableOptions table;
   table.block_size = engine.block_size_bytes;
   table.block_cache = rocksdb::NewLRUCache(engine.block_cache_size_bytes);

@@ -12,6 +12,7 @@
 #include "pegasus/base/status.h"
 #include "pegasus/base/value_schema.h"
 #include "pegasus/storage/compaction.h"
+#include "pegasus/storage/rocksdb/hash_key_prefix.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
@@ -24,6 +25,26 @@
 
 namespace pegasus {
 namespace {
+
+// The prefix of a storage key that names its hash key: [u16 length][hash key].
+class HashKeyPrefixExtractor final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "pegasus.HashKeyPrefix"; }
+
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), PrefixLength(key));
+  }
+
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= 2 && PrefixLength(key) <= key.size();
+  }
+
+ private:
+  static size_t PrefixLength(const rocksdb::Slice& key) {
+    return 2 + size_t{DecodeBigEndian16(key.data())};
+  }
+};
+
 
 constexpr char kMetaColumnFamily[] = "pegasus_meta_cf";
 constexpr char kDataVersionKey[] = "pegasus_data_version";
@@ -51,25 +72,6 @@ std::string EncodeDecree(Decree decree) {
   PutBigEndian64(&out, static_cast<uint64_t>(decree));
   return out;
 }
-
-// The prefix of a storage key that names its hash key: [u16 length][hash key].
-class HashKeyPrefixExtractor final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "pegasus.HashKeyPrefix"; }
-
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), PrefixLength(key));
-  }
-
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return key.size() >= 2 && PrefixLength(key) <= key.size();
-  }
-
- private:
-  static size_t PrefixLength(const rocksdb::Slice& key) {
-    return 2 + size_t{DecodeBigEndian16(key.data())};
-  }
-};
 
 class TtlCompactionFilter final : public rocksdb::CompactionFilter {
  public:
@@ -334,7 +336,7 @@ rocksdb::ColumnFamilyOptions DataFamilyOptions(
   cf.max_write_buffer_number = options.max_write_buffer_number;
   cf.compression = options.lz4_compression ? rocksdb::kLZ4Compression
                                            : rocksdb::kNoCompression;
-  cf.prefix_extractor = std::make_shared<HashKeyPrefixExtractor>();
+  cf.prefix_extractor = NewHashKeyPrefixExtractor();
   cf.compaction_filter_factory = std::move(filter_factory);
 
   rocksdb::BlockBasedTableOptions table;
@@ -455,6 +457,10 @@ absl::StatusOr<std::unique_ptr<StorageEngine>> OpenRocksDbEngine(
   return std::unique_ptr<StorageEngine>(new RocksDbEngine(
       std::move(db), std::move(handles), std::move(filter_factory), tracker,
       *last_applied));
+}
+
+std::shared_ptr<const rocksdb::SliceTransform> NewHashKeyPrefixExtractor() {
+  return std::make_shared<HashKeyPrefixExtractor>();
 }
 
 }  // namespace pegasus
