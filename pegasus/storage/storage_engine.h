@@ -101,6 +101,7 @@ class StorageEngine {
   // Compacts all data now, running the compaction filter over every row:
   // rows expired at the engine clock's time are dropped, and with a default
   // TTL set, rows without an expiry are given one (now + default TTL).
+  // Flushes too: on return everything applied is durable.
   virtual absl::Status Compact() = 0;
 
   // The table's default TTL in seconds for compaction; 0 disables it.

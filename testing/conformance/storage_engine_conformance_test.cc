@@ -335,6 +335,15 @@ TEST_P(StorageEngineTest, CompactionDropsRowsExpiredAtTheEngineClock) {
   EXPECT_EQ(engine_->LastAppliedDecree(), 1);
 }
 
+TEST_P(StorageEngineTest, CompactionAlsoFlushes) {
+  Put(1, "a", EncodeValue(0, 0, "x"));
+  ASSERT_TRUE(engine_->Compact().ok());
+  EXPECT_EQ(engine_->LastDurableDecree(), 1);
+  Reopen();
+  EXPECT_EQ(engine_->LastAppliedDecree(), 1);
+  EXPECT_EQ(Get("a"), EncodeValue(0, 0, "x"));
+}
+
 TEST_P(StorageEngineTest, CompactionGivesDefaultTtlToRowsWithoutExpiry) {
   uint32_t now_s = PegasusSecondsFromUnixMicros(kNowUs);
   WriteBatch batch;

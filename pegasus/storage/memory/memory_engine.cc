@@ -176,6 +176,16 @@ class MemoryEngine final : public StorageEngine {
   }
 
   absl::Status Compact() override {
+    CompactInMemory();
+    return Flush();
+  }
+
+  void SetDefaultTtl(uint32_t ttl_s) override { default_ttl_s_.store(ttl_s); }
+
+ private:
+  friend class MemoryIterator;
+
+  void CompactInMemory() {
     std::lock_guard<std::mutex> lock(mu_);
     uint32_t now_s = PegasusSecondsFromUnixMicros(clock_->WallNowUs());
     uint32_t default_ttl_s = default_ttl_s_.load();
@@ -198,13 +208,7 @@ class MemoryEngine final : public StorageEngine {
           break;
       }
     }
-    return absl::OkStatus();
   }
-
-  void SetDefaultTtl(uint32_t ttl_s) override { default_ttl_s_.store(ttl_s); }
-
- private:
-  friend class MemoryIterator;
 
   // REQUIRES: mu_ held.
   void AddVersion(std::string key, bool deleted, std::string value) {

@@ -99,21 +99,36 @@ class TtlCompactionFilter final : public rocksdb::CompactionFilter {
 // judges every row alike.
 class TtlCompactionFilterFactory final : public rocksdb::CompactionFilterFactory {
  public:
-  TtlCompactionFilterFactory(Clock* clock, uint32_t default_ttl_s)
-      : clock_(clock), default_ttl_s_(default_ttl_s) {}
+  TtlCompactionFilterFactory(Clock* clock, uint32_t default_ttl_s,
+                             bool filter_background)
+      : clock_(clock),
+        filter_background_(filter_background),
+        default_ttl_s_(default_ttl_s) {}
 
   const char* Name() const override { return "pegasus.TtlCompactionFilterFactory"; }
 
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& /*context*/) override {
+    // RocksDB may satisfy Compact() with a compaction it scheduled itself
+    // (its context then says automatic), so "inside Compact()" is ours to
+    // track.
+    if (!filter_background_ && !in_explicit_compaction_.load()) return nullptr;
     return std::make_unique<TtlCompactionFilter>(
         PegasusSecondsFromUnixMicros(clock_->WallNowUs()), default_ttl_s_.load());
   }
 
   void set_default_ttl_s(uint32_t ttl_s) { default_ttl_s_.store(ttl_s); }
 
+  // Brackets an explicit Compact(): every compaction that starts meanwhile
+  // filters, whoever scheduled it.
+  void set_in_explicit_compaction(bool value) {
+    in_explicit_compaction_.store(value);
+  }
+
  private:
   Clock* clock_;
+  const bool filter_background_;
+  std::atomic<bool> in_explicit_compaction_{false};
   std::atomic<uint32_t> default_ttl_s_;
 };
 
@@ -306,11 +321,19 @@ class RocksDbEngine final : public StorageEngine {
   }
 
   absl::Status Compact() override {
-    rocksdb::CompactRangeOptions options;
-    options.bottommost_level_compaction =
-        rocksdb::BottommostLevelCompaction::kForce;
-    return FromRocksDb(db_->CompactRange(options, data_cf_, nullptr, nullptr),
-                       "compact");
+    // CompactRange would flush the memtables anyway; flushing first keeps
+    // the durable decree exact.
+    filter_factory_->set_in_explicit_compaction(true);
+    absl::Status status = Flush();
+    if (status.ok()) {
+      rocksdb::CompactRangeOptions options;
+      options.bottommost_level_compaction =
+          rocksdb::BottommostLevelCompaction::kForce;
+      status = FromRocksDb(
+          db_->CompactRange(options, data_cf_, nullptr, nullptr), "compact");
+    }
+    filter_factory_->set_in_explicit_compaction(false);
+    return status;
   }
 
   void SetDefaultTtl(uint32_t ttl_s) override {
@@ -392,7 +415,7 @@ absl::StatusOr<Decree> ReadMeta(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* me
 absl::StatusOr<std::unique_ptr<StorageEngine>> OpenRocksDbEngine(
     const std::string& dir, const RocksDbEngineOptions& options) {
   auto filter_factory = std::make_shared<TtlCompactionFilterFactory>(
-      options.clock, options.default_ttl_s);
+      options.clock, options.default_ttl_s, options.drop_expired_in_background);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.atomic_flush = true;

@@ -33,6 +33,14 @@ struct RocksDbEngineOptions {
   // Table-level default TTL for compaction (seconds; 0 = none). Default: 0.
   uint32_t default_ttl_s = 0;
 
+  // Whether RocksDB's own background compactions drop expired rows too, or
+  // only Compact() does. Reads never see expired rows either way, but caps
+  // on rows examined (multi_get, scans) count the expired rows still stored,
+  // so with background dropping, batch boundaries depend on RocksDB's
+  // timing. The simulator turns it off to keep runs reproducible.
+  // Default: true.
+  bool drop_expired_in_background = true;
+
   // Memtable size before a flush. Default: 64 MiB (Pegasus's default).
   uint64_t write_buffer_size_bytes = 64ull << 20;
 

@@ -12,6 +12,8 @@
 
 #include "gtest/gtest.h"
 #include "pegasus/base/status.h"
+#include "pegasus/base/value_schema.h"
+#include "pegasus/runtime/clock.h"
 #include "pegasus/storage/storage_engine.h"
 #include "pegasus/storage/write_batch.h"
 
@@ -77,6 +79,34 @@ TEST_F(RocksDbEngineTest, AutomaticFlushMakesItsDecreesDurable) {
           << "decree " << decree << " is past the reopened decree " << reopened;
     }
   }
+}
+
+int CountRows(StorageEngine* engine) {
+  int rows = 0;
+  auto it = engine->NewIterator({});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++rows;
+  return rows;
+}
+
+// With drop_expired_in_background off, only Compact() removes expired rows,
+// even when RocksDB compacts on its own (as it does at 4 level-0 files).
+TEST_F(RocksDbEngineTest, ExpiredRowsStayUntilCompactWhenBackgroundDroppingIsOff) {
+  ManualClock clock(1700000000LL * 1000000);
+  options_.clock = &clock;
+  options_.drop_expired_in_background = false;
+  Reopen();
+  uint32_t now_s = PegasusSecondsFromUnixMicros(clock.WallNowUs());
+  Decree decree = 0;
+  for (int file = 0; file < 8; ++file) {
+    WriteBatch batch;
+    batch.Put(RowKey(file), EncodeValue(now_s - 1, 0, "expired"));
+    batch.Put(RowKey(100 + file), EncodeValue(0, 0, "live"));
+    ASSERT_TRUE(engine_->Apply(++decree, batch).ok());
+    ASSERT_TRUE(engine_->Flush().ok());
+  }
+  EXPECT_EQ(CountRows(engine_.get()), 16);
+  ASSERT_TRUE(engine_->Compact().ok());
+  EXPECT_EQ(CountRows(engine_.get()), 8);
 }
 
 TEST_F(RocksDbEngineTest, MissReturnsPerrNotFound) {
