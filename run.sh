@@ -70,7 +70,7 @@ cmd_test() {
   events=$(mktemp)
   local status=0
   # Tests always run: a result cached from another run proves nothing here.
-  bazel test "${BAZEL_FLAGS[@]}" --nocache_test_results \
+  bazel test "${BAZEL_FLAGS[@]}" --nocache_test_results --keep_going \
     --build_event_json_file="${events}" //... "$@" ||
     status=$?
   local summary_status=0
@@ -106,7 +106,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"

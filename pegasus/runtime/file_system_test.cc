@@ -3,6 +3,7 @@
 #include "pegasus/runtime/file_system.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <functional>
 
@@ -68,6 +69,27 @@ TEST_P(FileSystemTest, MissingFilesAreNotFound) {
   EXPECT_EQ(ToErrorCode(fs_->ListDir(root_ + "/nope").status()),
             ErrorCode::kNotFound);
   EXPECT_FALSE(fs_->NewWritableFile(root_ + "/no/such/dir/f").ok());
+}
+
+TEST_P(FileSystemTest, CreateDirsOverAFileFails) {
+  ASSERT_TRUE(WriteFileAtomically(fs_, root_ + "/f", "x").ok());
+  EXPECT_EQ(ToErrorCode(fs_->CreateDirs(root_ + "/f")), ErrorCode::kIoError);
+  EXPECT_EQ(ToErrorCode(fs_->CreateDirs(root_ + "/f/g")), ErrorCode::kIoError);
+}
+
+TEST(MemFileSystemTest, RelativePathsWork) {
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem();
+  ASSERT_TRUE(fs->CreateDirs("data/p1").ok());
+  EXPECT_TRUE(fs->FileExists("data/p1"));
+}
+
+TEST(PosixFileSystemTest, RelativePathWithOneLetterComponents) {
+  std::string root = testing::TempDir() + "/relative_XXXXXX";
+  ASSERT_NE(::mkdtemp(root.data()), nullptr);
+  ASSERT_EQ(::chdir(root.c_str()), 0);
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs("x/y/z").ok());
+  EXPECT_TRUE(PosixFileSystem()->FileExists(root + "/x/y/z"));
+  ASSERT_TRUE(PosixFileSystem()->CreateDirs("x/y/z/").ok());
 }
 
 TEST(DirNameTest, SplitsAtLastSlash) {

@@ -1,6 +1,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "pegasus/base/status.h"
 #include "pegasus/runtime/file_system.h"
@@ -71,12 +72,17 @@ class MemFileSystemImpl final : public FileSystem {
 
   absl::Status CreateDirs(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
-    for (std::string dir = path; dir != "/" && !dir.empty(); dir = DirName(dir)) {
+    // DirName() ends at "/" for an absolute path and at "." for a relative
+    // one. Nothing is created unless every component can be.
+    std::vector<std::string> chain;
+    for (std::string dir = path; dir != "/" && dir != "." && !dir.empty();
+         dir = DirName(dir)) {
       if (files_.contains(dir)) {
         return PegasusError(ErrorCode::kIoError, "mkdir " + dir + ": is a file");
       }
-      dirs_.insert(dir);
+      chain.push_back(dir);
     }
+    dirs_.insert(chain.begin(), chain.end());
     return absl::OkStatus();
   }
 

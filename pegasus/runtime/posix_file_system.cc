@@ -105,14 +105,19 @@ class PosixFileSystemImpl final : public FileSystem {
   }
 
   absl::Status CreateDirs(const std::string& path) override {
-    for (size_t slash = 1; slash != std::string::npos;) {
-      slash = path.find('/', slash + 1);
+    // Each prefix ending before a '/' (the root's own '/' excluded), then the
+    // whole path.
+    for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
       std::string prefix = path.substr(0, slash);
-      if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-        return IoError("mkdir", prefix, errno);
+      if (::mkdir(prefix.c_str(), 0755) != 0) {
+        if (errno != EEXIST) return IoError("mkdir", prefix, errno);
+        struct stat info;
+        if (::stat(prefix.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+          return PegasusError(ErrorCode::kIoError, "mkdir " + prefix + ": is a file");
+        }
       }
+      if (slash == std::string::npos) return absl::OkStatus();
     }
-    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(

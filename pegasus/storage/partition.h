@@ -11,6 +11,8 @@
 //   auto responses = partition.ApplyMutation(/*decree=*/1, now_us, {put});
 //   GetResponse got = partition.Get("user1", "name", now_us);
 //
+// Options must be positive where they are counts (checked at construction).
+//
 // Bad input (an empty hash key or one of 64 KiB or more, a request over
 // max_write_size_bytes, an unknown check or filter type, an empty multi_put,
 // ...) gets an error status in its response and changes nothing.
@@ -63,7 +65,7 @@ struct PartitionOptions {
   // Default: 5 minutes (Pegasus's).
   int64_t scan_context_idle_timeout_us = 5 * 60 * 1000000LL;
 
-  // First scan context id; give each Partition instance a distinct base
+  // First scan context id (>= 0); give each Partition instance a distinct base
   // (for example from its ballot) so a client's stale id never names
   // another scan. Default: 0.
   int64_t scan_context_id_base = 0;
@@ -72,7 +74,9 @@ struct PartitionOptions {
   uint8_t cluster_id = 0;
 
   // Table default TTL in seconds, applied to writes without an expiry;
-  // 0 = none. Default: 0.
+  // 0 = none. The partition also sets it on the engine for compaction,
+  // replacing the engine's own setting: the table env is the one source.
+  // Default: 0.
   uint32_t default_ttl_s = 0;
 };
 
@@ -124,6 +128,7 @@ class Partition {
   ScanResponse GetScanner(const GetScannerRequest& request, int64_t now_us);
   ScanResponse Scan(int64_t context_id, int64_t now_us);
   void ClearScanner(int64_t context_id);
+  // On the strand only, like the scanner calls.
   size_t open_scan_contexts() const;
 
   // The table's default TTL (the `default_ttl` table env), for later writes

@@ -28,6 +28,10 @@ Partition::Partition(StorageEngine* engine, PartitionOptions options)
       options_(options),
       default_ttl_s_(options.default_ttl_s),
       next_scan_context_id_(options.scan_context_id_base) {
+  PEGASUS_CHECK_GE(options.scan_context_id_base, 0) << "ids below 0 are reserved";
+  PEGASUS_CHECK_GT(options.scan_max_iteration_count, 0);
+  PEGASUS_CHECK_GT(options.multi_get_max_iteration_count, 0);
+  PEGASUS_CHECK_GT(options.max_scan_contexts, 0u);
   engine_->SetDefaultTtl(options.default_ttl_s);
 }
 
@@ -39,6 +43,8 @@ GetScannerRequest GetScannerRequest::ForHashKey(const std::string& hash_key,
                                                 bool start_inclusive,
                                                 bool stop_inclusive) {
   GetScannerRequest request;
+  request.hash_key = hash_key;
+  if (!ValidateHashKey(hash_key).ok()) return request;  // GetScanner() says why.
   request.start_key = EncodeStorageKey(hash_key, start_sort_key);
   request.start_inclusive = start_inclusive;
   if (stop_sort_key.empty()) {
@@ -55,6 +61,10 @@ GetScannerRequest GetScannerRequest::ForFullScan() { return GetScannerRequest();
 
 ScanResponse Partition::GetScanner(const GetScannerRequest& request, int64_t now_us) {
   ScanResponse response;
+  if (request.hash_key.has_value()) {
+    response.status = ValidateHashKey(*request.hash_key);
+    if (!response.status.ok()) return response;
+  }
   for (FilterType type : {request.hash_key_filter_type, request.sort_key_filter_type}) {
     if (!IsValidFilterType(type)) {
       response.status = PegasusError(
@@ -172,6 +182,7 @@ ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
   // More to come: keep the context under a fresh id, evicting the least
   // recently used context beyond the bound.
   context->last_used_us = now_us;
+  PEGASUS_CHECK_LT(next_scan_context_id_, INT64_MAX);
   response.context_id = next_scan_context_id_++;
   scan_contexts_.emplace(response.context_id, std::move(context));
   while (scan_contexts_.size() > options_.max_scan_contexts) {

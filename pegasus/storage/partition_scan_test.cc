@@ -532,6 +532,19 @@ TEST_P(PartitionScanTest, UnknownFilterTypesAreInvalidArgument) {
   EXPECT_EQ(partition_->open_scan_contexts(), 0u);
 }
 
+TEST_P(PartitionScanTest, HashScanRejectsInvalidHashKeys) {
+  Set("h", "a", "1");
+  for (std::string hash_key : {std::string(), std::string(65535, 'h'),
+                               std::string(70000, 'h')}) {
+    ScanResponse response = partition_->GetScanner(
+        GetScannerRequest::ForHashKey(hash_key, "", ""), kTestNowUs);
+    EXPECT_EQ(ToErrorCode(response.status), ErrorCode::kInvalidHashKey)
+        << hash_key.size();
+    EXPECT_THAT(response.kvs, IsEmpty());
+  }
+  EXPECT_EQ(partition_->open_scan_contexts(), 0u);
+}
+
 PEGASUS_INSTANTIATE_PARTITION_TEST(PartitionScanTest);
 
 }  // namespace

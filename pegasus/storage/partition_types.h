@@ -13,6 +13,7 @@
 #define PEGASUS_STORAGE_PARTITION_TYPES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -256,9 +257,13 @@ struct GetScannerRequest {
   bool return_expire_ts = false;
   // Count matching rows instead of returning them (kv_count).
   bool only_return_count = false;
+  // Set by ForHashKey(): the hash key a hash scan reads, which GetScanner()
+  // validates like any other operation's (PERR_INVALID_HASH_KEY).
+  std::optional<std::string> hash_key;
 
   // The rows of one hash key between two sort keys; an empty stop_sort_key
-  // means the end of the hash key.
+  // means the end of the hash key. An invalid hash key is reported by
+  // GetScanner().
   static GetScannerRequest ForHashKey(const std::string& hash_key,
                                       const std::string& start_sort_key,
                                       const std::string& stop_sort_key,

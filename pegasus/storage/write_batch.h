@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "pegasus/base/check.h"
+
 namespace pegasus {
 
 class WriteBatch {
@@ -66,6 +68,7 @@ class WriteBatch {
   }
 
   void AppendField(std::string_view field) {
+    PEGASUS_CHECK_LE(field.size(), uint64_t{UINT32_MAX}) << "a key or value over 4 GiB";
     auto size = static_cast<uint32_t>(field.size());
     rep_.append(reinterpret_cast<const char*>(&size), sizeof(size));
     rep_.append(field);

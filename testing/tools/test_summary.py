@@ -4,9 +4,11 @@
 Usage: test_summary.py BUILD_EVENTS.json BAZEL_EXIT_CODE
 
 Prints the failing cases, a line for skipped cases, and last the plain line
-"N passed, N failed". A test target that failed without a readable test.xml,
-and a test target that never ran because its build failed, count as one failed
-case each. Exits non-zero when anything failed.
+"N passed, N failed". Only the last attempt of each test run and shard counts
+(with --flaky_test_attempts). A test target that failed without a readable
+test.xml, and any target that failed to build, count as one failed case each;
+tests left out by filters are not counted. Disabled and skipped cases count as
+skipped. Exits non-zero when anything failed.
 """
 
 import json
@@ -42,41 +44,60 @@ def count_cases(path):
         name = "%s.%s" % (case.get("classname", ""), case.get("name", ""))
         if case.find("failure") is not None or case.find("error") is not None:
             failed.append(name)
-        elif case.get("result") == "skipped" or case.find("skipped") is not None:
+        elif (case.get("status") == "notrun" or
+              case.get("result") in ("skipped", "suppressed") or
+              case.find("skipped") is not None):
             skipped += 1
         else:
             passed += 1
     return passed, failed, skipped
 
 
+def last_attempts(events):
+    """The testResult events that count: the last attempt of each run/shard."""
+    latest = {}
+    for event in events:
+        event_id = event.get("id", {}).get("testResult")
+        if event_id is None or "testResult" not in event:
+            continue
+        key = (event_id["label"], event_id.get("run", 1), event_id.get("shard", 1))
+        attempt = event_id.get("attempt", 1)
+        if key not in latest or attempt >= latest[key][0]:
+            latest[key] = (attempt, event)
+    return [event for _, event in latest.values()]
+
+
+def failed_builds(events):
+    """Labels of targets that failed to build."""
+    labels = []
+    for event in events:
+        target = event.get("id", {}).get("targetCompleted")
+        if target is None:
+            continue
+        if "aborted" in event or not event.get("completed", {}).get("success", False):
+            labels.append(target["label"])
+    return labels
+
+
 def main():
     events = read_events(sys.argv[1])
     bazel_exit = int(sys.argv[2])
     passed, failed, skipped = 0, [], 0
-    ran = set()
-    test_targets = set()
-    for event in events:
-        event_id = event.get("id", {})
-        if "testResult" in event_id and "testResult" in event:
-            label = event_id["testResult"]["label"]
-            ran.add(label)
-            result = event["testResult"]
-            status = result.get("status", "")
-            path = xml_path(result)
-            try:
-                p, f, s = count_cases(path) if path else (0, [], 0)
-            except (OSError, ElementTree.ParseError):
-                p, f, s = 0, [], 0
-            if status != "PASSED" and not f:
-                f = ["%s (%s)" % (label, status)]
-            passed, skipped = passed + p, skipped + s
-            failed += ["%s: %s" % (label, name) for name in f]
-        if "targetConfigured" in event_id:
-            kind = event.get("configured", {}).get("targetKind", "")
-            if kind.endswith("_test rule"):
-                test_targets.add(event_id["targetConfigured"]["label"])
-    for label in sorted(test_targets - ran):
-        failed.append("%s: did not run (build failed)" % label)
+    for event in last_attempts(events):
+        label = event["id"]["testResult"]["label"]
+        result = event["testResult"]
+        status = result.get("status", "")
+        path = xml_path(result)
+        try:
+            p, f, s = count_cases(path) if path else (0, [], 0)
+        except (OSError, ElementTree.ParseError):
+            p, f, s = 0, [], 0
+        if status != "PASSED" and not f:
+            f = ["%s (%s)" % (label, status)]
+        passed, skipped = passed + p, skipped + s
+        failed += ["%s: %s" % (label, name) for name in f]
+    for label in sorted(set(failed_builds(events))):
+        failed.append("%s: failed to build" % label)
     if bazel_exit != 0 and not failed:
         failed.append("bazel exited with code %d" % bazel_exit)
     for name in failed:

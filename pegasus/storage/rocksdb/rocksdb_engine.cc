@@ -51,11 +51,15 @@ constexpr char kDataVersionKey[] = "pegasus_data_version";
 constexpr char kLastAppliedDecreeKey[] = "pegasus_last_applied_decree";
 constexpr uint32_t kDataVersion = 1;
 
+// An engine failure is an I/O error to callers, whatever RocksDB called it:
+// codes such as PERR_TRY_AGAIN or PERR_INCOMPLETE mean something else in the
+// data API. Corruption and shutdown keep their own codes. (Misses never come
+// here; Get() answers them itself.)
 absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return absl::OkStatus();
-  // Pegasus numbers its storage errors after RocksDB's status codes.
-  auto code = static_cast<ErrorCode>(-1000 - static_cast<int>(status.code()));
-  if (ErrorCodeName(code) == "PERR_UNRECOGNIZED") code = ErrorCode::kIoError;
+  ErrorCode code = ErrorCode::kIoError;
+  if (status.IsCorruption()) code = ErrorCode::kCorruption;
+  if (status.IsShutdownInProgress()) code = ErrorCode::kShutdownInProgress;
   return PegasusError(code, std::string(what) + ": " + status.ToString());
 }
 
@@ -388,18 +392,44 @@ rocksdb::ColumnFamilyOptions MetaFamilyOptions() {
   return cf;
 }
 
+// Writes the meta family of a new data directory and flushes it.
+rocksdb::Status Initialize(rocksdb::DB* db,
+                           const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  std::string version;
+  PutBigEndian32(&version, kDataVersion);
+  rocksdb::WriteBatch init;
+  init.Put(handles[1], kDataVersionKey, version);
+  init.Put(handles[1], kLastAppliedDecreeKey, EncodeDecree(kNoDecree));
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status status = db->Write(write_options, &init);
+  if (status.ok()) status = db->Flush(rocksdb::FlushOptions(), handles);
+  return status;
+}
+
+// True when the data family holds no row at all.
+bool DataIsEmpty(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* data) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), data));
+  it->SeekToFirst();
+  return !it->Valid() && it->status().ok();
+}
+
 absl::StatusOr<Decree> ReadMeta(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
   std::string version;
   rocksdb::Status status = db->Get(rocksdb::ReadOptions(), meta, kDataVersionKey, &version);
+  if (!status.ok() && !status.IsNotFound()) {
+    return FromRocksDb(status, "read the data version");
+  }
   if (!status.ok() || version.size() != 4) {
     return PegasusError(ErrorCode::kCorruption,
                         "pegasus meta column family has no valid data version");
   }
-  if (DecodeBigEndian32(version.data()) > kDataVersion) {
+  if (DecodeBigEndian32(version.data()) != kDataVersion) {
     return PegasusError(ErrorCode::kCorruption,
                         "data version " +
                             std::to_string(DecodeBigEndian32(version.data())) +
-                            " is newer than this build supports");
+                            " is not the version this build reads (" +
+                            std::to_string(kDataVersion) + ")");
   }
   std::string decree;
   status = db->Get(rocksdb::ReadOptions(), meta, kLastAppliedDecreeKey, &decree);
@@ -455,16 +485,16 @@ absl::StatusOr<std::unique_ptr<StorageEngine>> OpenRocksDbEngine(
       rocksdb::DB::Open(db_options, dir, families, &handles, &raw), "open " + dir));
   std::unique_ptr<rocksdb::DB> db(raw);
 
-  if (fresh) {
-    std::string version;
-    PutBigEndian32(&version, kDataVersion);
-    rocksdb::WriteBatch init;
-    init.Put(handles[1], kDataVersionKey, version);
-    init.Put(handles[1], kLastAppliedDecreeKey, EncodeDecree(kNoDecree));
-    rocksdb::WriteOptions write_options;
-    write_options.disableWAL = true;
-    rocksdb::Status status = db->Write(write_options, &init);
-    if (status.ok()) status = db->Flush(rocksdb::FlushOptions(), handles);
+  // RocksDB records the column families before Initialize() flushes the
+  // meta family, so a crash in between leaves a directory with an empty meta
+  // family and no data: finish the initialization rather than refuse it.
+  std::string version;
+  bool unfinished =
+      !fresh &&
+      db->Get(rocksdb::ReadOptions(), handles[1], kDataVersionKey, &version).IsNotFound() &&
+      DataIsEmpty(db.get(), handles[0]);
+  if (fresh || unfinished) {
+    rocksdb::Status status = Initialize(db.get(), handles);
     if (!status.ok()) {
       for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
       return FromRocksDb(status, "initialize " + dir);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "pegasus/base/status.h"
@@ -16,6 +17,7 @@
 #include "pegasus/runtime/clock.h"
 #include "pegasus/storage/storage_engine.h"
 #include "pegasus/storage/write_batch.h"
+#include "rocksdb/db.h"
 
 namespace pegasus {
 namespace {
@@ -107,6 +109,55 @@ TEST_F(RocksDbEngineTest, ExpiredRowsStayUntilCompactWhenBackgroundDroppingIsOff
   EXPECT_EQ(CountRows(engine_.get()), 16);
   ASSERT_TRUE(engine_->Compact().ok());
   EXPECT_EQ(CountRows(engine_.get()), 8);
+}
+
+// A directory as RocksDB leaves it when the process dies inside the first
+// open: both column families recorded, the meta family never flushed.
+void CreateBareDirectory(const std::string& dir, const std::string& data_key) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"pegasus_meta_cf", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
+  if (!data_key.empty()) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], data_key, "v").ok());
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), handles[0]).ok());
+  }
+  for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  delete db;
+}
+
+TEST_F(RocksDbEngineTest, FinishesAnInitializationACrashInterrupted) {
+  engine_.reset();
+  std::string dir = dir_ + "_bare";
+  CreateBareDirectory(dir, "");
+  auto engine = OpenRocksDbEngine(dir, options_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ((*engine)->LastAppliedDecree(), kNoDecree);
+}
+
+TEST_F(RocksDbEngineTest, RefusesDataWithoutADataVersion) {
+  engine_.reset();
+  std::string dir = dir_ + "_orphan";
+  CreateBareDirectory(dir, "some row");
+  auto engine = OpenRocksDbEngine(dir, options_);
+  EXPECT_EQ(ToErrorCode(engine.status()), ErrorCode::kCorruption);
+}
+
+TEST_F(RocksDbEngineTest, RefusesADirectoryThatIsNotPegasus) {
+  engine_.reset();
+  std::string dir = dir_ + "_plain";
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, &db).ok());
+  delete db;
+  auto engine = OpenRocksDbEngine(dir, options_);
+  EXPECT_EQ(ToErrorCode(engine.status()), ErrorCode::kCorruption);
 }
 
 TEST_F(RocksDbEngineTest, MissReturnsPerrNotFound) {
