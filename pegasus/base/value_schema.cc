@@ -1,5 +1,6 @@
 #include "pegasus/base/value_schema.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "pegasus/base/coding.h"
@@ -16,14 +17,14 @@ uint32_t PegasusSecondsFromUnixMicros(int64_t unix_us) {
   return static_cast<uint32_t>(seconds);
 }
 
+uint32_t ExpireTsAfter(uint32_t now_s, uint64_t ttl_s) {
+  constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
+  return static_cast<uint32_t>(std::min(uint64_t{now_s} + std::min(ttl_s, kMax), kMax));
+}
+
 uint32_t ExpireTsFromTtl(int64_t unix_us, int64_t ttl_s) {
   if (ttl_s <= 0) return 0;
-  uint64_t expire =
-      uint64_t{PegasusSecondsFromUnixMicros(unix_us)} + static_cast<uint64_t>(ttl_s);
-  if (expire >= std::numeric_limits<uint32_t>::max()) {
-    return std::numeric_limits<uint32_t>::max();
-  }
-  return static_cast<uint32_t>(expire);
+  return ExpireTsAfter(PegasusSecondsFromUnixMicros(unix_us), static_cast<uint64_t>(ttl_s));
 }
 
 uint64_t MakeTimetag(int64_t timestamp_us, uint8_t cluster_id,

@@ -35,6 +35,10 @@ inline constexpr size_t kValueHeaderBytes = 12;
 // epoch; 0 for any time before 2016, saturating at UINT32_MAX.
 uint32_t PegasusSecondsFromUnixMicros(int64_t unix_us);
 
+// The expire_ts `ttl_s` seconds after `now_s` (seconds since Pegasus's
+// epoch), saturating at UINT32_MAX.
+uint32_t ExpireTsAfter(uint32_t now_s, uint64_t ttl_s);
+
 // The expire_ts for a value written at `unix_us` that should live `ttl_s`
 // seconds: 0 (never) when ttl_s <= 0.
 uint32_t ExpireTsFromTtl(int64_t unix_us, int64_t ttl_s);

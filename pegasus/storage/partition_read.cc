@@ -6,6 +6,7 @@
 #include "pegasus/base/key_schema.h"
 #include "pegasus/base/status.h"
 #include "pegasus/base/value_schema.h"
+#include "pegasus/storage/key_range.h"
 #include "pegasus/storage/partition.h"
 #include "pegasus/storage/predicates.h"
 
@@ -79,27 +80,8 @@ void MultiGetPoints(const StorageEngine& engine, const MultiGetRequest& request,
   }
 }
 
-// The storage-key range a range-mode multi_get covers.
-struct KeyRange {
-  std::string start;
-  std::string stop;
-  bool start_inclusive;
-  bool stop_inclusive;
-
-  bool Empty() const {
-    int order = start.compare(stop);
-    return order > 0 || (order == 0 && !(start_inclusive && stop_inclusive));
-  }
-  bool BeyondStop(std::string_view key) const {
-    int order = key.compare(stop);
-    return order > 0 || (order == 0 && !stop_inclusive);
-  }
-  bool BeforeStart(std::string_view key) const {
-    int order = key.compare(start);
-    return order < 0 || (order == 0 && !start_inclusive);
-  }
-};
-
+// The storage-key range a range-mode multi_get covers (its stop is never
+// empty: at most the end of the hash key).
 KeyRange MultiGetRange(const MultiGetRequest& request, const std::string& prefix) {
   KeyRange range{prefix + request.start_sort_key, "", request.start_inclusive, false};
   if (request.stop_sort_key.empty()) {
@@ -140,11 +122,9 @@ void MultiGetRangeRows(const StorageEngine& engine, const MultiGetRequest& reque
   std::unique_ptr<StorageIterator> it = engine.NewIterator(options);
   auto advance = [&] { request.reverse ? it->Prev() : it->Next(); };
   if (request.reverse) {
-    it->SeekForPrev(range.stop);
-    if (it->Valid() && !range.stop_inclusive && it->key() == range.stop) it->Prev();
+    range.SeekToStop(it.get());
   } else {
-    it->Seek(range.start);
-    if (it->Valid() && !range.start_inclusive && it->key() == range.start) it->Next();
+    range.SeekToStart(it.get());
   }
 
   bool complete = false;
@@ -213,13 +193,8 @@ MultiGetResponse Partition::MultiGet(const MultiGetRequest& request,
   MultiGetResponse response;
   response.status = ValidateHashKey(request.hash_key);
   if (!response.status.ok()) return response;
-  if (!IsValidFilterType(request.sort_key_filter_type)) {
-    response.status = PegasusError(ErrorCode::kInvalidArgument,
-                                   "unknown sort key filter type " +
-                                       std::to_string(static_cast<int>(
-                                           request.sort_key_filter_type)));
-    return response;
-  }
+  response.status = ValidateFilterType(request.sort_key_filter_type);
+  if (!response.status.ok()) return response;
   Limits limits = MultiGetLimits(request, options_);
   uint32_t now_s = PegasusSecondsFromUnixMicros(now_us);
   if (!request.sort_keys.empty()) {

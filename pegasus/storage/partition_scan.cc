@@ -3,6 +3,7 @@
 #include "pegasus/base/key_schema.h"
 #include "pegasus/base/status.h"
 #include "pegasus/base/value_schema.h"
+#include "pegasus/storage/key_range.h"
 #include "pegasus/storage/partition.h"
 #include "pegasus/storage/predicates.h"
 
@@ -10,17 +11,10 @@ namespace pegasus {
 
 struct Partition::ScanContext {
   std::unique_ptr<StorageIterator> it;
-  std::string stop_key;  // "" = unbounded.
-  bool stop_inclusive = false;
+  KeyRange range;
   GetScannerRequest request;  // Filters and output options.
   int32_t batch_count = 0;
   int64_t last_used_us = 0;
-
-  bool BeyondStop(std::string_view key) const {
-    if (stop_key.empty()) return false;
-    int order = key.compare(stop_key);
-    return order > 0 || (order == 0 && !stop_inclusive);
-  }
 };
 
 Partition::Partition(StorageEngine* engine, PartitionOptions options)
@@ -66,49 +60,36 @@ ScanResponse Partition::GetScanner(const GetScannerRequest& request, int64_t now
     if (!response.status.ok()) return response;
   }
   for (FilterType type : {request.hash_key_filter_type, request.sort_key_filter_type}) {
-    if (!IsValidFilterType(type)) {
-      response.status = PegasusError(
-          ErrorCode::kInvalidArgument,
-          "unknown filter type " + std::to_string(static_cast<int>(type)));
-      return response;
-    }
+    response.status = ValidateFilterType(type);
+    if (!response.status.ok()) return response;
   }
   DropIdleScanContexts(now_us);
 
-  std::string start = request.start_key;
-  bool start_inclusive = request.start_inclusive;
+  KeyRange range{request.start_key, request.stop_key, request.start_inclusive,
+                 request.stop_inclusive};
   // Hash keys sort by length first, so no hash key matching a prefix pattern
   // sorts before the pattern's own first key.
   if (request.hash_key_filter_type == FilterType::kMatchPrefix &&
       !request.hash_key_filter_pattern.empty() &&
       request.hash_key_filter_pattern.size() <= kMaxHashKeyBytes) {
     std::string pattern_start = HashKeyPrefix(request.hash_key_filter_pattern);
-    if (pattern_start > start) {
-      start = std::move(pattern_start);
-      start_inclusive = true;
+    if (pattern_start > range.start) {
+      range.start = std::move(pattern_start);
+      range.start_inclusive = true;
     }
   }
-  if (!request.stop_key.empty()) {
-    int order = start.compare(request.stop_key);
-    if (order > 0 || (order == 0 && !(start_inclusive && request.stop_inclusive))) {
-      return response;  // An empty range: complete at once.
-    }
-  }
+  if (range.Empty()) return response;  // Complete at once.
 
   auto context = std::make_unique<ScanContext>();
   IteratorOptions options;
-  if (!request.stop_key.empty()) {
-    // The smallest key after stop_key is stop_key + "\0".
-    options.upper_bound = request.stop_key;
-    if (request.stop_inclusive) options.upper_bound.push_back('\0');
+  if (!range.stop.empty()) {
+    // The smallest key after stop is stop + "\0".
+    options.upper_bound = range.stop;
+    if (range.stop_inclusive) options.upper_bound.push_back('\0');
   }
   context->it = engine_->NewIterator(options);
-  context->it->Seek(start);
-  if (context->it->Valid() && !start_inclusive && context->it->key() == start) {
-    context->it->Next();
-  }
-  context->stop_key = request.stop_key;
-  context->stop_inclusive = request.stop_inclusive;
+  range.SeekToStart(context->it.get());
+  context->range = std::move(range);
   context->request = request;
   int32_t cap = options_.scan_max_iteration_count;
   context->batch_count =
@@ -140,7 +121,7 @@ ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
   StorageIterator* it = context->it.get();
   int32_t matched = 0;
   int32_t iterations = 0;
-  for (; it->Valid() && !context->BeyondStop(it->key()); it->Next()) {
+  for (; it->Valid() && !context->range.BeyondStop(it->key()); it->Next()) {
     if (matched >= context->batch_count ||
         iterations >= options_.scan_max_iteration_count) {
       break;
@@ -175,7 +156,7 @@ ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
     response.kvs.clear();
     return response;
   }
-  if (!it->Valid() || context->BeyondStop(it->key())) {
+  if (!it->Valid() || context->range.BeyondStop(it->key())) {
     response.context_id = kScanContextCompleted;
     return response;
   }

@@ -54,11 +54,7 @@ absl::Status ValidateShape(const WriteRequest& request) {
                           "multi_remove needs at least one sort key");
     }
   } else if (const auto* r = std::get_if<CheckAndSetRequest>(&request)) {
-    if (!IsValidCheckType(r->check_type)) {
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "unknown check type " +
-                              std::to_string(static_cast<int>(r->check_type)));
-    }
+    return ValidateCheckType(r->check_type);
   } else if (const auto* r = std::get_if<CheckAndMutateRequest>(&request)) {
     if (r->mutate_list.empty()) {
       return PegasusError(ErrorCode::kInvalidArgument,
@@ -72,11 +68,7 @@ absl::Status ValidateShape(const WriteRequest& request) {
                                 std::to_string(static_cast<int>(mutate.operation)));
       }
     }
-    if (!IsValidCheckType(r->check_type)) {
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "unknown check type " +
-                              std::to_string(static_cast<int>(r->check_type)));
-    }
+    return ValidateCheckType(r->check_type);
   }
   return absl::OkStatus();
 }
@@ -116,19 +108,16 @@ class Partition::MutationWriter {
   // since replicas that read successfully would diverge from this one.
   const absl::Status& fatal() const { return fatal_; }
 
-  void Execute(const PutRequest& r, WriteResponse* response) {
+  void Execute(const PutRequest& r, WriteResponse* /*response*/) {
     Put(r.hash_key, r.sort_key, r.value, r.expire_ts_s);
-    (void)response;
   }
 
-  void Execute(const MultiPutRequest& r, WriteResponse* response) {
+  void Execute(const MultiPutRequest& r, WriteResponse* /*response*/) {
     for (const KeyValue& kv : r.kvs) Put(r.hash_key, kv.key, kv.value, r.expire_ts_s);
-    (void)response;
   }
 
-  void Execute(const RemoveRequest& r, WriteResponse* response) {
+  void Execute(const RemoveRequest& r, WriteResponse* /*response*/) {
     Remove(r.hash_key, r.sort_key);
-    (void)response;
   }
 
   void Execute(const MultiRemoveRequest& r, WriteResponse* response) {
@@ -191,8 +180,7 @@ class Partition::MutationWriter {
   void Put(std::string_view hash_key, std::string_view sort_key,
            std::string_view value, uint32_t expire_ts) {
     if (expire_ts == 0 && default_ttl_s_ != 0) {
-      uint64_t expire = uint64_t{now_s_} + default_ttl_s_;
-      expire_ts = expire > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(expire);
+      expire_ts = ExpireTsAfter(now_s_, default_ttl_s_);
     }
     std::string key = EncodeStorageKey(hash_key, sort_key);
     std::string encoded = EncodeValue(expire_ts, timetag_, value);

@@ -22,6 +22,18 @@ absl::Status ValidateHashKey(std::string_view hash_key) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateFilterType(FilterType type) {
+  if (IsValidFilterType(type)) return absl::OkStatus();
+  return PegasusError(ErrorCode::kInvalidArgument,
+                      "unknown filter type " + std::to_string(static_cast<int>(type)));
+}
+
+absl::Status ValidateCheckType(CheckType type) {
+  if (IsValidCheckType(type)) return absl::OkStatus();
+  return PegasusError(ErrorCode::kInvalidArgument,
+                      "unknown check type " + std::to_string(static_cast<int>(type)));
+}
+
 std::optional<int64_t> ParseInt64(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::string buffer(text);  // strtoll needs a terminator.

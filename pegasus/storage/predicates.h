@@ -34,6 +34,10 @@ inline bool IsValidCheckType(CheckType type) {
   return type >= CheckType::kNoCheck && type <= CheckType::kValueIntGreater;
 }
 
+// PERR_INVALID_ARGUMENT naming the unknown value; OK for a known one.
+absl::Status ValidateFilterType(FilterType type);
+absl::Status ValidateCheckType(CheckType type);
+
 // Whether `key` passes the filter. REQUIRES: IsValidFilterType(type).
 bool MatchesFilter(FilterType type, std::string_view pattern,
                    std::string_view key);
