@@ -440,6 +440,25 @@ absl::StatusOr<Decree> ReadMeta(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* me
   return static_cast<Decree>(DecodeBigEndian64(decree.data()));
 }
 
+// Initializes the meta family of a new directory, then reads the last
+// applied decree.
+absl::StatusOr<Decree> PrepareMeta(rocksdb::DB* db,
+                                   const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                                   bool fresh, const std::string& dir) {
+  // RocksDB records the column families before Initialize() flushes the
+  // meta family, so a crash in between leaves a directory with an empty meta
+  // family and no data: finish the initialization rather than refuse it.
+  std::string version;
+  bool unfinished =
+      !fresh &&
+      db->Get(rocksdb::ReadOptions(), handles[1], kDataVersionKey, &version).IsNotFound() &&
+      DataIsEmpty(db, handles[0]);
+  if (fresh || unfinished) {
+    PEGASUS_RETURN_IF_ERROR(FromRocksDb(Initialize(db, handles), "initialize " + dir));
+  }
+  return ReadMeta(db, handles[1]);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StorageEngine>> OpenRocksDbEngine(
@@ -484,23 +503,7 @@ absl::StatusOr<std::unique_ptr<StorageEngine>> OpenRocksDbEngine(
   PEGASUS_RETURN_IF_ERROR(FromRocksDb(
       rocksdb::DB::Open(db_options, dir, families, &handles, &raw), "open " + dir));
   std::unique_ptr<rocksdb::DB> db(raw);
-
-  // RocksDB records the column families before Initialize() flushes the
-  // meta family, so a crash in between leaves a directory with an empty meta
-  // family and no data: finish the initialization rather than refuse it.
-  std::string version;
-  bool unfinished =
-      !fresh &&
-      db->Get(rocksdb::ReadOptions(), handles[1], kDataVersionKey, &version).IsNotFound() &&
-      DataIsEmpty(db.get(), handles[0]);
-  if (fresh || unfinished) {
-    rocksdb::Status status = Initialize(db.get(), handles);
-    if (!status.ok()) {
-      for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
-      return FromRocksDb(status, "initialize " + dir);
-    }
-  }
-  absl::StatusOr<Decree> last_applied = ReadMeta(db.get(), handles[1]);
+  absl::StatusOr<Decree> last_applied = PrepareMeta(db.get(), handles, fresh, dir);
   if (!last_applied.ok()) {
     for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
     return last_applied.status();
