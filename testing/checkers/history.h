@@ -1,0 +1,88 @@
+// A client history: what each simulated (or real) client asked the store and
+// what it got back, with call and return times. The linearizability checker
+// reads it; the simulator writes it; docs/history_format.md specifies the
+// JSON-lines file format exactly, for outside tools.
+
+#ifndef PEGASUS_TESTING_CHECKERS_HISTORY_H_
+#define PEGASUS_TESTING_CHECKERS_HISTORY_H_
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace pegasus::checkers {
+
+enum class OpKind {
+  kGet,          // sortkeys = {sk}; read = {value or absent}.
+  kMultiGet,     // sortkeys = {sk...}; read aligned with sortkeys.
+  kSet,          // sortkeys = {sk}; values = {v}.
+  kMultiSet,     // sortkeys = {sk...}; values aligned.
+  kDel,          // sortkeys = {sk}.
+  kMultiDel,     // sortkeys = {sk...}.
+  kIncr,         // sortkeys = {sk}; increment; new_value when ok.
+  kCheckAndSet,  // check_* and set_* fields; check_succeeded (and
+                 // check_value when return_check_value) when ok.
+};
+
+enum class OpResult {
+  kOk,       // Took effect exactly once, between call and return.
+  kFailed,   // Definitely took no effect (the store rejected it).
+  kUnknown,  // The client gave up (timeout, lost connection): it may take
+             // effect at any point after its call, or never.
+};
+
+struct Operation {
+  int64_t client = 0;
+  OpKind kind = OpKind::kGet;
+  std::string hashkey;
+  std::vector<std::string> sortkeys;
+  // Values written (kSet, kMultiSet), aligned with sortkeys.
+  std::vector<std::string> values;
+  // Values read (kGet, kMultiGet, when ok), aligned with sortkeys;
+  // nullopt = the sortkey had no value.
+  std::vector<std::optional<std::string>> read;
+
+  // kIncr.
+  int64_t increment = 0;
+  int64_t new_value = 0;  // When ok.
+
+  // kCheckAndSet. check_type is the CheckType number (0..17).
+  std::string check_sortkey;
+  int32_t check_type = 0;
+  std::string check_operand;
+  std::string set_sortkey;
+  std::string set_value;
+  bool return_check_value = false;
+  bool check_succeeded = false;                // When ok.
+  std::optional<std::string> check_value;      // When ok and returned.
+
+  // Simulated (or real) nanoseconds. For kUnknown, return_ns is when the
+  // client gave up; the checker treats the operation as open-ended.
+  int64_t call_ns = 0;
+  int64_t return_ns = 0;
+  OpResult result = OpResult::kOk;
+  std::string error;  // The error's name, for kFailed and kUnknown.
+};
+
+const char* OpKindName(OpKind kind);
+const char* OpResultName(OpResult result);
+
+// One JSON object, no trailing newline.
+std::string FormatHistoryLine(const Operation& op);
+// Parses one line; a clear error names the field that is missing or wrong.
+absl::StatusOr<Operation> ParseHistoryLine(const std::string& line);
+
+// Reads a whole JSON-lines history; blank lines are skipped; an error names
+// the line number.
+absl::StatusOr<std::vector<Operation>> ReadHistory(std::istream& in);
+absl::StatusOr<std::vector<Operation>> ReadHistoryFile(const std::string& path);
+absl::Status WriteHistoryFile(const std::string& path,
+                              const std::vector<Operation>& ops);
+
+}  // namespace pegasus::checkers
+
+#endif  // PEGASUS_TESTING_CHECKERS_HISTORY_H_
