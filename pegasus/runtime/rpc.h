@@ -1,0 +1,160 @@
+// Request/response over a Transport, written once for everything above it:
+// call ids, per-attempt deadlines, retries, and replies that may come later
+// than the handler returns.
+//
+//   RpcEndpoint rpc(transport, executor);
+//   rpc.RegisterHandler(kGetMethod, [](NodeId from, std::string request,
+//                                      RpcEndpoint::Responder responder) {
+//     responder.Reply(Lookup(request));
+//   });
+//   rpc.Call(server, kGetMethod, request, {.timeout_ns = 500'000'000},
+//            [](absl::StatusOr<std::string> response) { ... });
+//
+// Delivery: a call is answered by the first response to any of its attempts.
+// When an attempt gets no response within timeout_ns the request is sent
+// again (same call id), up to max_attempts in all; then the call fails with
+// PERR_TIMEOUT. A handler may therefore see one call more than once: retry
+// only calls whose handlers are idempotent. A call that timed out may still
+// have taken effect.
+//
+// Errors a caller sees: the handler's own status (its Pegasus code and
+// message travel intact); PERR_TIMEOUT; PERR_HANDLER_NOT_FOUND for a method
+// the callee does not serve; PERR_BUSY when max_pending_calls are already
+// waiting; PERR_ABORTED after Shutdown().
+//
+// Malformed messages from a peer are counted (stats().malformed_messages)
+// and dropped; they never change state.
+//
+// Thread-safety: everything runs on the executor; call Call, RegisterHandler
+// and Shutdown from it. Done callbacks and handlers run on it too, never
+// inline inside Call.
+
+#ifndef PEGASUS_RUNTIME_RPC_H_
+#define PEGASUS_RUNTIME_RPC_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/runtime/executor.h"
+#include "pegasus/runtime/transport.h"
+
+namespace pegasus {
+
+using RpcMethod = uint32_t;
+
+struct RpcOptions {
+  // Calls waiting for a response at once; a call beyond it fails at once
+  // with PERR_BUSY.
+  size_t max_pending_calls = 4096;
+};
+
+struct CallOptions {
+  // How long one attempt waits for its response, in nanoseconds.
+  int64_t timeout_ns = 1'000'000'000;
+  // Attempts in all (>= 1): 1 means no retry.
+  int max_attempts = 1;
+  // Pause between an attempt's timeout and the next attempt, in nanoseconds.
+  int64_t retry_backoff_ns = 0;
+};
+
+struct RpcStats {
+  uint64_t calls = 0;
+  uint64_t retries = 0;
+  uint64_t timeouts = 0;
+  uint64_t requests_served = 0;
+  // Responses for calls no longer pending (answered already, timed out).
+  uint64_t late_responses = 0;
+  uint64_t malformed_messages = 0;
+};
+
+class RpcEndpoint {
+ public:
+  // Answers one request. Movable, not copyable; Reply at most once. A
+  // responder dropped without replying leaves the caller to time out.
+  // Replying after the endpoint is gone is harmless (nothing is sent).
+  class Responder {
+   public:
+    Responder(Responder&&) = default;
+    Responder& operator=(Responder&&) = default;
+    void Reply(absl::StatusOr<std::string> response);
+
+   private:
+    friend class RpcEndpoint;
+    struct Shared;
+    Responder(std::weak_ptr<Shared> shared, NodeId caller, uint64_t call_id);
+
+    std::weak_ptr<Shared> shared_;
+    NodeId caller_;
+    uint64_t call_id_ = 0;
+    bool replied_ = false;
+  };
+
+  using Handler = absl::AnyInvocable<void(NodeId from, std::string request,
+                                          Responder responder)>;
+  using Done = absl::AnyInvocable<void(absl::StatusOr<std::string> response)>;
+
+  // Takes over the transport's receiver. `transport` and `executor` must
+  // outlive the endpoint.
+  RpcEndpoint(Transport* transport, Executor* executor,
+              const RpcOptions& options = {});
+  ~RpcEndpoint();
+
+  RpcEndpoint(const RpcEndpoint&) = delete;
+  RpcEndpoint& operator=(const RpcEndpoint&) = delete;
+
+  NodeId self() const { return transport_->self(); }
+
+  // REQUIRES: no handler registered for `method` yet.
+  void RegisterHandler(RpcMethod method, Handler handler);
+
+  // Sends `request` to `to`; `done` runs exactly once, on the executor.
+  void Call(NodeId to, RpcMethod method, std::string request,
+            const CallOptions& options, Done done);
+
+  // Fails every pending call with PERR_ABORTED and stops serving; later
+  // calls fail the same way.
+  void Shutdown();
+
+  const RpcStats& stats() const { return stats_; }
+  size_t pending_calls() const { return pending_.size(); }
+
+ private:
+  struct PendingCall {
+    NodeId to;
+    RpcMethod method = 0;
+    std::string request;
+    CallOptions options;
+    Done done;
+    int attempts = 0;
+    TimerId timer = kNoTimer;
+  };
+
+  void Receive(NodeId from, std::string message);
+  void ReceiveRequest(NodeId from, uint64_t call_id, RpcMethod method,
+                      std::string payload);
+  void ReceiveResponse(NodeId from, uint64_t call_id, absl::Status status,
+                       std::string payload);
+  void SendAttempt(uint64_t call_id);
+  void AttemptTimedOut(uint64_t call_id);
+  void Finish(uint64_t call_id, absl::StatusOr<std::string> result);
+  void FailLater(Done done, absl::Status status);
+
+  Transport* const transport_;
+  Executor* const executor_;
+  const RpcOptions options_;
+  std::shared_ptr<Responder::Shared> shared_;
+  std::map<RpcMethod, Handler> handlers_;
+  std::map<uint64_t, PendingCall> pending_;
+  uint64_t next_call_id_ = 1;
+  bool shut_down_ = false;
+  RpcStats stats_;
+};
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_RUNTIME_RPC_H_
