@@ -1,0 +1,247 @@
+#include "testing/sim/kv_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "pegasus/base/crc64.h"
+#include "pegasus/base/status.h"
+#include "pegasus/storage/data_codec.h"
+#include "pegasus/storage/partition_types.h"
+#include "testing/sim/kv_service.h"
+
+namespace pegasus::sim {
+namespace {
+
+using checkers::OpKind;
+using checkers::OpResult;
+using checkers::Operation;
+
+constexpr char kCounterSortKey[] = "n";
+
+}  // namespace
+
+KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
+                   WorkloadOptions options,
+                   std::function<NodeId(int32_t)> server_for, int64_t stop_ns,
+                   std::vector<Operation>* history)
+    : env_(env),
+      client_id_(client_id),
+      options_(options),
+      server_for_(std::move(server_for)),
+      stop_ns_(stop_ns),
+      history_(history),
+      rpc_(env.transport, env.executor) {
+  Next();
+}
+
+KvClient::~KvClient() {
+  if (think_timer_ != kNoTimer) env_.executor->Cancel(think_timer_);
+}
+
+void KvClient::Abandon() {
+  if (!in_flight_.has_value()) return;
+  in_flight_->result = OpResult::kUnknown;
+  in_flight_->return_ns = env_.clock->MonotonicNowNs();
+  in_flight_->error = "PERR_TIMEOUT";
+  history_->push_back(std::move(*in_flight_));
+  in_flight_.reset();
+}
+
+void KvClient::Next() {
+  const int64_t think =
+      options_.think_min_ns + env_.random->Exponential(options_.think_mean_ns);
+  think_timer_ = env_.executor->ScheduleAfter(think, [this] {
+    think_timer_ = kNoTimer;
+    if (env_.clock->MonotonicNowNs() < stop_ns_) Issue();
+  });
+}
+
+proto::DataRequest KvClient::MakeRequest(Operation* op) {
+  Random& random = *env_.random;
+  auto sort_key = [&] {
+    return absl::StrCat("s", random.Uniform(options_.sortkeys));
+  };
+  auto fresh_value = [&] {
+    return absl::StrCat("v", client_id_, ".", sequence_);
+  };
+  // Distinct sort keys, 2 or 3 of them, in a random order.
+  auto some_sort_keys = [&](bool with_counter) {
+    std::vector<std::string> keys;
+    const int want = 2 + static_cast<int>(random.Uniform(2));
+    for (int tries = 0; tries < 8 && static_cast<int>(keys.size()) < want;
+         ++tries) {
+      std::string key = with_counter && random.Bernoulli(0.25)
+                            ? std::string(kCounterSortKey)
+                            : sort_key();
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        keys.push_back(std::move(key));
+      }
+    }
+    return keys;
+  };
+
+  op->client = client_id_;
+  op->hashkey = absl::StrCat("h", random.Uniform(options_.hashkeys));
+  proto::DataRequest request;
+  request.set_app_id(options_.app_id);
+  request.set_partition_index(static_cast<int32_t>(
+      Crc64(op->hashkey) % static_cast<uint64_t>(options_.partition_count)));
+  const uint64_t pick = random.Uniform(100);
+  if (pick < 28) {
+    op->kind = OpKind::kGet;
+    op->sortkeys = {random.Bernoulli(0.2) ? std::string(kCounterSortKey)
+                                          : sort_key()};
+    request.mutable_get()->set_hash_key(op->hashkey);
+    request.mutable_get()->set_sort_key(op->sortkeys[0]);
+  } else if (pick < 43) {
+    op->kind = OpKind::kSet;
+    op->sortkeys = {sort_key()};
+    op->values = {fresh_value()};
+    proto::PutRequest* put = request.mutable_put();
+    put->set_hash_key(op->hashkey);
+    put->set_sort_key(op->sortkeys[0]);
+    put->set_value(op->values[0]);
+  } else if (pick < 50) {
+    op->kind = OpKind::kDel;
+    op->sortkeys = {random.Bernoulli(0.2) ? std::string(kCounterSortKey)
+                                          : sort_key()};
+    request.mutable_remove()->set_hash_key(op->hashkey);
+    request.mutable_remove()->set_sort_key(op->sortkeys[0]);
+  } else if (pick < 60) {
+    op->kind = OpKind::kIncr;
+    op->sortkeys = {kCounterSortKey};
+    op->increment = random.UniformIn(-3, 5);
+    proto::IncrRequest* incr = request.mutable_incr();
+    incr->set_hash_key(op->hashkey);
+    incr->set_sort_key(kCounterSortKey);
+    incr->set_increment(op->increment);
+  } else if (pick < 72) {
+    op->kind = OpKind::kCheckAndSet;
+    op->check_sortkey = sort_key();
+    static constexpr CheckType kChecks[] = {CheckType::kValueNotExist,
+                                            CheckType::kValueExist,
+                                            CheckType::kValueBytesEqual};
+    op->check_type = static_cast<int32_t>(kChecks[random.Uniform(3)]);
+    if (op->check_type == static_cast<int32_t>(CheckType::kValueBytesEqual) &&
+        !seen_.empty()) {
+      op->check_operand = seen_[random.Uniform(seen_.size())];
+    }
+    op->set_sortkey = random.Bernoulli(0.5) ? op->check_sortkey : sort_key();
+    op->set_value = fresh_value();
+    op->return_check_value = random.Bernoulli(0.5);
+    proto::CheckAndSetRequest* cas = request.mutable_check_and_set();
+    cas->set_hash_key(op->hashkey);
+    cas->set_check_sort_key(op->check_sortkey);
+    cas->set_check_type(op->check_type);
+    cas->set_check_operand(op->check_operand);
+    cas->set_set_diff_sort_key(op->set_sortkey != op->check_sortkey);
+    cas->set_set_sort_key(op->set_sortkey);
+    cas->set_set_value(op->set_value);
+    cas->set_return_check_value(op->return_check_value);
+  } else if (pick < 84) {
+    op->kind = OpKind::kMultiGet;
+    op->sortkeys = some_sort_keys(/*with_counter=*/true);
+    proto::MultiGetRequest* multi_get = request.mutable_multi_get();
+    multi_get->set_hash_key(op->hashkey);
+    for (const std::string& key : op->sortkeys) multi_get->add_sort_keys(key);
+    multi_get->set_max_kv_count(100);
+    multi_get->set_max_kv_size(1 << 20);
+  } else if (pick < 94) {
+    op->kind = OpKind::kMultiSet;
+    op->sortkeys = some_sort_keys(/*with_counter=*/false);
+    proto::MultiPutRequest* multi_put = request.mutable_multi_put();
+    multi_put->set_hash_key(op->hashkey);
+    for (const std::string& key : op->sortkeys) {
+      op->values.push_back(absl::StrCat(fresh_value(), ".", key));
+      proto::KeyValue* kv = multi_put->add_kvs();
+      kv->set_key(key);
+      kv->set_value(op->values.back());
+    }
+  } else {
+    op->kind = OpKind::kMultiDel;
+    op->sortkeys = some_sort_keys(/*with_counter=*/true);
+    proto::MultiRemoveRequest* multi_remove = request.mutable_multi_remove();
+    multi_remove->set_hash_key(op->hashkey);
+    for (const std::string& key : op->sortkeys) {
+      multi_remove->add_sort_keys(key);
+    }
+  }
+  return request;
+}
+
+void KvClient::Issue() {
+  ++sequence_;
+  Operation op;
+  proto::DataRequest request = MakeRequest(&op);
+  op.call_ns = env_.clock->MonotonicNowNs();
+  const bool read =
+      op.kind == OpKind::kGet || op.kind == OpKind::kMultiGet;
+  in_flight_ = std::move(op);
+  CallOptions call;
+  // Reads are idempotent, so they may be retried; writes are not.
+  call.max_attempts = read ? 2 : 1;
+  call.timeout_ns = options_.timeout_ns / call.max_attempts;
+  rpc_.Call(server_for_(request.partition_index()), kDataMethod,
+            request.SerializeAsString(), call,
+            [this](absl::StatusOr<std::string> response) {
+              Complete(std::move(response));
+            });
+}
+
+void KvClient::Complete(absl::StatusOr<std::string> response) {
+  if (!in_flight_.has_value()) return;
+  Operation op = std::move(*in_flight_);
+  in_flight_.reset();
+  op.return_ns = env_.clock->MonotonicNowNs();
+  proto::DataResponse answer;
+  absl::Status status = response.status();
+  if (status.ok() && !answer.ParseFromString(*response)) {
+    status = PegasusError(ErrorCode::kInvalidArgument, "response does not parse");
+  }
+  if (status.ok()) status = StatusFromProto(answer);
+  const ErrorCode code = ToErrorCode(status);
+  const bool absent_ok = op.kind == OpKind::kGet && code == ErrorCode::kNotFound;
+  if (!status.ok() && !absent_ok) {
+    // A timeout or an aborted call may have taken effect; any other error
+    // is the server refusing the operation, which then changed nothing.
+    op.result = code == ErrorCode::kTimeout || code == ErrorCode::kAborted
+                    ? OpResult::kUnknown
+                    : OpResult::kFailed;
+    op.error = std::string(ErrorCodeName(code));
+  } else {
+    op.result = OpResult::kOk;
+    switch (op.kind) {
+      case OpKind::kGet:
+        op.read = {absent_ok ? std::nullopt : std::optional(answer.value())};
+        if (!absent_ok) seen_.push_back(answer.value());
+        break;
+      case OpKind::kMultiGet:
+        for (const std::string& key : op.sortkeys) {
+          std::optional<std::string> value;
+          for (const proto::KeyValue& kv : answer.kvs()) {
+            if (kv.key() == key) value = kv.value();
+          }
+          if (value.has_value()) seen_.push_back(*value);
+          op.read.push_back(std::move(value));
+        }
+        break;
+      case OpKind::kIncr:
+        op.new_value = answer.new_value();
+        break;
+      case OpKind::kCheckAndSet:
+        op.check_succeeded = answer.check_succeeded();
+        if (op.return_check_value && answer.check_value_returned() &&
+            answer.check_value_exist()) {
+          op.check_value = answer.check_value();
+        }
+        break;
+      default:
+        break;
+    }
+    if (seen_.size() > 64) seen_.erase(seen_.begin(), seen_.begin() + 32);
+  }
+  history_->push_back(std::move(op));
+  Next();
+}
+
+}  // namespace pegasus::sim

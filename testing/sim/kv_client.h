@@ -1,0 +1,76 @@
+// A simulated client of the key-value service: it issues one operation at a
+// time (get, set, del, incr, check_and_set, multi_get, multi_set, multi_del)
+// on a small key space, waits for the answer or gives up at a timeout, and
+// records each operation in a history for the linearizability checker.
+//
+// Written values are unique (client id and sequence number), which keeps the
+// checker's search small. Clients run without clock drift, so the times they
+// record are the world's.
+
+#ifndef PEGASUS_TESTING_SIM_KV_CLIENT_H_
+#define PEGASUS_TESTING_SIM_KV_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pegasus/proto/data.pb.h"
+#include "pegasus/runtime/rpc.h"
+#include "testing/checkers/history.h"
+#include "testing/sim/process.h"
+
+namespace pegasus::sim {
+
+struct WorkloadOptions {
+  int32_t app_id = 1;
+  int32_t partition_count = 8;
+  // Key space: hash keys "h0".., sort keys "s0".. plus the counter "n".
+  int hashkeys = 24;
+  int sortkeys = 3;
+  // Pause between an answer and the next operation: a fixed part plus an
+  // exponentially distributed part with this mean, in nanoseconds.
+  int64_t think_min_ns = 1'000'000;
+  int64_t think_mean_ns = 20'000'000;
+  // How long a client waits for an answer before recording "unknown".
+  int64_t timeout_ns = 500'000'000;
+};
+
+class KvClient final : public Service {
+ public:
+  // `server_for` names the node serving a partition. Operations are
+  // appended to `history` as they complete. No operation starts after
+  // `stop_ns` (simulated time).
+  KvClient(const ProcessEnv& env, int64_t client_id, WorkloadOptions options,
+           std::function<NodeId(int32_t partition)> server_for,
+           int64_t stop_ns, std::vector<checkers::Operation>* history);
+  ~KvClient() override;
+
+  // Records the operation in flight, if any, as unknown (end of the run).
+  void Abandon();
+
+ private:
+  void Next();
+  void Issue();
+  void Complete(absl::StatusOr<std::string> response);
+  proto::DataRequest MakeRequest(checkers::Operation* op);
+
+  ProcessEnv env_;
+  const int64_t client_id_;
+  const WorkloadOptions options_;
+  std::function<NodeId(int32_t)> server_for_;
+  const int64_t stop_ns_;
+  std::vector<checkers::Operation>* history_;
+  RpcEndpoint rpc_;
+  int64_t sequence_ = 0;
+  std::optional<checkers::Operation> in_flight_;
+  TimerId think_timer_ = kNoTimer;
+  // Values this client has seen, as check_and_set operands.
+  std::vector<std::string> seen_;
+};
+
+}  // namespace pegasus::sim
+
+#endif  // PEGASUS_TESTING_SIM_KV_CLIENT_H_

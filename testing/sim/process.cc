@@ -1,0 +1,169 @@
+#include "testing/sim/process.h"
+
+#include <cmath>
+#include <utility>
+
+#include "pegasus/base/check.h"
+
+namespace pegasus::sim {
+
+// The process's end of the network for one incarnation. Process i is NodeId
+// i + 1 (the simulation assigns ids that way).
+class SimProcess::Port final : public Transport {
+ public:
+  explicit Port(SimProcess* process) : process_(process) {}
+
+  NodeId self() const override { return process_->id_; }
+
+  void Send(NodeId to, std::string message) override {
+    if (failing) return;
+    process_->network_->Send(process_->index_, static_cast<int>(to.value) - 1,
+                             std::move(message), process_->Cursor());
+  }
+
+  void SetReceiver(Receiver receiver) override {
+    PEGASUS_CHECK(!receiver_) << "receiver set twice";
+    receiver_ = std::move(receiver);
+  }
+
+  bool Receive(NodeId from, const std::string& message) {
+    if (!receiver_ || failing) return false;
+    receiver_(from, message);
+    return true;
+  }
+
+  // Set by fail_stop: the incarnation is dead though not yet torn down.
+  bool failing = false;
+
+ private:
+  SimProcess* process_;
+  Receiver receiver_;
+};
+
+SimProcess::SimProcess(World* world, SimNetwork* network, int index, NodeId id,
+                       std::string name, ProcessOptions options)
+    : world_(world),
+      network_(network),
+      index_(index),
+      id_(id),
+      name_(std::move(name)),
+      options_(options),
+      random_(world->NewRandom("process", static_cast<uint64_t>(index))) {
+  PEGASUS_CHECK_EQ(id.value, static_cast<uint64_t>(index) + 1);
+  if (options_.has_disk) {
+    disk_ = std::make_unique<SimDisk>(
+        options_.disk, world->NewRandom("disk", static_cast<uint64_t>(index)),
+        [this](int64_t cost_ns) { Charge(cost_ns); });
+  }
+}
+
+SimProcess::~SimProcess() {
+  service_.reset();
+  port_.reset();
+}
+
+absl::Status SimProcess::Start(const ServiceFactory& factory) {
+  PEGASUS_CHECK(!up()) << name_ << " started twice";
+  ++incarnation_;
+  port_ = std::make_unique<Port>(this);
+  ProcessEnv env;
+  env.self = id_;
+  env.clock = this;
+  env.executor = this;
+  env.transport = port_.get();
+  env.file_system = disk_.get();
+  env.random = random_.get();
+  const uint64_t incarnation = incarnation_;
+  env.fail_stop = [this, incarnation](const std::string& reason) {
+    if (incarnation != incarnation_ || port_ == nullptr || port_->failing) {
+      return;
+    }
+    port_->failing = true;
+    world_->At(world_->now_ns(), EventOwner{}, "fail_stop", 0,
+               [this, incarnation, reason] {
+                 if (incarnation != incarnation_ || !up()) return;
+                 Crash("fail-stop: " + reason);
+                 if (on_fail_stop_) on_fail_stop_(this);
+               });
+  };
+  // Starting reads the disk: its cost is the start's.
+  const bool outside_event = !in_event_;
+  if (outside_event) BeginEvent(world_->now_ns());
+  absl::StatusOr<std::unique_ptr<Service>> service = factory(env);
+  if (outside_event) EndEvent();
+  if (!service.ok()) {
+    last_failure_ = std::string(service.status().message());
+    port_.reset();
+    return service.status();
+  }
+  if (port_->failing) {
+    // The service failed itself while starting.
+    service_ = std::move(*service);
+    return absl::OkStatus();
+  }
+  service_ = std::move(*service);
+  return absl::OkStatus();
+}
+
+void SimProcess::Crash(const std::string& reason) {
+  if (!up()) return;
+  last_failure_ = reason;
+  ++crashes_;
+  ++incarnation_;  // Every event of the old incarnation is now stale.
+  service_.reset();
+  port_.reset();
+  busy_until_ns_ = 0;
+  if (disk_ != nullptr) disk_->Crash();
+}
+
+void SimProcess::Pause(int64_t until_ns) {
+  paused_until_ns_ = std::max(paused_until_ns_, until_ns);
+}
+
+int64_t SimProcess::Cursor() const {
+  return in_event_ ? cursor_ns_ : world_->now_ns();
+}
+
+void SimProcess::Post(Task task) {
+  world_->At(Cursor(), EventOwner{index_, incarnation_}, "task", 0,
+             std::move(task));
+}
+
+TimerId SimProcess::ScheduleAfter(int64_t delay_ns, Task task) {
+  PEGASUS_CHECK_GE(delay_ns, 0);
+  // The delay is measured on this process's clock, which runs at
+  // (1 + drift) times real speed.
+  const auto real_delay = static_cast<int64_t>(
+      std::ceil(static_cast<double>(delay_ns) / (1.0 + options_.clock_drift)));
+  return world_->At(Cursor() + real_delay, EventOwner{index_, incarnation_},
+                    "timer", static_cast<uint64_t>(delay_ns), std::move(task));
+}
+
+bool SimProcess::Cancel(TimerId id) { return world_->Cancel(id); }
+
+int64_t SimProcess::MonotonicNowNs() {
+  return static_cast<int64_t>(static_cast<double>(Cursor()) *
+                              (1.0 + options_.clock_drift));
+}
+
+int64_t SimProcess::WallNowUs() {
+  return kSimEpochUnixUs + MonotonicNowNs() / 1000 + options_.wall_offset_us;
+}
+
+std::optional<int64_t> SimProcess::Admit(const EventOwner& owner,
+                                         int64_t now_ns) const {
+  if (!up() || port_->failing) return std::nullopt;
+  if (owner.incarnation != EventOwner::kAnyIncarnation &&
+      owner.incarnation != incarnation_) {
+    return std::nullopt;
+  }
+  if (paused_until_ns_ > now_ns) return paused_until_ns_;
+  if (busy_until_ns_ > now_ns) return busy_until_ns_;
+  return now_ns;
+}
+
+bool SimProcess::Receive(NodeId from, const std::string& message) {
+  return port_ != nullptr && port_->Receive(from, message);
+}
+
+}  // namespace pegasus::sim
