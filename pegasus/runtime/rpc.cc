@@ -10,26 +10,16 @@ namespace pegasus {
 namespace {
 
 // Wire format (all integers big-endian):
-//   request:  [u8 1][u64 call id][u32 method][payload]
-//   response: [u8 2][u64 call id][i32 Pegasus error code][u32 n][n bytes of
-//             error message][payload]
+//   request:  [u8 1][u64 session][u64 call id][u64 oldest pending call id]
+//             [u32 attempt][u32 method][payload]
+//   response: [u8 2][u64 session][u64 call id][i32 Pegasus error code]
+//             [u32 n][n bytes of error message][payload]
 constexpr uint8_t kRequestKind = 1;
 constexpr uint8_t kResponseKind = 2;
-constexpr size_t kRequestHeaderBytes = 1 + 8 + 4;
-constexpr size_t kResponseHeaderBytes = 1 + 8 + 4 + 4;
+constexpr size_t kRequestHeaderBytes = 1 + 8 + 8 + 8 + 4 + 4;
+constexpr size_t kResponseHeaderBytes = 1 + 8 + 8 + 4 + 4;
 
-std::string EncodeRequest(uint64_t call_id, RpcMethod method,
-                          const std::string& payload) {
-  std::string out;
-  out.reserve(kRequestHeaderBytes + payload.size());
-  out.push_back(static_cast<char>(kRequestKind));
-  PutBigEndian64(&out, call_id);
-  PutBigEndian32(&out, method);
-  out += payload;
-  return out;
-}
-
-std::string EncodeResponse(uint64_t call_id,
+std::string EncodeResponse(uint64_t session, uint64_t call_id,
                            const absl::StatusOr<std::string>& response) {
   const ErrorCode code =
       response.ok() ? ErrorCode::kOk : ToErrorCode(response.status());
@@ -42,6 +32,7 @@ std::string EncodeResponse(uint64_t call_id,
   std::string out;
   out.reserve(kResponseHeaderBytes + message.size() + payload.size());
   out.push_back(static_cast<char>(kResponseKind));
+  PutBigEndian64(&out, session);
   PutBigEndian64(&out, call_id);
   PutBigEndian32(&out, static_cast<uint32_t>(static_cast<int32_t>(code)));
   PutBigEndian32(&out, static_cast<uint32_t>(message.size()));
@@ -59,8 +50,11 @@ struct RpcEndpoint::Responder::Shared {
 };
 
 RpcEndpoint::Responder::Responder(std::weak_ptr<Shared> shared, NodeId caller,
-                                  uint64_t call_id)
-    : shared_(std::move(shared)), caller_(caller), call_id_(call_id) {}
+                                  uint64_t session, uint64_t call_id)
+    : shared_(std::move(shared)),
+      caller_(caller),
+      session_(session),
+      call_id_(call_id) {}
 
 void RpcEndpoint::Responder::Reply(absl::StatusOr<std::string> response) {
   PEGASUS_CHECK(!replied_) << "a request answered twice";
@@ -70,16 +64,18 @@ void RpcEndpoint::Responder::Reply(absl::StatusOr<std::string> response) {
       shared->endpoint->shut_down_) {
     return;
   }
-  shared->endpoint->transport_->Send(caller_,
-                                     EncodeResponse(call_id_, response));
+  shared->endpoint->transport_->Send(
+      caller_, EncodeResponse(session_, call_id_, response));
 }
 
 RpcEndpoint::RpcEndpoint(Transport* transport, Executor* executor,
-                         const RpcOptions& options)
+                         uint64_t session_id, const RpcOptions& options)
     : transport_(transport),
       executor_(executor),
+      session_id_(session_id),
       options_(options),
       shared_(std::make_shared<Responder::Shared>()) {
+  PEGASUS_CHECK_NE(session_id, 0u) << "an rpc session id may not be 0";
   shared_->endpoint = this;
   std::weak_ptr<Responder::Shared> weak = shared_;
   transport_->SetReceiver([weak](NodeId from, std::string message) {
@@ -133,7 +129,16 @@ void RpcEndpoint::SendAttempt(uint64_t call_id) {
   ++call.attempts;
   call.timer = executor_->ScheduleAfter(
       call.options.timeout_ns, [this, call_id] { AttemptTimedOut(call_id); });
-  transport_->Send(call.to, EncodeRequest(call_id, call.method, call.request));
+  std::string message;
+  message.reserve(kRequestHeaderBytes + call.request.size());
+  message.push_back(static_cast<char>(kRequestKind));
+  PutBigEndian64(&message, session_id_);
+  PutBigEndian64(&message, call_id);
+  PutBigEndian64(&message, pending_.begin()->first);
+  PutBigEndian32(&message, static_cast<uint32_t>(call.attempts));
+  PutBigEndian32(&message, call.method);
+  message += call.request;
+  transport_->Send(call.to, std::move(message));
 }
 
 void RpcEndpoint::AttemptTimedOut(uint64_t call_id) {
@@ -198,15 +203,27 @@ void RpcEndpoint::Receive(NodeId from, std::string message) {
   }
   const uint8_t kind = static_cast<uint8_t>(message[0]);
   if (kind == kRequestKind && message.size() >= kRequestHeaderBytes) {
-    const uint64_t call_id = DecodeBigEndian64(message.data() + 1);
-    const RpcMethod method = DecodeBigEndian32(message.data() + 9);
-    ReceiveRequest(from, call_id, method, message.substr(kRequestHeaderBytes));
-    return;
+    RequestHeader header;
+    header.session = DecodeBigEndian64(message.data() + 1);
+    header.call_id = DecodeBigEndian64(message.data() + 9);
+    header.oldest_pending = DecodeBigEndian64(message.data() + 17);
+    header.attempt = DecodeBigEndian32(message.data() + 25);
+    header.method = DecodeBigEndian32(message.data() + 29);
+    if (header.oldest_pending <= header.call_id) {
+      ReceiveRequest(from, header, message.substr(kRequestHeaderBytes));
+      return;
+    }
   }
   if (kind == kResponseKind && message.size() >= kResponseHeaderBytes) {
-    const uint64_t call_id = DecodeBigEndian64(message.data() + 1);
-    const auto code = static_cast<int32_t>(DecodeBigEndian32(message.data() + 9));
-    const uint32_t message_bytes = DecodeBigEndian32(message.data() + 13);
+    const uint64_t session = DecodeBigEndian64(message.data() + 1);
+    const uint64_t call_id = DecodeBigEndian64(message.data() + 9);
+    const auto code =
+        static_cast<int32_t>(DecodeBigEndian32(message.data() + 17));
+    const uint32_t message_bytes = DecodeBigEndian32(message.data() + 21);
+    if (session != session_id_) {
+      ++stats_.late_responses;  // For an earlier incarnation of this node.
+      return;
+    }
     if (message_bytes <= message.size() - kResponseHeaderBytes) {
       absl::Status status;
       if (code != 0) {
@@ -222,14 +239,42 @@ void RpcEndpoint::Receive(NodeId from, std::string message) {
   ++stats_.malformed_messages;
 }
 
-void RpcEndpoint::ReceiveRequest(NodeId from, uint64_t call_id,
-                                 RpcMethod method, std::string payload) {
-  Responder responder(shared_, from, call_id);
-  auto it = handlers_.find(method);
+bool RpcEndpoint::FirstDelivery(NodeId from, const RequestHeader& header) {
+  const std::pair<uint64_t, uint64_t> key{from.value, header.session};
+  auto it = callers_.find(key);
+  if (it == callers_.end()) {
+    if (callers_.size() >= options_.max_remembered_sessions) {
+      auto oldest = callers_.begin();
+      for (auto c = callers_.begin(); c != callers_.end(); ++c) {
+        if (c->second.last_heard < oldest->second.last_heard) oldest = c;
+      }
+      callers_.erase(oldest);
+    }
+    it = callers_.emplace(key, CallerSession{}).first;
+  }
+  CallerSession& caller = it->second;
+  caller.last_heard = ++requests_heard_;
+  if (header.call_id < caller.floor) return false;
+  if (header.oldest_pending > caller.floor) {
+    caller.floor = header.oldest_pending;
+    caller.served.erase(caller.served.begin(),
+                        caller.served.lower_bound({caller.floor, 0}));
+  }
+  return caller.served.insert({header.call_id, header.attempt}).second;
+}
+
+void RpcEndpoint::ReceiveRequest(NodeId from, const RequestHeader& header,
+                                 std::string payload) {
+  if (!FirstDelivery(from, header)) {
+    ++stats_.duplicate_requests;
+    return;
+  }
+  Responder responder(shared_, from, header.session, header.call_id);
+  auto it = handlers_.find(header.method);
   if (it == handlers_.end()) {
     responder.Reply(PegasusError(ErrorCode::kHandlerNotFound,
                                  "no handler for method " +
-                                     std::to_string(method) + " on " +
+                                     std::to_string(header.method) + " on " +
                                      self().ToString()));
     return;
   }

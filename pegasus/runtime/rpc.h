@@ -17,6 +17,14 @@
 // only calls whose handlers are idempotent. A call that timed out may still
 // have taken effect.
 //
+// The transport may duplicate messages; the endpoint does not. Each request
+// carries the caller's session id, its call id, its attempt number and the
+// caller's oldest call still pending; the callee remembers the (call,
+// attempt) pairs it has served at or above that floor and drops repeats, so
+// one attempt runs a handler at most once, with state bounded by the
+// caller's pending calls. Responses carry the session too, so a restarted
+// caller (a new session) never takes an old incarnation's response.
+//
 // Errors a caller sees: the handler's own status (its Pegasus code and
 // message travel intact); PERR_TIMEOUT; PERR_HANDLER_NOT_FOUND for a method
 // the callee does not serve; PERR_BUSY when max_pending_calls are already
@@ -34,6 +42,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <utility>
 #include <memory>
 #include <string>
 
@@ -51,6 +61,10 @@ struct RpcOptions {
   // Calls waiting for a response at once; a call beyond it fails at once
   // with PERR_BUSY.
   size_t max_pending_calls = 4096;
+  // Callers (node and session) whose served requests are remembered for
+  // dropping duplicates; beyond it the least recently heard from is
+  // forgotten.
+  size_t max_remembered_sessions = 1024;
 };
 
 struct CallOptions {
@@ -69,6 +83,8 @@ struct RpcStats {
   uint64_t requests_served = 0;
   // Responses for calls no longer pending (answered already, timed out).
   uint64_t late_responses = 0;
+  // Requests dropped as repeats of an attempt already served.
+  uint64_t duplicate_requests = 0;
   uint64_t malformed_messages = 0;
 };
 
@@ -86,10 +102,12 @@ class RpcEndpoint {
    private:
     friend class RpcEndpoint;
     struct Shared;
-    Responder(std::weak_ptr<Shared> shared, NodeId caller, uint64_t call_id);
+    Responder(std::weak_ptr<Shared> shared, NodeId caller, uint64_t session,
+              uint64_t call_id);
 
     std::weak_ptr<Shared> shared_;
     NodeId caller_;
+    uint64_t session_ = 0;
     uint64_t call_id_ = 0;
     bool replied_ = false;
   };
@@ -99,8 +117,9 @@ class RpcEndpoint {
   using Done = absl::AnyInvocable<void(absl::StatusOr<std::string> response)>;
 
   // Takes over the transport's receiver. `transport` and `executor` must
-  // outlive the endpoint.
-  RpcEndpoint(Transport* transport, Executor* executor,
+  // outlive the endpoint. `session_id` must differ between incarnations of
+  // the same node (draw it from the node's Random); it may not be 0.
+  RpcEndpoint(Transport* transport, Executor* executor, uint64_t session_id,
               const RpcOptions& options = {});
   ~RpcEndpoint();
 
@@ -134,8 +153,24 @@ class RpcEndpoint {
     TimerId timer = kNoTimer;
   };
 
+  // What the callee remembers of one caller session.
+  struct CallerSession {
+    uint64_t floor = 0;  // The caller's oldest pending call, as last told.
+    std::set<std::pair<uint64_t, uint32_t>> served;  // (call id, attempt).
+    uint64_t last_heard = 0;
+  };
+  struct RequestHeader {
+    uint64_t session = 0;
+    uint64_t call_id = 0;
+    uint64_t oldest_pending = 0;
+    uint32_t attempt = 0;
+    RpcMethod method = 0;
+  };
+
   void Receive(NodeId from, std::string message);
-  void ReceiveRequest(NodeId from, uint64_t call_id, RpcMethod method,
+  // False when the request repeats an attempt already served.
+  bool FirstDelivery(NodeId from, const RequestHeader& header);
+  void ReceiveRequest(NodeId from, const RequestHeader& header,
                       std::string payload);
   void ReceiveResponse(NodeId from, uint64_t call_id, absl::Status status,
                        std::string payload);
@@ -146,10 +181,13 @@ class RpcEndpoint {
 
   Transport* const transport_;
   Executor* const executor_;
+  const uint64_t session_id_;
   const RpcOptions options_;
   std::shared_ptr<Responder::Shared> shared_;
   std::map<RpcMethod, Handler> handlers_;
   std::map<uint64_t, PendingCall> pending_;
+  std::map<std::pair<uint64_t, uint64_t>, CallerSession> callers_;
+  uint64_t requests_heard_ = 0;
   uint64_t next_call_id_ = 1;
   bool shut_down_ = false;
   RpcStats stats_;

@@ -73,9 +73,9 @@ class RpcTest : public ::testing::Test {
         client_transport_(network_.Attach(kClient)),
         server_transport_(network_.Attach(kServer)),
         client_(std::make_unique<RpcEndpoint>(client_transport_.get(),
-                                              &executor_)),
+                                              &executor_, kClientSession)),
         server_(std::make_unique<RpcEndpoint>(server_transport_.get(),
-                                              &executor_)) {}
+                                              &executor_, kServerSession)) {}
 
   // Calls kEcho and returns a slot the answer lands in.
   std::shared_ptr<std::optional<absl::StatusOr<std::string>>> Echo(
@@ -99,6 +99,8 @@ class RpcTest : public ::testing::Test {
         });
   }
 
+  static constexpr uint64_t kClientSession = 0x1111;
+  static constexpr uint64_t kServerSession = 0x2222;
   static constexpr NodeId kClient{1};
   static constexpr NodeId kServer{2};
   ManualExecutor executor_;
@@ -182,15 +184,66 @@ TEST_F(RpcTest, LateResponseToAnEarlierAttemptAnswersTheCall) {
   EXPECT_EQ(client_->stats().late_responses, 1u);
 }
 
-TEST_F(RpcTest, DuplicatedResponsesAnswerOnce) {
+TEST_F(RpcTest, DuplicatedMessagesServeAndAnswerOnce) {
   ServeEcho();
   network_.duplicate = true;
   int answers = 0;
-  client_->Call(kServer, kEcho, "x", {},
-                [&answers](absl::StatusOr<std::string>) { ++answers; });
+  for (int i = 0; i < 3; ++i) {
+    client_->Call(kServer, kEcho, "x", {},
+                  [&answers](absl::StatusOr<std::string>) { ++answers; });
+  }
   executor_.AdvanceNs(10 * kMs);
-  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(answers, 3);
+  EXPECT_EQ(served_, 3);
+  EXPECT_EQ(server_->stats().duplicate_requests, 3u);
+  // A duplicate that arrives after the caller has moved on is still dropped.
+  network_.duplicate = false;
+  client_->Call(kServer, kEcho, "y", {}, [](absl::StatusOr<std::string>) {});
+  executor_.AdvanceNs(10 * kMs);
+  EXPECT_EQ(served_, 4);
+}
+
+TEST_F(RpcTest, RestartedCallerWithANewSessionIsServedAfresh) {
+  ServeEcho();
+  auto first = Echo("a");
+  executor_.AdvanceNs(10 * kMs);
+  ASSERT_TRUE(first->has_value() && (*first)->ok());
+  // The same node comes back with a new session; its call ids start over.
+  client_ = nullptr;
+  client_transport_ = network_.Attach(kClient);
+  client_ = std::make_unique<RpcEndpoint>(client_transport_.get(), &executor_,
+                                          kClientSession + 1);
+  auto second = Echo("b");
+  executor_.AdvanceNs(10 * kMs);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_TRUE((*second)->ok()) << (*second)->status();
+  EXPECT_EQ(***second, "echo:b");
   EXPECT_EQ(served_, 2);
+}
+
+TEST_F(RpcTest, ResponseForAnEarlierSessionIsIgnored) {
+  std::vector<RpcEndpoint::Responder> parked;
+  server_->RegisterHandler(kEcho, [&parked](NodeId, std::string,
+                                            RpcEndpoint::Responder responder) {
+    parked.push_back(std::move(responder));
+  });
+  Echo("old", {.timeout_ns = 100 * kMs});
+  executor_.AdvanceNs(2 * kMs);
+  client_ = nullptr;
+  client_transport_ = network_.Attach(kClient);
+  client_ = std::make_unique<RpcEndpoint>(client_transport_.get(), &executor_,
+                                          kClientSession + 1);
+  auto fresh = Echo("new", {.timeout_ns = 100 * kMs});
+  executor_.AdvanceNs(2 * kMs);
+  ASSERT_EQ(parked.size(), 2u);
+  parked[0].Reply(std::string("answer to the old session"));
+  executor_.AdvanceNs(2 * kMs);
+  EXPECT_FALSE(fresh->has_value());
+  EXPECT_EQ(client_->stats().late_responses, 1u);
+  parked[1].Reply(std::string("answer to the new session"));
+  executor_.AdvanceNs(2 * kMs);
+  ASSERT_TRUE(fresh->has_value());
+  EXPECT_EQ(***fresh, "answer to the new session");
 }
 
 TEST_F(RpcTest, ResponseFromAnotherNodeIsIgnored) {
@@ -201,12 +254,12 @@ TEST_F(RpcTest, ResponseFromAnotherNodeIsIgnored) {
   };
   auto result = Echo("x", {.timeout_ns = 10 * kMs});
   executor_.AdvanceNs(2 * kMs);
-  // Call id 1 is the one pending; a forged response from node 3 must not
-  // answer it.
+  // Call id 1 of the client's session is pending; a forged response from
+  // node 3 must not answer it.
   std::string forged;
   forged.push_back(2);
-  forged.append(7, '\0');
-  forged.push_back(1);
+  forged += std::string("\0\0\0\0\0\0\x11\x11", 8);
+  forged += std::string("\0\0\0\0\0\0\0\1", 8);
   forged.append(8, '\0');
   forged += "forged";
   impostor_transport->Send(kClient, forged);
@@ -221,11 +274,17 @@ TEST_F(RpcTest, MalformedMessagesAreCountedAndDropped) {
   auto raw = network_.Attach(NodeId{3});
   for (std::string bad :
        {std::string(), std::string("\x01", 1), std::string("\x07xxxxxxxxxxxxx"),
-        std::string("\x02\0\0\0\0\0\0\0\1\0\0\0\0\xff\xff\xff\xff", 17)}) {
+        // A request whose oldest pending call is after the call itself.
+        std::string("\x01" "\0\0\0\0\0\0\0\1" "\0\0\0\0\0\0\0\1"
+                    "\0\0\0\0\0\0\0\2" "\0\0\0\1" "\0\0\0\1", 33),
+        // A response whose error message runs past its end (session 0x2222
+        // is the server's own, so it is parsed).
+        std::string("\x02" "\0\0\0\0\0\0\x22\x22" "\0\0\0\0\0\0\0\1"
+                    "\0\0\0\0" "\xff\xff\xff\xff", 25)}) {
     raw->Send(kServer, bad);
   }
   executor_.AdvanceNs(2 * kMs);
-  EXPECT_EQ(server_->stats().malformed_messages, 4u);
+  EXPECT_EQ(server_->stats().malformed_messages, 5u);
   EXPECT_EQ(served_, 0);
 }
 
@@ -261,7 +320,7 @@ TEST_F(RpcTest, ReplyAfterTheServerIsGoneSendsNothing) {
 
 TEST_F(RpcTest, PendingCallsAreBounded) {
   client_ = nullptr;
-  RpcEndpoint bounded(client_transport_.get(), &executor_,
+  RpcEndpoint bounded(client_transport_.get(), &executor_, kClientSession,
                       {.max_pending_calls = 2});
   std::vector<absl::Status> results;
   for (int i = 0; i < 3; ++i) {

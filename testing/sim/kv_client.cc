@@ -30,7 +30,7 @@ KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
       server_for_(std::move(server_for)),
       stop_ns_(stop_ns),
       history_(history),
-      rpc_(env.transport, env.executor) {
+      rpc_(env.transport, env.executor, env.random->Next64() | 1) {
   Next();
 }
 

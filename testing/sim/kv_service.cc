@@ -77,7 +77,8 @@ struct KvService::PartitionState {
 };
 
 KvService::KvService(const ProcessEnv& env, const KvServiceOptions& options)
-    : env_(env), options_(options), rpc_(env.transport, env.executor) {}
+    : env_(env), options_(options),
+      rpc_(env.transport, env.executor, env.random->Next64() | 1) {}
 
 KvService::~KvService() {
   if (checkpoint_timer_ != kNoTimer) env_.executor->Cancel(checkpoint_timer_);
