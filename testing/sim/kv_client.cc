@@ -201,7 +201,11 @@ void KvClient::Complete(absl::StatusOr<std::string> response) {
   if (status.ok()) status = StatusFromProto(answer);
   const ErrorCode code = ToErrorCode(status);
   const bool absent_ok = op.kind == OpKind::kGet && code == ErrorCode::kNotFound;
-  if (!status.ok() && !absent_ok) {
+  // A check that does not pass is an answer, not a failure (Pegasus reports
+  // it as PERR_TRY_AGAIN with check_succeeded false).
+  const bool check_failed_ok =
+      op.kind == OpKind::kCheckAndSet && code == ErrorCode::kTryAgain;
+  if (!status.ok() && !absent_ok && !check_failed_ok) {
     // A timeout or an aborted call may have taken effect; any other error
     // is the server refusing the operation, which then changed nothing.
     op.result = code == ErrorCode::kTimeout || code == ErrorCode::kAborted

@@ -59,8 +59,8 @@ EventId World::At(int64_t time_ns, EventOwner owner, const char* kind,
 
 bool World::Cancel(EventId id) { return bodies_.erase(id) > 0; }
 
-bool World::Step() {
-  while (!queue_.empty()) {
+bool World::Step(int64_t limit_ns) {
+  while (!queue_.empty() && queue_.top().time_ns <= limit_ns) {
     const Pending next = queue_.top();
     queue_.pop();
     auto it = bodies_.find(next.seq);
@@ -74,9 +74,10 @@ bool World::Step() {
       std::optional<int64_t> admit = gate_->Admit(body.owner, now_ns_);
       if (!admit.has_value()) continue;
       if (*admit > now_ns_) {
-        // Held back: requeued under a new sequence number, behind what is
-        // already queued for that time.
-        At(*admit, body.owner, body.kind, body.detail, std::move(body.task));
+        // Held back. It keeps its sequence number (and id, for Cancel), so
+        // a process's events still run in the order they were scheduled.
+        queue_.push(Pending{*admit, next.seq});
+        bodies_.emplace(next.seq, std::move(body));
         continue;
       }
     }
@@ -98,7 +99,8 @@ bool World::Step() {
 }
 
 void World::RunUntil(int64_t time_ns) {
-  while (!queue_.empty() && queue_.top().time_ns <= time_ns) Step();
+  while (Step(time_ns)) {
+  }
   if (now_ns_ < time_ns) now_ns_ = time_ns;
 }
 

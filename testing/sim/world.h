@@ -87,8 +87,9 @@ class World {
   // Drops a pending event; false when it already ran or never existed.
   bool Cancel(EventId id);
 
-  // Runs the next event. Returns false when the queue is empty.
-  bool Step();
+  // Runs the next event due at or before `limit_ns`. Returns false when
+  // there is none.
+  bool Step(int64_t limit_ns = INT64_MAX);
   // Runs every event up to and including `time_ns`, then sets the time to it.
   void RunUntil(int64_t time_ns);
 
