@@ -34,6 +34,10 @@ struct Node {
   Transport::Receiver receiver;
   // The thread inside `receiver`, or none.
   std::thread::id receiving_on ABSL_GUARDED_BY(mu);
+  // The receiver detached its own node while running: whoever called it
+  // destroys it when it returns. (A detach from another thread waits for it
+  // to return and destroys it itself.)
+  bool retire_after_receive ABSL_GUARDED_BY(mu) = false;
 };
 
 }  // namespace
@@ -143,9 +147,7 @@ void InProcessNetworkState::Deliver(Node& node, NodeId from,
   {
     std::lock_guard<std::mutex> lock(node.mu);
     node.receiving_on = std::thread::id();
-    // The receiver detached its own node: it is destroyed now that it has
-    // returned, not while it was running.
-    if (!node.attached) retired = std::move(node.receiver);
+    if (node.retire_after_receive) retired = std::move(node.receiver);
   }
   node.receiver_idle.notify_all();
 }
@@ -167,8 +169,12 @@ void InProcessNetworkState::Detach(const std::shared_ptr<Node>& node) {
   Transport::Receiver retired;  // Destroyed after the lock is released.
   std::unique_lock<std::mutex> lock(node->mu);
   node->attached = false;
-  // Called from inside the receiver: Deliver retires it when it returns.
-  if (node->receiving_on == std::this_thread::get_id()) return;
+  // Called from inside the receiver, which must not be destroyed while it
+  // runs: Deliver destroys it when it returns.
+  if (node->receiving_on == std::this_thread::get_id()) {
+    node->retire_after_receive = true;
+    return;
+  }
   node->receiver_idle.wait(
       lock, [&] { return node->receiving_on == std::thread::id(); });
   retired = std::move(node->receiver);

@@ -280,7 +280,8 @@ TEST(InProcessTransportTest, NodesOnAThreadPoolExchangeEverything) {
 }
 
 // The receiver is busy on a worker when the main thread destroys the
-// Transport: the destructor waits for it before destroying it.
+// Transport: the destructor waits for it to return, and the receiver is
+// gone when the destructor returns.
 TEST(InProcessTransportTest, DestroyWaitsForARunningReceiver) {
   ThreadPool pool({.threads = 2});
   InProcessNetwork network;
@@ -288,7 +289,8 @@ TEST(InProcessTransportTest, DestroyWaitsForARunningReceiver) {
   auto b = network.Attach(kB, pool.Strand(1));
   std::latch in_receiver(1);
   std::atomic<bool> receiver_returned{false};
-  b->SetReceiver([&](NodeId, std::string) {
+  auto token = std::make_shared<int>(0);
+  b->SetReceiver([&, token](NodeId, std::string) {
     in_receiver.count_down();
     int64_t end = RealClock()->MonotonicNowNs() + 20'000'000;
     while (RealClock()->MonotonicNowNs() < end) {
@@ -299,6 +301,7 @@ TEST(InProcessTransportTest, DestroyWaitsForARunningReceiver) {
   in_receiver.wait();
   b.reset();
   EXPECT_TRUE(receiver_returned);
+  EXPECT_EQ(token.use_count(), 1);
   pool.Shutdown();
 }
 
