@@ -4,6 +4,8 @@
 #   ./run.sh test                 install what is missing, build, run every test
 #   ./run.sh build                build everything
 #   ./run.sh bench storage        storage engine against raw RocksDB
+#   ./run.sh bench sim            simulator speed (simulated s per wall s)
+#   ./run.sh soak [flags]         10,000 simulated seeds; failures replayable
 #   ./run.sh example              run the embedded-partition example
 #   ./run.sh help
 set -euo pipefail
@@ -94,10 +96,32 @@ cmd_bench() {
       python3 benchmarks/ratios.py "${out}"
       rm -f "${out}"
       ;;
+    sim)
+      # Simulated seconds per wall second of the default world (5 servers,
+      # 16 clients), without faults and with swarm faults.
+      bazel build "${BAZEL_FLAGS[@]}" -c opt //testing/sim:simulate
+      echo "== no faults"
+      ./bazel-bin/testing/sim/simulate --seeds=1..20 --duration_s=30 \
+        --faults=none --quiet "$@"
+      echo "== swarm faults"
+      ./bazel-bin/testing/sim/simulate --seeds=1..20 --duration_s=30 \
+        --quiet "$@"
+      ;;
     *)
-      die "unknown benchmark suite '${suite}' (known: storage)"
+      die "unknown benchmark suite '${suite}' (known: storage, sim)"
       ;;
   esac
+}
+
+# A long randomized run: 10,000 seeds of 60 simulated seconds from a random
+# start (or the --seeds given), on every core, printing only failures with
+# the command that replays each.
+cmd_soak() {
+  ensure_packages
+  bazel build "${BAZEL_FLAGS[@]}" -c opt //testing/sim:simulate
+  local start=$(( $(od -An -N4 -tu4 /dev/urandom) ))
+  ./bazel-bin/testing/sim/simulate --seeds="${start}..$((start + 9999))" \
+    --duration_s=60 --quiet --jobs="$(nproc)" "$@"
 }
 
 cmd_example() {
@@ -106,7 +130,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"
@@ -115,6 +139,7 @@ case "${command}" in
   build) cmd_build "$@" ;;
   test) cmd_test "$@" ;;
   bench) cmd_bench "$@" ;;
+  soak) cmd_soak "$@" ;;
   example) cmd_example "$@" ;;
   help | -h | --help) cmd_help ;;
   *)

@@ -47,9 +47,10 @@ void KvClient::Abandon() {
   in_flight_.reset();
 }
 
-void KvClient::Next() {
-  const int64_t think =
+void KvClient::Next(bool back_off) {
+  int64_t think =
       options_.think_min_ns + env_.random->Exponential(options_.think_mean_ns);
+  if (back_off) think += options_.timeout_ns;
   think_timer_ = env_.executor->ScheduleAfter(think, [this] {
     think_timer_ = kNoTimer;
     if (env_.clock->MonotonicNowNs() < stop_ns_) Issue();
@@ -244,8 +245,9 @@ void KvClient::Complete(absl::StatusOr<std::string> response) {
     }
     if (seen_.size() > 64) seen_.erase(seen_.begin(), seen_.begin() + 32);
   }
+  const bool back_off = op.result == OpResult::kUnknown;
   history_->push_back(std::move(op));
-  Next();
+  Next(back_off);
 }
 
 }  // namespace pegasus::sim

@@ -52,7 +52,9 @@ class KvClient final : public Service {
   void Abandon();
 
  private:
-  void Next();
+  // Schedules the next operation after a think time (longer after an
+  // operation whose fate is unknown, as a client backs off a sick server).
+  void Next(bool back_off = false);
   void Issue();
   void Complete(absl::StatusOr<std::string> response);
   proto::DataRequest MakeRequest(checkers::Operation* op);
