@@ -132,7 +132,9 @@ class World {
 uint64_t HashBytes(std::string_view bytes);
 
 // The first record where two traces differ, or nullopt when they agree
-// (including length). Compares time, kind, process and detail.
+// (including length). Compares time, kind, process, detail and digest; a
+// record that differs in its digest alone means the runs drew different
+// random numbers during an earlier event (usually the one before it).
 std::optional<size_t> FirstDivergence(const std::vector<TraceRecord>& a,
                                       const std::vector<TraceRecord>& b);
 std::string DescribeTraceRecord(const TraceRecord& record);

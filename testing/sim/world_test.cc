@@ -387,6 +387,23 @@ TEST_F(WorldTraceTest, FirstDivergenceReportsALengthDifference) {
   EXPECT_EQ(FirstDivergence({}, full), 0u);
 }
 
+TEST_F(WorldTraceTest, FirstDivergenceCatchesARandomDrawThroughTheDigest) {
+  auto run = [](bool extra_draw) {
+    World world(1);
+    world.EnableTrace();
+    std::unique_ptr<Random> random = world.NewRandom("test");
+    world.At(10, EventOwner{}, "draws", 0, [&] {
+      if (extra_draw) random->Next64();
+    });
+    world.At(20, EventOwner{}, "after", 0, [] {});
+    while (world.Step()) {
+    }
+    return world.trace();
+  };
+  // The draw happens while event 0 runs, after its record was taken.
+  EXPECT_EQ(FirstDivergence(run(false), run(true)), 1u);
+}
+
 TEST_F(WorldTraceTest, DescriptionNamesTheEventAndItsProcess) {
   const std::vector<TraceRecord> trace = Run(1, 200);
   const std::string world_event = DescribeTraceRecord(trace[0]);
