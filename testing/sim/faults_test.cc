@@ -213,9 +213,9 @@ TEST(DrawFaultPlanTest, EnabledKindsGetRatesInTheirRanges) {
 TEST(DrawFaultPlanTest, TurningAKindOffDoesNotShiftAnotherKindsRate) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     const FaultPlan alone = Draw(Parse("loss"), seed);
-    const FaultPlan crowded = Draw(Parse("loss,duplicate,crash,slow_disk"), seed);
-    EXPECT_EQ(alone.network.loss_probability,
-              crowded.network.loss_probability)
+    const FaultPlan crowded =
+        Draw(Parse("loss,duplicate,crash,slow_disk"), seed);
+    EXPECT_EQ(alone.network.loss_probability, crowded.network.loss_probability)
         << seed;
     EXPECT_EQ(alone.episode_interval_ns, crowded.episode_interval_ns) << seed;
   }

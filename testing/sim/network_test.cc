@@ -225,18 +225,16 @@ TEST_F(SimNetworkTest, CutHealedBeforeArrivalLetsTheMessageThrough) {
 
 TEST_F(SimNetworkTest, SplitCutsBetweenGroupsBothWaysButNotInsideAGroup) {
   network_->Split({0, 1}, {2, 3});
-  const std::set<std::pair<int, int>> delivered =
-      DeliveredLinks(4);
-  EXPECT_EQ(delivered, (std::set<std::pair<int, int>>{
-                           {0, 1}, {1, 0}, {2, 3}, {3, 2}}));
+  const std::set<std::pair<int, int>> delivered = DeliveredLinks(4);
+  EXPECT_EQ(delivered,
+            (std::set<std::pair<int, int>>{{0, 1}, {1, 0}, {2, 3}, {3, 2}}));
   EXPECT_EQ(network_->stats().cut, 8u);
 }
 
 TEST_F(SimNetworkTest, IsolateCutsOneNodeFromEveryOtherBothWays) {
   network_->Isolate(1, {0, 1, 2});
   EXPECT_FALSE(network_->IsCut(1, 1));
-  const std::set<std::pair<int, int>> delivered =
-      DeliveredLinks(3);
+  const std::set<std::pair<int, int>> delivered = DeliveredLinks(3);
   EXPECT_EQ(delivered, (std::set<std::pair<int, int>>{{0, 2}, {2, 0}}));
 }
 
@@ -276,8 +274,8 @@ TEST_F(SimNetworkTest, HealRemovesCutsAndClogs) {
   network_->Send(0, 1, "a", 0);
   network_->Send(2, 3, "b", 0);
   RunAll();
-  EXPECT_EQ(deliveries_, (std::vector<Delivery>{{0, 1, "a", 1000},
-                                                {2, 3, "b", 1000}}));
+  EXPECT_EQ(deliveries_,
+            (std::vector<Delivery>{{0, 1, "a", 1000}, {2, 3, "b", 1000}}));
 }
 
 TEST_F(SimNetworkTest, RefusedDeliveryIsCountedAsUndeliverable) {

@@ -92,10 +92,10 @@ class SimProcessTest : public testing::Test {
   // Adds a process and starts it.
   SimProcess* Add(ProcessOptions options = {}) {
     const int index = static_cast<int>(processes_.size());
-    processes_.push_back(std::make_unique<SimProcess>(
-        &world_, network_.get(), index,
-        NodeId{static_cast<uint64_t>(index) + 1}, "p" + std::to_string(index),
-        options));
+    processes_.push_back(
+        std::make_unique<SimProcess>(&world_, network_.get(), index,
+                                     NodeId{static_cast<uint64_t>(index) + 1},
+                                     "p" + std::to_string(index), options));
     envs_.emplace_back();
     destroyed_.push_back(0);
     Start(index);
@@ -104,8 +104,8 @@ class SimProcessTest : public testing::Test {
 
   void Start(int index) {
     absl::Status status = processes_[index]->Start(
-        [this, index](const ProcessEnv& env)
-            -> absl::StatusOr<std::unique_ptr<Service>> {
+        [this, index](
+            const ProcessEnv& env) -> absl::StatusOr<std::unique_ptr<Service>> {
           envs_[index] = env;
           return std::make_unique<TestService>(env, index, &world_, &received_,
                                                &destroyed_[index]);
@@ -197,10 +197,10 @@ TEST_F(SimProcessTest, CrashingADownProcessDoesNothing) {
 TEST_F(SimProcessTest, FailedStartLeavesTheProcessDown) {
   SimProcess* p = Add();
   p->Crash("restart");
-  absl::Status status = p->Start([](const ProcessEnv&)
-                                     -> absl::StatusOr<std::unique_ptr<Service>> {
-    return PegasusError(ErrorCode::kIoError, "log is corrupt");
-  });
+  absl::Status status = p->Start(
+      [](const ProcessEnv&) -> absl::StatusOr<std::unique_ptr<Service>> {
+        return PegasusError(ErrorCode::kIoError, "log is corrupt");
+      });
   EXPECT_EQ(ToErrorCode(status), ErrorCode::kIoError);
   EXPECT_FALSE(p->up());
   EXPECT_EQ(p->last_failure(), "log is corrupt");
@@ -236,8 +236,9 @@ TEST_F(SimProcessTest, PauseHoldsEventsUntilItEnds) {
   p->Pause(10'000);
   p->Post([&] { ran.push_back({"task", world_.now_ns()}); });
   p->ScheduleAfter(2000, [&] { ran.push_back({"timer", world_.now_ns()}); });
-  world_.At(5000, EventOwner{}, "world", 0,
-            [&] { ran.push_back({"world", world_.now_ns()}); });
+  world_.At(5000, EventOwner{}, "world", 0, [&] {
+    ran.push_back({"world", world_.now_ns()});
+  });
   RunAll();
   EXPECT_EQ(ran, (std::vector<std::pair<std::string, int64_t>>{
                      {"world", 5000}, {"task", 10'000}, {"timer", 10'000}}));
@@ -311,7 +312,8 @@ TEST_F(SimProcessTest, TimerDueWhileBusyCanStillBeCancelled) {
   EXPECT_FALSE(fired);
 }
 
-TEST_F(SimProcessTest, CrashLosesUnsyncedDiskDataAndTheNextIncarnationSeesTheRest) {
+TEST_F(SimProcessTest,
+       CrashLosesUnsyncedDiskDataAndTheNextIncarnationSeesTheRest) {
   SimProcess* p = Add(WithDisk(0, 0));
   p->Post([&] {
     auto file = envs_[0].file_system->NewWritableFile("/f");

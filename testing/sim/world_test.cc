@@ -77,21 +77,23 @@ TEST_F(WorldTest, RunsEventsInTimeOrderAndTiesInSchedulingOrder) {
   Schedule(10, "a2");
   Schedule(20, "b2");
   RunAll();
-  EXPECT_EQ(ran_, (std::vector<Ran>{{"a1", 10}, {"a2", 10}, {"b1", 20},
-                                    {"b2", 20}, {"c", 30}}));
+  EXPECT_EQ(ran_,
+            (std::vector<Ran>{
+                {"a1", 10}, {"a2", 10}, {"b1", 20}, {"b2", 20}, {"c", 30}}));
   EXPECT_EQ(world_.now_ns(), 30);
   EXPECT_EQ(world_.events_run(), 5u);
 }
 
-TEST_F(WorldTest, EventScheduledDuringAnEventForTheSameTimeRunsAfterQueuedOnes) {
+TEST_F(WorldTest,
+       EventScheduledDuringAnEventForTheSameTimeRunsAfterQueuedOnes) {
   world_.At(10, EventOwner{}, "test", 0, [this] {
     ran_.push_back(Ran{"first", world_.now_ns()});
     Schedule(10, "nested");
   });
   Schedule(10, "second");
   RunAll();
-  EXPECT_EQ(ran_, (std::vector<Ran>{{"first", 10}, {"second", 10},
-                                    {"nested", 10}}));
+  EXPECT_EQ(ran_,
+            (std::vector<Ran>{{"first", 10}, {"second", 10}, {"nested", 10}}));
 }
 
 TEST_F(WorldTest, EventScheduledInThePastRunsAtTheCurrentTime) {
@@ -170,11 +172,11 @@ TEST_F(WorldTest, GateAdmitsOwnedEventsAndBracketsThem) {
 }
 
 TEST_F(WorldTest, GateDropsOwnedEvents) {
-  ScriptedGate gate([](const EventOwner& owner,
-                       int64_t now_ns) -> std::optional<int64_t> {
-    if (owner.process == 1) return std::nullopt;
-    return now_ns;
-  });
+  ScriptedGate gate(
+      [](const EventOwner& owner, int64_t now_ns) -> std::optional<int64_t> {
+        if (owner.process == 1) return std::nullopt;
+        return now_ns;
+      });
   world_.set_gate(&gate);
   Schedule(10, "to_dropped_process", EventOwner{1, 0});
   Schedule(10, "to_live_process", EventOwner{2, 0});
@@ -200,11 +202,61 @@ TEST_F(WorldTest, DeferredEventRunsLaterBehindEventsAlreadyQueuedForThatTime) {
   Schedule(10, "deferred", EventOwner{1, 0});
   Schedule(30, "in_between");
   RunAll();
-  EXPECT_EQ(ran_, (std::vector<Ran>{{"in_between", 30},
-                                    {"queued_first", 50},
-                                    {"deferred", 50}}));
+  EXPECT_EQ(ran_,
+            (std::vector<Ran>{
+                {"in_between", 30}, {"queued_first", 50}, {"deferred", 50}}));
   EXPECT_EQ(gate.admit_calls, 2);
   EXPECT_EQ(world_.events_run(), 3u);
+}
+
+// Regression: a deferred event was requeued under a new id, so cancelling it
+// by the id At() returned failed and the event ran anyway.
+TEST_F(WorldTest, DeferredEventCanStillBeCancelled) {
+  bool held = false;
+  ScriptedGate gate(
+      [&held](const EventOwner&, int64_t now_ns) -> std::optional<int64_t> {
+        if (!held) {
+          held = true;
+          return 50;
+        }
+        return now_ns;
+      });
+  world_.set_gate(&gate);
+  const EventId deferred = Schedule(10, "deferred", EventOwner{1, 0});
+  bool cancelled = false;
+  world_.At(50, EventOwner{}, "canceller", 0,
+            [&] { cancelled = world_.Cancel(deferred); });
+  RunAll();
+  EXPECT_TRUE(cancelled);
+  EXPECT_TRUE(ran_.empty());
+}
+
+// Regression: RunUntil looked only at the head of the queue; when the head was
+// a cancelled event, Step() skipped it and ran the next one even past the
+// bound.
+TEST_F(WorldTest, RunUntilDoesNotRunPastTheBoundBehindACancelledEvent) {
+  world_.Cancel(Schedule(10, "cancelled"));
+  Schedule(100, "later");
+  world_.RunUntil(50);
+  EXPECT_TRUE(ran_.empty());
+  EXPECT_EQ(world_.now_ns(), 50);
+  world_.RunUntil(100);
+  EXPECT_EQ(ran_, (std::vector<Ran>{{"later", 100}}));
+}
+
+TEST_F(WorldTest, RunUntilDoesNotRunPastTheBoundBehindADroppedOrDeferredEvent) {
+  ScriptedGate gate(
+      [](const EventOwner& owner, int64_t) -> std::optional<int64_t> {
+        if (owner.process == 1) return std::nullopt;
+        return 200;  // Process 2 is held until 200.
+      });
+  world_.set_gate(&gate);
+  Schedule(10, "dropped", EventOwner{1, 0});
+  Schedule(20, "deferred", EventOwner{2, 0});
+  Schedule(100, "later");
+  world_.RunUntil(50);
+  EXPECT_TRUE(ran_.empty());
+  EXPECT_EQ(world_.now_ns(), 50);
 }
 
 // Runs a small scenario in which events draw random numbers and schedule
@@ -216,7 +268,8 @@ uint64_t ScenarioDigest(uint64_t seed, bool extra_draw) {
     const int64_t delay = 1 + static_cast<int64_t>(random->Uniform(1000));
     if (left > 0) {
       world.At(world.now_ns() + delay, EventOwner{}, "chain",
-               static_cast<uint64_t>(left), [&chain, left] { chain(left - 1); });
+               static_cast<uint64_t>(left),
+               [&chain, left] { chain(left - 1); });
     }
   };
   world.At(0, EventOwner{}, "start", 0, [&] { chain(20); });
@@ -269,8 +322,9 @@ TEST(WorldDigestTest, CancelledAndDroppedEventsLeaveTheDigestAlone) {
   }
 
   World busy(3);
-  ScriptedGate gate([](const EventOwner&,
-                       int64_t) -> std::optional<int64_t> { return std::nullopt; });
+  ScriptedGate gate([](const EventOwner&, int64_t) -> std::optional<int64_t> {
+    return std::nullopt;
+  });
   busy.set_gate(&gate);
   busy.At(10, EventOwner{}, "a", 1, [] {});
   busy.Cancel(busy.At(5, EventOwner{}, "cancelled", 2, [] {}));
