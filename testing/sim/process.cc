@@ -113,6 +113,7 @@ void SimProcess::Crash(const std::string& reason) {
   service_.reset();
   port_.reset();
   busy_until_ns_ = 0;
+  paused_until_ns_ = 0;  // A crash ends a pause; the restart runs at once.
   if (disk_ != nullptr) disk_->Crash();
 }
 

@@ -150,6 +150,10 @@ class Simulation final : public EventGate {
 
   std::optional<int64_t> Admit(const EventOwner& owner,
                                int64_t now_ns) override {
+    // A message to a node id no process has is dropped.
+    if (owner.process >= static_cast<int>(processes_.size())) {
+      return std::nullopt;
+    }
     return processes_[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const EventOwner& owner) override {

@@ -52,7 +52,8 @@ TEST(SimulationTest, CorrectServicePassesWithEveryFaultOn) {
     const SimulationResult result = RunSimulation(options);
     EXPECT_TRUE(result.ok()) << Summary(result);
     EXPECT_EQ(result.linearizability.verdict, checkers::Verdict::kLinearizable);
-    EXPECT_GT(result.ops_ok, 100u) << Summary(result);
+    // Every fault at once leaves few operations succeeding, but some must.
+    EXPECT_GT(result.ops_ok, 20u) << Summary(result);
   }
 }
 

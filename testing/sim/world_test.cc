@@ -209,8 +209,30 @@ TEST_F(WorldTest, DeferredEventRunsLaterBehindEventsAlreadyQueuedForThatTime) {
   EXPECT_EQ(world_.events_run(), 3u);
 }
 
+// A process's events run in the order they were scheduled even when one is
+// held back: a task posted at 10 and held until 50 still runs before a task
+// the process scheduled for 50 afterwards.
+TEST_F(WorldTest, HeldBackEventKeepsItsPlaceInItsProcessOrder) {
+  bool held = false;
+  ScriptedGate gate(
+      [&held](const EventOwner&, int64_t now_ns) -> std::optional<int64_t> {
+        if (!held) {
+          held = true;
+          return 50;
+        }
+        return now_ns;
+      });
+  world_.set_gate(&gate);
+  Schedule(10, "posted_first", EventOwner{1, 0});
+  Schedule(50, "posted_second", EventOwner{1, 0});
+  RunAll();
+  EXPECT_EQ(ran_, (std::vector<Ran>{{"posted_first", 50},
+                                    {"posted_second", 50}}));
+}
+
 // Regression: a deferred event was requeued under a new id, so cancelling it
-// by the id At() returned failed and the event ran anyway.
+// by the id At() returned failed and the event ran anyway. (A held-back event
+// keeps its place in the order too, so the cancel must come before 50.)
 TEST_F(WorldTest, DeferredEventCanStillBeCancelled) {
   bool held = false;
   ScriptedGate gate(
@@ -224,7 +246,7 @@ TEST_F(WorldTest, DeferredEventCanStillBeCancelled) {
   world_.set_gate(&gate);
   const EventId deferred = Schedule(10, "deferred", EventOwner{1, 0});
   bool cancelled = false;
-  world_.At(50, EventOwner{}, "canceller", 0,
+  world_.At(40, EventOwner{}, "canceller", 0,
             [&] { cancelled = world_.Cancel(deferred); });
   RunAll();
   EXPECT_TRUE(cancelled);
