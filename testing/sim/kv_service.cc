@@ -51,17 +51,20 @@ const char* PlantedBugName(PlantedBug bug) {
       return "none";
     case PlantedBug::kStaleCache:
       return "stale_cache";
+    case PlantedBug::kAckBeforeSync:
+      return "ack_before_sync";
   }
   return "?";
 }
 
 absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
-  for (PlantedBug bug : {PlantedBug::kNone, PlantedBug::kStaleCache}) {
+  for (PlantedBug bug : {PlantedBug::kNone, PlantedBug::kStaleCache,
+                         PlantedBug::kAckBeforeSync}) {
     if (name == PlantedBugName(bug)) return bug;
   }
   return PegasusError(ErrorCode::kInvalidArgument,
                       "unknown planted bug '" + name +
-                          "' (known: none, stale_cache)");
+                          "' (known: none, stale_cache, ack_before_sync)");
 }
 
 struct KvService::PartitionState {
@@ -270,7 +273,9 @@ void KvService::HandleWrite(PartitionState* state,
   const int64_t timestamp_us = env_.clock->WallNowUs();
   absl::Status logged =
       state->log->Append(EncodeRecord(decree, timestamp_us, request.SerializeAsString()));
-  if (logged.ok()) logged = state->log->Sync();
+  if (logged.ok() && options_.planted_bug != PlantedBug::kAckBeforeSync) {
+    logged = state->log->Sync();
+  }
   if (!logged.ok()) {
     FailStop("log append", logged);
     return;

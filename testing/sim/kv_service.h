@@ -38,6 +38,9 @@ enum class PlantedBug {
   kNone,
   // Reads are sometimes answered from a cache that writes never invalidate.
   kStaleCache,
+  // Writes are acknowledged once appended to the log, before it is synced:
+  // a crash then loses acknowledged writes.
+  kAckBeforeSync,
 };
 
 const char* PlantedBugName(PlantedBug bug);

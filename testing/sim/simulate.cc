@@ -35,7 +35,8 @@ ABSL_FLAG(std::string, faults, "swarm",
           "swarm (a random subset per seed), none, all, or a comma-separated "
           "list of fault kinds (see docs/simulator.md).");
 ABSL_FLAG(std::string, planted_bug, "none",
-          "Run a deliberately broken service: none or stale_cache.");
+          "Run a deliberately broken service: none, stale_cache or "
+          "ack_before_sync.");
 ABSL_FLAG(std::string, script, "",
           "A scenario file of timed faults; turns the swarm's episodes off.");
 ABSL_FLAG(std::string, history_out, "",

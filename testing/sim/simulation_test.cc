@@ -82,6 +82,22 @@ TEST(SimulationTest, CheckerCatchesThePlantedStaleCache) {
   EXPECT_GE(caught, 3) << "the stale cache escaped most seeds";
 }
 
+TEST(SimulationTest, CheckerCatchesAcknowledgingBeforeTheLogIsSynced) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    SimulationOptions options = Small(seed);
+    options.faults = *ParseFaultSelection("crash");
+    options.planted_bug = PlantedBug::kAckBeforeSync;
+    const SimulationResult result = RunSimulation(options);
+    if (!result.ok()) {
+      ++caught;
+      EXPECT_EQ(result.linearizability.verdict,
+                checkers::Verdict::kNotLinearizable);
+    }
+  }
+  EXPECT_GE(caught, 3) << "lost acknowledged writes escaped most seeds";
+}
+
 // Crashing every server in turn, with torn writes, loses no acknowledged
 // write: a read after recovery sees it (the checker would flag a lost one).
 TEST(SimulationTest, ScriptedCrashesLoseNoAcknowledgedWrite) {
