@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace pegasus::checkers {
@@ -70,6 +71,12 @@ struct Operation {
 
 const char* OpKindName(OpKind kind);
 const char* OpResultName(OpResult result);
+
+// The shape rules every operation must follow, the same ones the parser
+// enforces: one sort key for the single-key kinds and at least one for the
+// multi kinds; values (and read, when ok) aligned with sortkeys; check_type
+// in 0..17; call_ns <= return_ns. PERR_INVALID_ARGUMENT naming the field.
+absl::Status ValidateOperation(const Operation& op);
 
 // One JSON object, no trailing newline.
 std::string FormatHistoryLine(const Operation& op);
