@@ -1,0 +1,197 @@
+#include "testing/checkers/internal/kv_model.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "pegasus/base/check.h"
+#include "pegasus/storage/predicates.h"
+
+namespace pegasus::checkers::internal {
+namespace {
+
+std::string Quote(const std::string& bytes) {
+  return absl::StrCat("\"", absl::CHexEscape(bytes), "\"");
+}
+
+}  // namespace
+
+KvModel::KvModel(const std::vector<const Operation*>& ops) {
+  ops_.reserve(ops.size());
+  for (const Operation* op : ops) {
+    CompiledOp c;
+    c.op = op;
+    for (const std::string& sortkey : op->sortkeys) c.keys.push_back(KeyNumber(sortkey));
+    for (const std::string& value : op->values) c.values.push_back(ValueNumber(value));
+    for (const auto& value : op->read) c.values.push_back(ValueNumber(value));
+    if (op->kind == OpKind::kCheckAndSet) {
+      c.check_key = KeyNumber(op->check_sortkey);
+      c.set_key = KeyNumber(op->set_sortkey);
+      c.set_value = ValueNumber(op->set_value);
+      c.check_value = ValueNumber(op->check_value);
+    }
+    ops_.push_back(std::move(c));
+  }
+  state_.assign(sortkeys_.size(), kAbsent);
+}
+
+int32_t KvModel::KeyNumber(const std::string& sortkey) {
+  auto [it, inserted] = key_numbers_.emplace(sortkey, static_cast<int32_t>(sortkeys_.size()));
+  if (inserted) sortkeys_.push_back(sortkey);
+  return it->second;
+}
+
+int32_t KvModel::ValueNumber(const std::string& value) {
+  auto [it, inserted] = value_numbers_.emplace(value, static_cast<int32_t>(values_.size()));
+  if (inserted) {
+    values_.push_back(value);
+    value_ints_.push_back(value.empty() ? std::optional<int64_t>(0) : ParseInt64(value));
+  }
+  return it->second;
+}
+
+int32_t KvModel::ValueNumber(const std::optional<std::string>& value) {
+  return value.has_value() ? ValueNumber(*value) : kAbsent;
+}
+
+void KvModel::Write(int32_t key, int32_t value) {
+  undo_log_.emplace_back(key, state_[key]);
+  state_[key] = value;
+}
+
+void KvModel::Undo() {
+  PEGASUS_CHECK(!undo_frames_.empty()) << "Undo() without an applied operation";
+  const size_t begin = undo_frames_.back();
+  undo_frames_.pop_back();
+  // Newest first, so a sortkey written twice by one multi_set gets back
+  // the value it had before the operation.
+  while (undo_log_.size() > begin) {
+    state_[undo_log_.back().first] = undo_log_.back().second;
+    undo_log_.pop_back();
+  }
+}
+
+bool KvModel::Apply(int op, std::string* why) {
+  const CompiledOp& c = ops_[op];
+  const bool ok = c.op->result == OpResult::kOk;
+  switch (c.op->kind) {
+    case OpKind::kGet:
+    case OpKind::kMultiGet:
+      if (!ApplyRead(c, ok, why)) return false;
+      undo_frames_.push_back(undo_log_.size());
+      return true;
+    case OpKind::kSet:
+    case OpKind::kMultiSet:
+      undo_frames_.push_back(undo_log_.size());
+      for (size_t i = 0; i < c.keys.size(); ++i) Write(c.keys[i], c.values[i]);
+      return true;
+    case OpKind::kDel:
+    case OpKind::kMultiDel:
+      undo_frames_.push_back(undo_log_.size());
+      for (int32_t key : c.keys) Write(key, kAbsent);
+      return true;
+    case OpKind::kIncr:
+      return ApplyIncr(c, ok, why);
+    case OpKind::kCheckAndSet:
+      return ApplyCheckAndSet(c, ok, why);
+  }
+  PEGASUS_CHECK(false) << "unknown operation kind " << static_cast<int>(c.op->kind);
+  return false;
+}
+
+bool KvModel::ApplyRead(const CompiledOp& c, bool ok, std::string* why) const {
+  if (!ok) return true;  // What an unknown read saw is not known.
+  for (size_t i = 0; i < c.keys.size(); ++i) {
+    const int32_t current = state_[c.keys[i]];
+    if (c.values[i] == current) continue;
+    if (why != nullptr) {
+      *why = absl::StrCat("read ", Describe(c.values[i]), " at sortkey ", Quote(c.op->sortkeys[i]),
+                          ", but the value is ", Describe(current));
+    }
+    return false;
+  }
+  return true;
+}
+
+bool KvModel::ApplyIncr(const CompiledOp& c, bool ok, std::string* why) {
+  const int32_t key = c.keys[0];
+  const int32_t current = state_[key];
+  const std::optional<int64_t> base =
+      current == kAbsent ? std::optional<int64_t>(0) : value_ints_[current];
+  int64_t sum = 0;
+  if (!base.has_value() || __builtin_add_overflow(*base, c.op->increment, &sum)) {
+    // The store rejects the incr here: an ok one cannot be here, an unknown
+    // one takes no effect.
+    if (!ok) {
+      undo_frames_.push_back(undo_log_.size());
+      return true;
+    }
+    if (why != nullptr) {
+      *why = absl::StrCat("incr by ", c.op->increment, " cannot succeed on ", Describe(current));
+    }
+    return false;
+  }
+  if (ok && sum != c.op->new_value) {
+    if (why != nullptr) {
+      *why = absl::StrCat("incr by ", c.op->increment, " returned ", c.op->new_value,
+                          ", but the value is ", Describe(current));
+    }
+    return false;
+  }
+  undo_frames_.push_back(undo_log_.size());
+  Write(key, ValueNumber(std::to_string(sum)));
+  return true;
+}
+
+bool KvModel::ApplyCheckAndSet(const CompiledOp& c, bool ok, std::string* why) {
+  const Operation& op = *c.op;
+  const int32_t current = state_[c.check_key];
+  const std::string_view value =
+      current == kAbsent ? std::string_view() : std::string_view(values_[current]);
+  const CheckResult result = EvaluateCheck(static_cast<CheckType>(op.check_type), op.check_operand,
+                                           current != kAbsent, value);
+  std::string mismatch;
+  if (ok && result == CheckResult::kInvalidArgument) {
+    mismatch = "its check cannot be evaluated on ";
+  } else if (ok && op.return_check_value && c.check_value != current) {
+    mismatch =
+        absl::StrCat("it returned check value ", Describe(c.check_value), ", but the value is ");
+  } else if (ok && op.check_succeeded != (result == CheckResult::kPassed)) {
+    mismatch =
+        absl::StrCat("its check ", op.check_succeeded ? "passed" : "failed", ", but the value is ");
+  }
+  if (!mismatch.empty()) {
+    if (why != nullptr) {
+      *why = absl::StrCat("check_and_set: ", mismatch, Describe(current), " (check type ",
+                          op.check_type, ", operand ", Quote(op.check_operand), ")");
+    }
+    return false;
+  }
+  undo_frames_.push_back(undo_log_.size());
+  if (result == CheckResult::kPassed) Write(c.set_key, c.set_value);
+  return true;
+}
+
+void KvModel::AppendStateKey(std::string* key) const {
+  key->append(reinterpret_cast<const char*>(state_.data()), state_.size() * sizeof(state_[0]));
+}
+
+std::string KvModel::Describe(int32_t value) const {
+  return value == kAbsent ? "absent" : Quote(values_[value]);
+}
+
+std::string KvModel::DescribeState() const {
+  std::vector<int32_t> keys(state_.size());
+  for (size_t key = 0; key < keys.size(); ++key) keys[key] = static_cast<int32_t>(key);
+  std::sort(keys.begin(), keys.end(),
+            [this](int32_t a, int32_t b) { return sortkeys_[a] < sortkeys_[b]; });
+  std::string out = "{";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ", ", Quote(sortkeys_[keys[i]]), "=",
+                    Describe(state_[keys[i]]));
+  }
+  return out + "}";
+}
+
+}  // namespace pegasus::checkers::internal
