@@ -190,7 +190,7 @@ std::string Explain(const Part& part, const SearchResult& result) {
                                      : "no order of the operations explains what they returned",
                                  " (", part.ops.size(), " operations, ", part.left_out,
                                  " unknown reads left out; ", result.steps, " steps, ",
-                                 result.cache_entries, " states explored).\n");
+                                 result.explored, " nodes explored).\n");
   std::vector<std::string> order;
   for (int op : prefix) order.push_back(absl::StrCat("#", op));
   absl::StrAppend(&out, "Longest linearizable prefix: ", prefix.size(), " of ", part.ops.size(),

@@ -11,7 +11,8 @@
 // or never; its outputs are not checked.
 //
 // The search is exponential in the worst case, so it has a time budget: a
-// part not decided within it makes the verdict kUnknown, never a pass.
+// part not decided within it makes the verdict kUnknown, never a pass. So
+// does an operation that fails ValidateOperation().
 
 #ifndef PEGASUS_TESTING_CHECKERS_LINEARIZABILITY_H_
 #define PEGASUS_TESTING_CHECKERS_LINEARIZABILITY_H_

@@ -31,6 +31,7 @@ KvModel::KvModel(const std::vector<const Operation*>& ops) {
       c.set_value = ValueNumber(op->set_value);
       c.check_value = ValueNumber(op->check_value);
     }
+    SetReadsAndWrites(&c);
     ops_.push_back(std::move(c));
   }
   state_.assign(sortkeys_.size(), kAbsent);
@@ -53,6 +54,32 @@ int32_t KvModel::ValueNumber(const std::string& value) {
 
 int32_t KvModel::ValueNumber(const std::optional<std::string>& value) {
   return value.has_value() ? ValueNumber(*value) : kAbsent;
+}
+
+void KvModel::SetReadsAndWrites(CompiledOp* c) {
+  switch (c->op->kind) {
+    case OpKind::kGet:
+    case OpKind::kMultiGet:
+      c->reads = c->keys;
+      break;
+    case OpKind::kSet:
+    case OpKind::kMultiSet:
+    case OpKind::kDel:
+    case OpKind::kMultiDel:
+      c->writes = c->keys;
+      break;
+    case OpKind::kIncr:
+      c->reads = c->writes = c->keys;
+      break;
+    case OpKind::kCheckAndSet:
+      c->reads = {c->check_key};
+      c->writes = {c->set_key};
+      break;
+  }
+  for (std::vector<int32_t>* keys : {&c->reads, &c->writes}) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  }
 }
 
 void KvModel::Write(int32_t key, int32_t value) {

@@ -46,6 +46,15 @@ class KvModel {
   // Undoes the most recent Apply() that returned true and is not undone yet.
   void Undo();
 
+  // The sortkey numbers `op` reads (its outputs or effect depend on them)
+  // and may write, each sorted and without duplicates.
+  const std::vector<int32_t>& Reads(int op) const { return ops_[op].reads; }
+  const std::vector<int32_t>& Writes(int op) const { return ops_[op].writes; }
+
+  // Whether `op` writes without reading anything: set, multi_set, del,
+  // multi_del.
+  bool IsBlindWrite(int op) const { return ops_[op].reads.empty(); }
+
   // Appends the state's exact encoding: equal encodings, equal states.
   void AppendStateKey(std::string* key) const;
 
@@ -63,8 +72,11 @@ class KvModel {
     int32_t set_key = 0;
     int32_t set_value = 0;
     int32_t check_value = kAbsent;
+    std::vector<int32_t> reads;
+    std::vector<int32_t> writes;
   };
 
+  static void SetReadsAndWrites(CompiledOp* c);
   int32_t KeyNumber(const std::string& sortkey);
   int32_t ValueNumber(const std::string& value);
   int32_t ValueNumber(const std::optional<std::string>& value);  // Or kAbsent.

@@ -1,259 +1,323 @@
 #include "testing/checkers/internal/wgl_search.h"
 
 #include <algorithm>
-#include <limits>
+#include <memory>
 #include <string>
-#include <tuple>
+#include <utility>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "pegasus/base/check.h"
+#include "testing/checkers/internal/event_list.h"
 #include "testing/checkers/internal/kv_model.h"
 
 namespace pegasus::checkers::internal {
 namespace {
 
-// A set of small integers whose encoding stays short however many there are:
-// the search linearizes operations roughly in call order, so the set is a
-// run of full words, then a few words with holes, then zeros. The encoding
-// is the number of full words and the words from there to the last nonzero
-// one, which is exact.
-class CompactBitset {
- public:
-  explicit CompactBitset(int bits) : words_((bits + 63) / 64, 0) {}
-
-  void Set(int bit) {
-    const size_t word = bit / 64;
-    words_[word] |= uint64_t{1} << (bit % 64);
-    top_ = std::max(top_, word + 1);
-    while (low_ < words_.size() && words_[low_] == ~uint64_t{0}) ++low_;
-  }
-
-  void Clear(int bit) {
-    const size_t word = bit / 64;
-    words_[word] &= ~(uint64_t{1} << (bit % 64));
-    low_ = std::min(low_, word);
-    while (top_ > 0 && words_[top_ - 1] == 0) --top_;
-  }
-
-  void AppendKey(std::string* key) const {
-    const uint32_t header[2] = {static_cast<uint32_t>(low_),
-                                static_cast<uint32_t>(top_ - std::min(low_, top_))};
-    key->append(reinterpret_cast<const char*>(header), sizeof(header));
-    if (top_ > low_) {
-      key->append(reinterpret_cast<const char*>(&words_[low_]), (top_ - low_) * sizeof(uint64_t));
-    }
-  }
-
- private:
-  std::vector<uint64_t> words_;
-  size_t low_ = 0;  // Words below are all ones.
-  size_t top_ = 0;  // Words from here on are all zeros.
-};
-
-// The calls and returns of all operations in time order, as a doubly linked
-// list from which an operation's pair of entries can be lifted when it is
-// linearized and put back, in place, when the search backtracks.
-class EventList {
- public:
-  struct Node {
-    int32_t op = -1;
-    bool call = false;
-    int32_t match = -1;  // For a call, its return.
-    int32_t prev = -1;
-    int32_t next = -1;
+// An operation's arguments, encoded: equal for operations that do the same.
+std::string Arguments(const Operation& op) {
+  std::string out = OpKindName(op.kind);
+  auto add = [&out](const std::string& bytes) {
+    out += std::to_string(bytes.size());
+    out += ':';
+    out += bytes;
   };
-
-  explicit EventList(const std::vector<const Operation*>& ops);
-
-  int32_t first() const { return nodes_[0].next; }
-  const Node& node(int32_t index) const { return nodes_[index]; }
-
-  void Lift(int32_t call) {
-    Unlink(call);
-    Unlink(nodes_[call].match);
+  for (const std::string& sortkey : op.sortkeys) add(sortkey);
+  out += ';';
+  for (const std::string& value : op.values) add(value);
+  out += ';';
+  add(std::to_string(op.increment));
+  if (op.kind == OpKind::kCheckAndSet) {
+    add(op.check_sortkey);
+    add(std::to_string(op.check_type));
+    add(op.check_operand);
+    add(op.set_sortkey);
+    add(op.set_value);
   }
-
-  // Undoes the Lift() of `call`, which must be the most recent one not undone.
-  void Unlift(int32_t call) {
-    Relink(nodes_[call].match);
-    Relink(call);
-  }
-
- private:
-  void Unlink(int32_t index) {
-    const Node& n = nodes_[index];
-    nodes_[n.prev].next = n.next;
-    if (n.next != -1) nodes_[n.next].prev = n.prev;
-  }
-
-  void Relink(int32_t index) {
-    const Node& n = nodes_[index];
-    nodes_[n.prev].next = index;
-    if (n.next != -1) nodes_[n.next].prev = index;
-  }
-
-  std::vector<Node> nodes_;  // nodes_[0] is the head.
-};
-
-EventList::EventList(const std::vector<const Operation*>& ops) {
-  // (time, is return, op). At equal times calls come first, so operations
-  // that touch only at an instant count as concurrent. An unknown
-  // operation's return comes after every other event.
-  std::vector<std::tuple<int64_t, bool, int32_t>> events;
-  events.reserve(2 * ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const int32_t op = static_cast<int32_t>(i);
-    const bool known = ops[i]->result == OpResult::kOk;
-    events.emplace_back(ops[i]->call_ns, false, op);
-    events.emplace_back(known ? ops[i]->return_ns : std::numeric_limits<int64_t>::max(), true, op);
-  }
-  std::sort(events.begin(), events.end());
-  nodes_.resize(events.size() + 1);
-  std::vector<int32_t> call_node(ops.size(), -1);
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto [time, is_return, op] = events[i];
-    const int32_t index = static_cast<int32_t>(i + 1);
-    Node& n = nodes_[index];
-    n.op = op;
-    n.call = !is_return;
-    n.prev = index - 1;
-    n.next = i + 1 < events.size() ? index + 1 : -1;
-    if (n.call) {
-      call_node[op] = index;
-    } else {
-      nodes_[call_node[op]].match = index;
-    }
-  }
-  nodes_[0].next = events.empty() ? -1 : 1;
+  return out;
 }
 
+bool Intersect(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  auto i = a.begin();
+  auto j = b.begin();
+  while (i != a.end() && j != b.end()) {
+    if (*i < *j) {
+      ++i;
+    } else if (*j < *i) {
+      ++j;
+    } else {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Which of the operations that may come next (the calls before the first
+// return still in the list) the search tries first.
+enum class Order {
+  // All in call order, so an unknown operation takes effect as early as it
+  // can. Quick to find the linearization of a history that has one, since
+  // an unknown operation that took effect usually did so soon after its
+  // call.
+  kCallOrder,
+  // Ok operations in call order, then unknown ones. The search sees what
+  // happens without an unknown operation before what happens with it, so
+  // the second is mostly cut as dominated (see Explore()). Quick to
+  // exhaust a history that has no linearization.
+  kOkFirst,
+};
+
+// One depth-first search, run a number of steps at a time.
 class Searcher {
  public:
-  Searcher(const std::vector<const Operation*>& ops,
-           std::chrono::steady_clock::time_point deadline);
+  Searcher(const std::vector<const Operation*>& ops, Order order);
 
-  SearchResult Run();
+  Searcher(const Searcher&) = delete;
+  Searcher& operator=(const Searcher&) = delete;
+
+  // Runs up to `max_steps` more steps; true once the search is decided.
+  bool Advance(int64_t max_steps);
+
+  // REQUIRES: Advance() returned true.
+  SearchOutcome outcome() const { return outcome_; }
+  const std::vector<int>& deepest() const { return deepest_; }
+  int64_t steps() const { return steps_; }
+  int64_t explored() const { return explored_count_; }
 
  private:
   bool IsKnown(int32_t op) const { return ops_[op]->result == OpResult::kOk; }
-  CompactBitset& BitsOf(int32_t op) { return IsKnown(op) ? known_bits_ : unknown_bits_; }
+  OpSet& SetOf(int32_t op) { return IsKnown(op) ? known_ : unknown_; }
 
-  // Applies `op` and marks it linearized; true when the resulting
-  // (linearized set, state) pair is new. Otherwise leaves nothing changed.
+  // An unknown operation can always move later, past operations it
+  // commutes with, and be dropped when the next one overwrites everything
+  // it wrote, or there is none. Moving each unknown operation later while
+  // it commutes with the next one (ordering commuting unknown operations by
+  // number), and dropping erased ones, turns any linearization into one
+  // where every unknown operation is followed by one it does not commute
+  // with and that does not erase it, or by a commuting unknown one with a
+  // higher number. The search looks only for linearizations of that form.
+  bool MayFollow(int32_t unknown, int32_t op) const;
+
+  // Applies `op` and marks it linearized; true when the resulting node is
+  // worth exploring. Otherwise leaves everything as it was.
   bool TryLinearize(int32_t op);
+  // Whether the current node is new and not dominated; records it if so.
+  bool Explore();
+  bool Dominated(const std::string& key) const;
+  void AppendKey(int32_t deferred, std::string* key) const;
   void Push(int32_t call);
   int32_t Pop();  // Returns the call entry popped.
 
   const std::vector<const Operation*>& ops_;
-  const std::chrono::steady_clock::time_point deadline_;
+  const Order order_;
   KvModel model_;
   EventList list_;
-  // Bit numbers: known and unknown operations are counted separately, so a
-  // long-pending unknown one does not stretch the known set's encoding.
-  std::vector<int32_t> bit_;
-  CompactBitset known_bits_;
-  CompactBitset unknown_bits_;
+  // For an unknown operation, the one before it (by call) with exactly the
+  // same arguments, or -1. Twins are interchangeable, so the search uses
+  // them in call order.
+  std::vector<int32_t> twin_before_;
+  // Numbers in the two sets: ok and unknown operations are counted
+  // separately, so a long-pending unknown one does not stretch the ok set's
+  // encoding.
+  std::vector<int32_t> number_;
+  OpSet known_;
+  OpSet unknown_;
   int64_t known_total_ = 0;
   int64_t known_linearized_ = 0;
+  int64_t unknown_total_ = 0;
+  int64_t unknown_linearized_ = 0;
+  // The unknown operation just linearized, which the next one must be able
+  // to follow (MayFollow()), or -1; and its value before each linearized
+  // operation.
+  int32_t deferred_ = -1;
+  std::vector<int32_t> deferred_before_;
 
-  absl::flat_hash_set<std::string> cache_;
+  // Explored nodes: for each (ok operations linearized, deferred, state),
+  // the sets of unknown operations linearized.
+  absl::flat_hash_map<std::string, std::vector<std::vector<uint64_t>>> explored_;
+  int64_t explored_count_ = 0;
   std::string key_;
+
   std::vector<int32_t> stack_;  // Call entries of the linearized operations.
   // The deepest stack seen, as operations, and how much of it the stack
   // still shares; so recording a new deepest stack copies only its new part.
   std::vector<int> deepest_;
   size_t shared_ = 0;
+
+  // Where the search is: the entry to look at next, and whether this pass
+  // over the candidates is the one for unknown operations (kOkFirst).
+  int32_t entry_;
+  bool unknown_pass_ = false;
+  int64_t steps_ = 0;
+  SearchOutcome outcome_ = SearchOutcome::kOutOfTime;
 };
 
-Searcher::Searcher(const std::vector<const Operation*>& ops,
-                   std::chrono::steady_clock::time_point deadline)
+Searcher::Searcher(const std::vector<const Operation*>& ops, Order order)
     : ops_(ops),
-      deadline_(deadline),
+      order_(order),
       model_(ops),
       list_(ops),
-      bit_(ops.size()),
-      known_bits_(static_cast<int>(ops.size())),
-      unknown_bits_(static_cast<int>(ops.size())) {
-  int32_t unknown = 0;
+      twin_before_(ops.size(), -1),
+      number_(ops.size()),
+      known_(static_cast<int>(ops.size())),
+      unknown_(static_cast<int>(ops.size())),
+      entry_(list_.first()) {
+  absl::flat_hash_map<std::string, int32_t> last_with_arguments;
   for (size_t i = 0; i < ops.size(); ++i) {
-    bit_[i] = IsKnown(i) ? known_total_++ : unknown++;
+    number_[i] = static_cast<int32_t>(IsKnown(i) ? known_total_++ : unknown_total_++);
+    if (!IsKnown(i)) {
+      auto [it, inserted] = last_with_arguments.emplace(Arguments(*ops[i]), i);
+      if (!inserted) twin_before_[i] = std::exchange(it->second, i);
+    }
   }
 }
 
+bool Searcher::MayFollow(int32_t unknown, int32_t op) const {
+  const std::vector<int32_t>& written = model_.Writes(unknown);
+  const bool commute = !Intersect(written, model_.Reads(op)) &&
+                       !Intersect(written, model_.Writes(op)) &&
+                       !Intersect(model_.Writes(op), model_.Reads(unknown));
+  if (commute) return !IsKnown(op) && op > unknown;
+  const bool erases =
+      model_.IsBlindWrite(op) && std::includes(model_.Writes(op).begin(), model_.Writes(op).end(),
+                                               written.begin(), written.end());
+  return !erases;
+}
+
 bool Searcher::TryLinearize(int32_t op) {
+  if (twin_before_[op] >= 0 && !unknown_.Contains(number_[twin_before_[op]])) return false;
+  if (deferred_ >= 0 && !MayFollow(deferred_, op)) return false;
   if (!model_.Apply(op)) return false;
-  BitsOf(op).Set(bit_[op]);
-  key_.clear();
-  known_bits_.AppendKey(&key_);
-  unknown_bits_.AppendKey(&key_);
-  model_.AppendStateKey(&key_);
-  if (cache_.insert(key_).second) return true;
-  BitsOf(op).Clear(bit_[op]);
+  SetOf(op).Insert(number_[op]);
+  deferred_before_.push_back(deferred_);
+  deferred_ = IsKnown(op) ? -1 : op;
+  if (Explore()) return true;
+  deferred_ = deferred_before_.back();
+  deferred_before_.pop_back();
+  SetOf(op).Erase(number_[op]);
   model_.Undo();
   return false;
 }
 
+void Searcher::AppendKey(int32_t deferred, std::string* key) const {
+  key->clear();
+  known_.AppendKey(key);
+  key->append(reinterpret_cast<const char*>(&deferred), sizeof(deferred));
+  model_.AppendStateKey(key);
+}
+
+// A node can do everything another can when both have linearized the same
+// ok operations and reached the same state, and it has used up no more
+// unknown operations and has no requirement the other lacks.
+bool Searcher::Dominated(const std::string& key) const {
+  auto it = explored_.find(key);
+  if (it == explored_.end()) return false;
+  for (const std::vector<uint64_t>& used : it->second) {
+    if (unknown_.Includes(used)) return true;
+  }
+  return false;
+}
+
+bool Searcher::Explore() {
+  AppendKey(deferred_, &key_);
+  if (Dominated(key_)) return false;
+  if (deferred_ >= 0) {
+    std::string free_key;
+    AppendKey(-1, &free_key);
+    if (Dominated(free_key)) return false;
+  }
+  explored_[key_].push_back(unknown_.Words());
+  ++explored_count_;
+  return true;
+}
+
 void Searcher::Push(int32_t call) {
-  const int32_t op = list_.node(call).op;
+  const int32_t op = list_.entry(call).op;
   stack_.push_back(call);
   list_.Lift(call);
-  if (IsKnown(op)) ++known_linearized_;
+  if (IsKnown(op)) {
+    ++known_linearized_;
+  } else {
+    ++unknown_linearized_;
+  }
   const size_t depth = stack_.size();
   if (shared_ == depth - 1 && shared_ < deepest_.size() && deepest_[shared_] == op) {
     ++shared_;
   }
   if (depth > deepest_.size()) {
     deepest_.resize(shared_);
-    for (size_t i = shared_; i < depth; ++i) deepest_.push_back(list_.node(stack_[i]).op);
+    for (size_t i = shared_; i < depth; ++i) deepest_.push_back(list_.entry(stack_[i]).op);
     shared_ = depth;
   }
 }
 
 int32_t Searcher::Pop() {
   const int32_t call = stack_.back();
-  const int32_t op = list_.node(call).op;
+  const int32_t op = list_.entry(call).op;
   stack_.pop_back();
   shared_ = std::min(shared_, stack_.size());
+  deferred_ = deferred_before_.back();
+  deferred_before_.pop_back();
   model_.Undo();
-  BitsOf(op).Clear(bit_[op]);
+  SetOf(op).Erase(number_[op]);
   list_.Unlift(call);
-  if (IsKnown(op)) --known_linearized_;
+  if (IsKnown(op)) {
+    --known_linearized_;
+  } else {
+    --unknown_linearized_;
+  }
   return call;
 }
 
-SearchResult Searcher::Run() {
-  SearchResult result;
-  int32_t entry = list_.first();
-  // Done once every ok operation is linearized: unknown ones left over take
-  // effect at the end, or never, which no output can contradict.
-  while (known_linearized_ < known_total_) {
-    ++result.steps;
-    if (result.steps % kStepsPerClockRead == 0 && std::chrono::steady_clock::now() >= deadline_) {
-      result.outcome = SearchOutcome::kOutOfTime;
-      break;
+bool Searcher::Advance(int64_t max_steps) {
+  for (int64_t step = 0; step < max_steps; ++step) {
+    // Done once every ok operation is linearized: unknown ones left over
+    // take effect at the end, or never, which no output can contradict.
+    if (known_linearized_ == known_total_) {
+      outcome_ = SearchOutcome::kLinearizable;
+      return true;
     }
+    ++steps_;
     // A return always precedes the end: some ok operation is pending.
-    PEGASUS_CHECK(entry != -1) << "the search ran off the event list";
-    const EventList::Node& node = list_.node(entry);
-    if (node.call) {
-      if (TryLinearize(node.op)) {
-        Push(entry);
-        entry = list_.first();
+    PEGASUS_CHECK(entry_ != -1) << "the search ran off the event list";
+    const EventList::Entry& entry = list_.entry(entry_);
+    if (entry.call) {
+      const bool wanted = order_ == Order::kCallOrder || IsKnown(entry.op) != unknown_pass_;
+      if (wanted && TryLinearize(entry.op)) {
+        Push(entry_);
+        entry_ = list_.first();
+        unknown_pass_ = false;
       } else {
-        entry = node.next;
+        entry_ = entry.next;
       }
       continue;
     }
-    // An operation returned before any order of the pending ones could
-    // include it: take back the last choice and try the next one.
-    if (stack_.empty()) {
-      result.outcome = SearchOutcome::kNotLinearizable;
-      break;
+    if (order_ == Order::kOkFirst && !unknown_pass_ && unknown_linearized_ < unknown_total_) {
+      unknown_pass_ = true;
+      entry_ = list_.first();
+      continue;
     }
-    entry = list_.node(Pop()).next;
+    // No operation that may come next works here: take back the last
+    // choice and try the next one.
+    if (stack_.empty()) {
+      outcome_ = SearchOutcome::kNotLinearizable;
+      return true;
+    }
+    const int32_t call = Pop();
+    unknown_pass_ = order_ == Order::kOkFirst && !IsKnown(list_.entry(call).op);
+    entry_ = list_.entry(call).next;
   }
-  result.longest_prefix = deepest_;
-  result.cache_entries = static_cast<int64_t>(cache_.size());
+  return false;
+}
+
+SearchResult ResultOf(const std::vector<std::unique_ptr<Searcher>>& searchers,
+                      const Searcher& answer, SearchOutcome outcome) {
+  SearchResult result;
+  result.outcome = outcome;
+  result.longest_prefix = answer.deepest();
+  for (const auto& searcher : searchers) {
+    result.steps += searcher->steps();
+    result.explored += searcher->explored();
+  }
   return result;
 }
 
@@ -261,7 +325,32 @@ SearchResult Searcher::Run() {
 
 SearchResult SearchLinearization(const std::vector<const Operation*>& ops,
                                  std::chrono::steady_clock::time_point deadline) {
-  return Searcher(ops, deadline).Run();
+  // Each order is quick where the other can be slow, so both run, a round
+  // each in turn, and the first to decide answers. With no unknown
+  // operations they are the same search.
+  std::vector<std::unique_ptr<Searcher>> searchers;
+  searchers.push_back(std::make_unique<Searcher>(ops, Order::kCallOrder));
+  const bool any_unknown = std::any_of(
+      ops.begin(), ops.end(), [](const Operation* op) { return op->result == OpResult::kUnknown; });
+  while (true) {
+    for (const auto& searcher : searchers) {
+      if (searcher->Advance(kStepsPerRound)) {
+        return ResultOf(searchers, *searcher, searcher->outcome());
+      }
+    }
+    // Most histories are decided in the first round; start the second
+    // order only for the others.
+    if (any_unknown && searchers.size() == 1) {
+      searchers.push_back(std::make_unique<Searcher>(ops, Order::kOkFirst));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      const Searcher* deepest = searchers[0].get();
+      for (const auto& searcher : searchers) {
+        if (searcher->deepest().size() > deepest->deepest().size()) deepest = searcher.get();
+      }
+      return ResultOf(searchers, *deepest, SearchOutcome::kOutOfTime);
+    }
+  }
 }
 
 }  // namespace pegasus::checkers::internal
