@@ -41,7 +41,7 @@ int ExitCode(Verdict verdict) {
 int Run(const std::string& path) {
   absl::StatusOr<std::vector<Operation>> history = ReadHistoryFile(path);
   if (!history.ok()) {
-    std::fprintf(stderr, "check_history: %s\n", history.status().ToString().c_str());
+    std::fprintf(stderr, "check_history: %s\n", std::string(history.status().message()).c_str());
     return kExitBadInput;
   }
   const auto start = std::chrono::steady_clock::now();

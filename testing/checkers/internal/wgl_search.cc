@@ -66,6 +66,10 @@ enum class Order {
   kOkFirst,
 };
 
+// Steps per operation the call-order search runs alone before the ok-first
+// search starts.
+constexpr int64_t kHeadStartStepsPerOperation = 64;
+
 // One depth-first search, run a number of steps at a time.
 class Searcher {
  public:
@@ -338,9 +342,10 @@ SearchResult SearchLinearization(const std::vector<const Operation*>& ops,
         return ResultOf(searchers, *searcher, searcher->outcome());
       }
     }
-    // Most histories are decided in the first round; start the second
-    // order only for the others.
-    if (any_unknown && searchers.size() == 1) {
+    // A history with a linearization usually has it found in a few dozen
+    // steps per operation; start the second order only after that.
+    if (any_unknown && searchers.size() == 1 &&
+        searchers[0]->steps() >= kHeadStartStepsPerOperation * static_cast<int64_t>(ops.size())) {
       searchers.push_back(std::make_unique<Searcher>(ops, Order::kOkFirst));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
