@@ -27,6 +27,9 @@ PACKAGES=(
   libprotobuf-dev
   protobuf-compiler
   protobuf-compiler-grpc
+  libfmt-dev
+  libspdlog-dev
+  nlohmann-json3-dev
 )
 
 BAZEL_FLAGS=(--jobs=2)
