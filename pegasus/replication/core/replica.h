@@ -1,0 +1,250 @@
+// One replica of one partition, as a pure state machine: PacificA as
+// Pegasus implements it (docs/replication.md).
+//
+// Inputs are method calls: client writes and reads, peer messages, the
+// meta server's configurations, log and storage completions, the server's
+// lease, and ticks carrying the time. Outputs accumulate in a Ready (see
+// replica_types.h) that the driver takes with TakeReady() and carries out.
+// The replica never reads a clock, sends a message, touches a file or
+// blocks; the same inputs give the same outputs, which is what lets the
+// simulator drive it.
+//
+// Thread-safety: none; a driver calls it from one strand.
+//
+// The rules it keeps:
+// - A mutation commits at the primary only once its own log append is
+//   durable and every secondary (and every learner prepares go to) has
+//   acknowledged it; commits happen strictly in decree order, and a
+//   committed decree never changes.
+// - A secondary logs a prepare before acknowledging it, never accepts a
+//   ballot older than its own, and commits only up to the commit point the
+//   primary tells it.
+// - Reads are answered by the primary alone, from committed state, while
+//   its server holds the lease, and only after the uncommitted tail it
+//   inherited has committed under its ballot (reconciliation).
+// - Membership changes go through the meta server: the primary proposes
+//   with ballot + 1 and makes no new mutation until the answer comes.
+
+#ifndef PEGASUS_REPLICATION_CORE_REPLICA_H_
+#define PEGASUS_REPLICATION_CORE_REPLICA_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/proto/replication.pb.h"
+#include "pegasus/replication/core/replica_types.h"
+
+namespace pegasus::replication {
+
+class Replica {
+ public:
+  // A replica that has applied storage up to `last_applied` and finds
+  // `logged` in its log (in log order; later records of one decree replace
+  // earlier ones). Mutations the log proves committed (a later record's
+  // last_committed covers them) are applied through the first Ready.
+  // It starts inactive, at the highest ballot its log shows, until a
+  // configuration arrives.
+  Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
+          Decree last_applied, const std::vector<proto::Mutation>& logged);
+
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // --- Inputs. `now_ns` is the driver's monotonic clock. ---
+
+  // The time moves on: retries, timeouts, group checks, empty writes.
+  void Tick(int64_t now_ns);
+
+  // A client write (IsWrite(request)); `wall_now_us` is the primary's wall
+  // clock, which becomes the mutation's timestamp. Answered through an
+  // Apply or a ClientError.
+  void ClientWrite(proto::DataRequest request, ClientToken client,
+                   int64_t wall_now_us);
+  // A client read: answered through a ServeRead or a ClientError.
+  void ClientRead(ClientToken client);
+
+  // A configuration from the meta server (a proposal, a sync, or the answer
+  // to this replica's own proposal). Older ballots are ignored.
+  void OnConfig(const proto::PartitionConfig& config,
+                proto::ConfigType type = proto::CONFIG_INVALID);
+  // The meta server answered a proposal this replica made.
+  void OnConfigUpdateResponse(const proto::ConfigUpdateResponse& response);
+  // The meta server asks this primary to add `learner`.
+  void OnAddLearner(const proto::PartitionConfig& config, NodeId learner);
+
+  void OnPrepare(NodeId from, const proto::PrepareRequest& request);
+  void OnPrepareResponse(NodeId from, const proto::PrepareResponse& response);
+  void OnGroupCheck(NodeId from, const proto::GroupCheckRequest& request);
+  void OnGroupCheckResponse(NodeId from,
+                            const proto::GroupCheckResponse& response);
+  void OnLearnRequest(NodeId from, const proto::LearnRequest& request);
+  void OnLearnResponse(NodeId from, const proto::LearnResponse& response);
+
+  // The log append of (ballot, decree) finished. A failure stops the
+  // replica (kError): the append's fate is unknown.
+  void OnLogAppended(Ballot ballot, Decree decree, const absl::Status& status);
+  // The data a LearnFetch asked for: committed mutations from the start
+  // decree on (read back from the log), or a checkpoint plus the mutations
+  // after it. An error fails that learning round (the learner asks again).
+  void OnLearnData(NodeId learner, uint64_t signature,
+                   absl::StatusOr<proto::LearnResponse> data);
+  // Storage now holds the installed checkpoint.
+  void OnCheckpointInstalled(Decree checkpoint_decree);
+
+  // The server's lease with the meta server lapsed (false) or holds again
+  // (true). Without it the replica serves nothing and turns inactive; it
+  // becomes active again only through a configuration from the meta server.
+  void SetLeaseValid(bool valid);
+
+  // --- Outputs and state. ---
+
+  Ready TakeReady();
+  bool HasReady() const { return !ready_.empty(); }
+
+  Gpid gpid() const { return gpid_; }
+  NodeId self() const { return self_; }
+  ReplicaStatus status() const { return status_; }
+  Ballot ballot() const { return config_.ballot(); }
+  const proto::PartitionConfig& config() const { return config_; }
+  Decree last_committed() const { return last_committed_; }
+  // The highest decree in the prepared list (>= last_committed).
+  Decree last_prepared() const;
+  // The highest decree whose log append is durable, contiguously from the
+  // commit point.
+  Decree last_logged() const;
+  // For a primary: reads are held back until this decree commits.
+  Decree reconcile_target() const { return reconcile_target_; }
+  bool serving_reads() const;
+  // The mutation this replica holds at `decree` (prepared, or committed and
+  // still cached), or null.
+  const proto::Mutation* MutationAt(Decree decree) const;
+  proto::ReplicaReport Report() const;
+
+  // Aborts (PEGASUS_CHECK) when a local invariant is broken: the commit
+  // point below every prepared entry's range, ballots in the prepared list
+  // no higher than the replica's, a primary's members distinct, and so on.
+  void CheckInvariants() const;
+
+ private:
+  struct Entry {
+    proto::Mutation mutation;
+    bool logged = false;
+    // Primary: members (and learners) that acknowledged this ballot's copy.
+    std::set<NodeId> acks;
+    // Primary: the client waiting for each write.
+    std::vector<ClientToken> clients;
+    // Primary: when the prepare was first and last sent.
+    int64_t first_sent_ns = 0;
+    int64_t last_sent_ns = 0;
+    // Secondary: who to acknowledge once logged.
+    NodeId ack_to;
+  };
+  struct QueuedWrite {
+    proto::DataRequest request;
+    ClientToken client = kNoClient;
+    int64_t bytes = 0;
+  };
+  struct Learner {
+    uint64_t signature = 0;
+    // Prepares for decrees from here on go to the learner (0: not yet).
+    Decree prepare_start = kNoDecree;
+    proto::LearnerStatus status = proto::LEARNER_LEARNING;
+    bool upgrade_proposed = false;
+  };
+
+  // Configuration and roles (replica.cc).
+  void AdoptConfig(const proto::PartitionConfig& config);
+  void BecomePrimary();
+  void BecomeSecondary();
+  void BecomeInactive();
+  void DropClients(const absl::Status& status);
+  bool IsMember(NodeId node) const;
+  std::vector<NodeId> Secondaries() const;
+  void ProposeConfig(proto::ConfigUpdateRequest request);
+
+  // Two-phase commit (replica_2pc.cc).
+  void MakeMutations();
+  void MakeMutation(std::vector<QueuedWrite> writes, int64_t timestamp_us);
+  void AddEntry(proto::Mutation mutation, std::vector<ClientToken> clients);
+  void SendPrepare(NodeId to, Entry* entry);
+  void BroadcastPrepare(Entry* entry);
+  std::vector<NodeId> PrepareTargets(Decree decree) const;
+  bool Committable(const Entry& entry) const;
+  void CommitReady();
+  void CommitTo(Decree decree);
+  void CommitOne(Entry* entry);
+  void RetryPrepares();
+  void RemoveUnresponsive(NodeId member);
+  void PruneCache();
+  void Acknowledge(const Entry& entry);
+  void Reply(NodeId to, const proto::PrepareRequest& request,
+             proto::ReplicaError error);
+
+  // Group check and learning (replica_learn.cc).
+  void GroupCheck();
+  void StartLearning(NodeId primary, uint64_t signature);
+  void SendLearnRequest();
+  void FinishLearnResponse(const proto::LearnResponse& response);
+  void MaybeFinishLearning();
+  void SendLearnResponse(NodeId learner, proto::LearnResponse response);
+  proto::LearnResponse LearnFromCache(Decree start) const;
+  void MaybeUpgradeLearner(NodeId learner, Learner* state);
+
+  proto::GroupCheckResponse GroupCheckAnswer(proto::ReplicaError error) const;
+
+  const Gpid gpid_;
+  const NodeId self_;
+  const ReplicaOptions options_;
+
+  ReplicaStatus status_ = ReplicaStatus::kInactive;
+  proto::PartitionConfig config_;
+  bool lease_valid_ = true;
+  int64_t now_ns_ = 0;
+  int64_t wall_now_us_ = 0;
+
+  // Prepared (and recently committed, for learners) mutations by decree.
+  std::map<Decree, Entry> entries_;
+  Decree last_committed_ = kNoDecree;
+  int64_t last_timestamp_us_ = 0;
+
+  // Primary state.
+  std::deque<QueuedWrite> queue_;
+  int64_t queued_bytes_ = 0;
+  Decree reconcile_target_ = kNoDecree;
+  bool proposal_pending_ = false;
+  proto::ConfigUpdateRequest pending_proposal_;
+  int64_t proposal_sent_ns_ = 0;
+  int64_t last_group_check_ns_ = 0;
+  int64_t last_mutation_ns_ = 0;
+  // The highest commit point sent to the members (in a prepare or a group
+  // check); an idle primary sends an empty write while it lags.
+  Decree last_told_committed_ = kNoDecree;
+  std::map<NodeId, Learner> learners_;
+  uint64_t next_learner_signature_ = 1;
+
+  // Learner state.
+  NodeId learn_primary_;
+  uint64_t learn_signature_ = 0;
+  Decree learn_prepare_start_ = kNoDecree;
+  bool learn_in_flight_ = false;
+  int64_t learn_sent_ns_ = 0;
+  bool learn_succeeded_ = false;
+  // Learned mutations whose log append is not yet durable, as (ballot,
+  // decree): learning succeeds only once this is empty.
+  std::set<std::pair<Ballot, Decree>> learn_unlogged_;
+  bool installing_checkpoint_ = false;
+  proto::LearnResponse pending_install_;
+
+  Ready ready_;
+};
+
+}  // namespace pegasus::replication
+
+#endif  // PEGASUS_REPLICATION_CORE_REPLICA_H_

@@ -1,0 +1,370 @@
+// The write path: client writes batched into mutations, prepares, the
+// commit rule, and the primary's retries and removal of members that stop
+// answering.
+
+#include <algorithm>
+#include <utility>
+
+#include "pegasus/base/check.h"
+#include "pegasus/base/status.h"
+#include "pegasus/replication/core/replica.h"
+
+namespace pegasus::replication {
+
+void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
+                          int64_t wall_now_us) {
+  wall_now_us_ = std::max(wall_now_us_, wall_now_us);
+  auto refuse = [&](ErrorCode code, const char* why) {
+    ready_.errors.push_back(ClientError{client, PegasusError(code, why)});
+  };
+  if (status_ != ReplicaStatus::kPrimary || !lease_valid_) {
+    return refuse(ErrorCode::kServerChanged, "the replica is not the primary");
+  }
+  if (config_.secondaries_size() + 1 < options_.min_replica_count) {
+    return refuse(ErrorCode::kNotEnoughMember,
+                  "the partition has fewer replicas than min_replica_count");
+  }
+  const auto bytes = static_cast<int64_t>(request.ByteSizeLong());
+  if (queued_bytes_ + bytes > options_.max_queued_write_bytes) {
+    return refuse(ErrorCode::kBusy,
+                  "too many writes queued (max_queued_write_bytes)");
+  }
+  queued_bytes_ += bytes;
+  queue_.push_back(QueuedWrite{std::move(request), client, bytes});
+  MakeMutations();
+}
+
+// Turns queued writes into mutations while the in-flight window has room.
+// No new mutation is made while a membership change is pending at the meta
+// server: it would be prepared to a configuration about to change.
+void Replica::MakeMutations() {
+  while (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
+         !proposal_pending_ && !queue_.empty() &&
+         last_prepared() - last_committed_ < options_.max_inflight_mutations) {
+    std::vector<QueuedWrite> batch;
+    int64_t bytes = 0;
+    while (!queue_.empty() &&
+           (batch.empty() ||
+            bytes + queue_.front().bytes <= options_.max_mutation_bytes)) {
+      bytes += queue_.front().bytes;
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_bytes_ -= bytes;
+    MakeMutation(std::move(batch), wall_now_us_);
+  }
+}
+
+void Replica::MakeMutation(std::vector<QueuedWrite> writes,
+                           int64_t timestamp_us) {
+  proto::Mutation mutation;
+  mutation.set_decree(last_prepared() + 1);
+  // Timestamps never go back, so TTLs judged by them are consistent.
+  last_timestamp_us_ = std::max(last_timestamp_us_, timestamp_us);
+  mutation.set_timestamp_us(last_timestamp_us_);
+  std::vector<ClientToken> clients;
+  for (QueuedWrite& write : writes) {
+    *mutation.add_writes() = std::move(write.request);
+    clients.push_back(write.client);
+  }
+  AddEntry(std::move(mutation), std::move(clients));
+}
+
+void Replica::AddEntry(proto::Mutation mutation,
+                       std::vector<ClientToken> clients) {
+  mutation.set_ballot(config_.ballot());
+  mutation.set_last_committed(last_committed_);
+  const Decree decree = mutation.decree();
+  Entry& entry = entries_[decree];
+  entry = Entry{};
+  entry.mutation = std::move(mutation);
+  entry.clients = std::move(clients);
+  entry.first_sent_ns = now_ns_;
+  last_mutation_ns_ = now_ns_;
+  ready_.log_appends.push_back(LogAppend{entry.mutation});
+  BroadcastPrepare(&entry);
+}
+
+std::vector<NodeId> Replica::PrepareTargets(Decree decree) const {
+  std::vector<NodeId> targets = Secondaries();
+  for (const auto& [node, learner] : learners_) {
+    if (learner.prepare_start != kNoDecree && learner.prepare_start <= decree) {
+      targets.push_back(node);
+    }
+  }
+  return targets;
+}
+
+void Replica::SendPrepare(NodeId to, Entry* entry) {
+  proto::PrepareRequest request;
+  *request.mutable_config() = config_;
+  *request.mutable_mutation() = entry->mutation;
+  // The commit point as it is now, not as it was when the mutation was
+  // made: it is still true, and lets the receiver commit sooner.
+  request.mutable_mutation()->set_last_committed(last_committed_);
+  last_told_committed_ = std::max(last_told_committed_, last_committed_);
+  auto learner = learners_.find(to);
+  if (learner != learners_.end()) {
+    request.set_learner_signature(learner->second.signature);
+  }
+  ready_.messages.push_back(PeerMessage{to, std::move(request)});
+}
+
+void Replica::BroadcastPrepare(Entry* entry) {
+  for (NodeId target : PrepareTargets(entry->mutation.decree())) {
+    SendPrepare(target, entry);
+  }
+  entry->last_sent_ns = now_ns_;
+}
+
+bool Replica::Committable(const Entry& entry) const {
+  if (entry.mutation.ballot() != config_.ballot()) return false;
+  const bool local = entry.logged || options_.planted_bugs.ack_before_durable;
+  const std::vector<NodeId> targets = PrepareTargets(entry.mutation.decree());
+  if (options_.planted_bugs.majority_commit) {
+    const size_t members = config_.secondaries_size() + 1;
+    size_t have = local ? 1 : 0;
+    for (NodeId node : Secondaries()) have += entry.acks.count(node);
+    return have >= members / 2 + 1;
+  }
+  if (!local) return false;
+  return std::all_of(targets.begin(), targets.end(),
+                     [&](NodeId node) { return entry.acks.count(node) > 0; });
+}
+
+// The primary commits every mutation the commit rule allows, in decree
+// order, and makes new mutations if the window opened.
+void Replica::CommitReady() {
+  if (status_ != ReplicaStatus::kPrimary) return;
+  for (auto it = entries_.find(last_committed_ + 1);
+       it != entries_.end() && it->first == last_committed_ + 1 &&
+       Committable(it->second);
+       it = entries_.find(last_committed_ + 1)) {
+    CommitOne(&it->second);
+  }
+  PruneCache();
+  MakeMutations();
+}
+
+// A secondary, learner or recovering replica commits what it holds up to
+// the commit point it was told.
+void Replica::CommitTo(Decree decree) {
+  while (last_committed_ < decree) {
+    auto it = entries_.find(last_committed_ + 1);
+    if (it == entries_.end()) break;
+    CommitOne(&it->second);
+  }
+  PruneCache();
+}
+
+void Replica::CommitOne(Entry* entry) {
+  PEGASUS_CHECK_EQ(entry->mutation.decree(), last_committed_ + 1);
+  last_committed_ = entry->mutation.decree();
+  Apply apply;
+  apply.mutation = entry->mutation;
+  apply.clients = std::move(entry->clients);
+  entry->clients.clear();
+  ready_.applies.push_back(std::move(apply));
+}
+
+// Committed mutations stay in memory for learners, up to a bound.
+void Replica::PruneCache() {
+  const Decree keep_from = last_committed_ - options_.max_cached_mutations;
+  while (!entries_.empty() && entries_.begin()->first <= keep_from) {
+    entries_.erase(entries_.begin());
+  }
+}
+
+void Replica::RetryPrepares() {
+  for (auto it = entries_.upper_bound(last_committed_); it != entries_.end();
+       ++it) {
+    Entry& entry = it->second;
+    if (entry.mutation.ballot() != config_.ballot()) continue;
+    if (now_ns_ - entry.last_sent_ns < options_.prepare_retry_ns) continue;
+    for (NodeId target : PrepareTargets(it->first)) {
+      if (entry.acks.count(target) > 0) continue;
+      if (now_ns_ - entry.first_sent_ns >= options_.prepare_timeout_ns) {
+        RemoveUnresponsive(target);
+        return;
+      }
+      SendPrepare(target, &entry);
+    }
+    entry.last_sent_ns = now_ns_;
+  }
+}
+
+// A learner that stops answering is dropped here; a member is proposed for
+// removal to the meta server, which bumps the ballot.
+void Replica::RemoveUnresponsive(NodeId member) {
+  if (learners_.erase(member) > 0) {
+    CommitReady();
+    return;
+  }
+  if (proposal_pending_) return;
+  proto::ConfigUpdateRequest request;
+  proto::PartitionConfig* config = request.mutable_config();
+  *config = config_;
+  config->set_ballot(config_.ballot() + 1);
+  config->clear_secondaries();
+  for (uint64_t id : config_.secondaries()) {
+    if (id != member.value) config->add_secondaries(id);
+  }
+  request.set_type(proto::CONFIG_DOWNGRADE_TO_INACTIVE);
+  request.set_node(member.value);
+  ProposeConfig(std::move(request));
+}
+
+void Replica::Reply(NodeId to, const proto::PrepareRequest& request,
+                    proto::ReplicaError error) {
+  proto::PrepareResponse response;
+  response.set_app_id(gpid_.app_id);
+  response.set_partition_index(gpid_.partition_index);
+  response.set_error(error);
+  response.set_ballot(config_.ballot());
+  response.set_mutation_ballot(request.mutation().ballot());
+  response.set_decree(request.mutation().decree());
+  response.set_last_committed(last_committed_);
+  ready_.messages.push_back(PeerMessage{to, std::move(response)});
+}
+
+void Replica::Acknowledge(const Entry& entry) {
+  proto::PrepareRequest request;
+  *request.mutable_mutation() = entry.mutation;
+  Reply(entry.ack_to, request, proto::REPLICA_OK);
+}
+
+void Replica::OnPrepare(NodeId from, const proto::PrepareRequest& request) {
+  const proto::Mutation& mutation = request.mutation();
+  const proto::PartitionConfig& config = request.config();
+  if (status_ == ReplicaStatus::kError) {
+    return Reply(from, request, proto::REPLICA_LOG_FAILED);
+  }
+  if (config.app_id() != gpid_.app_id ||
+      config.partition_index() != gpid_.partition_index ||
+      mutation.decree() <= kNoDecree || mutation.ballot() != config.ballot() ||
+      config.primary() != from.value) {
+    return Reply(from, request, proto::REPLICA_INVALID);
+  }
+  const bool stale = config.ballot() < config_.ballot();
+  if (stale && !options_.planted_bugs.stale_ballot_prepare) {
+    return Reply(from, request, proto::REPLICA_STALE_BALLOT);
+  }
+  if (config.ballot() > config_.ballot()) OnConfig(config);
+  const bool as_secondary =
+      status_ == ReplicaStatus::kSecondary && config_.primary() == from.value;
+  const bool as_learner = status_ == ReplicaStatus::kLearner &&
+                          learn_primary_ == from &&
+                          request.learner_signature() == learn_signature_;
+  if (!as_secondary && !as_learner && !stale) {
+    return Reply(from, request, proto::REPLICA_NOT_MEMBER);
+  }
+  if (!stale) CommitTo(mutation.last_committed());
+  if (mutation.decree() <= last_committed_) {
+    return Reply(from, request, proto::REPLICA_OK);  // A repeat.
+  }
+  if (mutation.decree() > last_committed_ + options_.max_prepare_gap) {
+    return Reply(from, request, proto::REPLICA_CAPACITY_EXCEEDED);
+  }
+  auto it = entries_.find(mutation.decree());
+  if (!stale && it != entries_.end() &&
+      it->second.mutation.ballot() >= mutation.ballot()) {
+    Entry& entry = it->second;
+    if (entry.mutation.ballot() > mutation.ballot()) {
+      return Reply(from, request, proto::REPLICA_STALE_BALLOT);
+    }
+    if (entry.logged || options_.planted_bugs.ack_before_durable) {
+      return Reply(from, request, proto::REPLICA_OK);
+    }
+    entry.ack_to = from;  // Acknowledged once its append is durable.
+    return;
+  }
+  Entry& entry = entries_[mutation.decree()];
+  entry = Entry{};
+  entry.mutation = mutation;
+  entry.ack_to = from;
+  ready_.log_appends.push_back(LogAppend{mutation});
+  if (options_.planted_bugs.ack_before_durable) {
+    Acknowledge(entry);
+    entry.ack_to = NodeId{};
+  }
+}
+
+void Replica::OnPrepareResponse(NodeId from,
+                                const proto::PrepareResponse& response) {
+  if (status_ != ReplicaStatus::kPrimary) return;
+  if (response.app_id() != gpid_.app_id ||
+      response.partition_index() != gpid_.partition_index) {
+    return;
+  }
+  // Errors are left to the retry and, past the timeout, to removal: a
+  // member with a newer ballot means the meta server has moved on, and its
+  // configuration reaches this replica by itself.
+  if (response.error() != proto::REPLICA_OK) return;
+  if (response.mutation_ballot() != config_.ballot()) return;
+  auto it = entries_.find(response.decree());
+  if (it == entries_.end() ||
+      it->second.mutation.ballot() != response.mutation_ballot()) {
+    return;
+  }
+  const std::vector<NodeId> targets = PrepareTargets(response.decree());
+  if (std::find(targets.begin(), targets.end(), from) == targets.end()) return;
+  it->second.acks.insert(from);
+  CommitReady();
+}
+
+void Replica::OnLogAppended(Ballot ballot, Decree decree,
+                            const absl::Status& status) {
+  if (status_ == ReplicaStatus::kError) return;
+  if (!status.ok()) {
+    // The append's fate is unknown: stop rather than guess.
+    BecomeInactive();
+    status_ = ReplicaStatus::kError;
+    ready_.fatal = status;
+    return;
+  }
+  learn_unlogged_.erase({ballot, decree});
+  auto it = entries_.find(decree);
+  if (it != entries_.end() && it->second.mutation.ballot() == ballot) {
+    Entry& entry = it->second;
+    entry.logged = true;
+    if (status_ == ReplicaStatus::kPrimary) {
+      CommitReady();
+    } else if (entry.ack_to.value != 0) {
+      Acknowledge(entry);
+      entry.ack_to = NodeId{};
+    }
+  }
+  if (status_ == ReplicaStatus::kLearner) MaybeFinishLearning();
+}
+
+void Replica::Tick(int64_t now_ns) {
+  now_ns_ = std::max(now_ns_, now_ns);
+  if (proposal_pending_ &&
+      now_ns_ - proposal_sent_ns_ >= options_.config_proposal_retry_ns) {
+    proposal_sent_ns_ = now_ns_;
+    ready_.meta_requests.push_back(pending_proposal_);
+  }
+  if (status_ == ReplicaStatus::kLearner) {
+    if (learn_in_flight_ &&
+        now_ns_ - learn_sent_ns_ >= options_.learn_retry_ns) {
+      SendLearnRequest();
+    }
+    return;
+  }
+  if (status_ != ReplicaStatus::kPrimary) return;
+  RetryPrepares();
+  // An idle primary sends an empty write so secondaries learn the commit
+  // point (they commit only what the primary tells them).
+  if (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
+      !proposal_pending_ && last_prepared() == last_committed_ &&
+      last_told_committed_ < last_committed_ &&
+      now_ns_ - last_mutation_ns_ >= options_.group_check_interval_ns) {
+    MakeMutation({}, wall_now_us_);
+  }
+  if (status_ == ReplicaStatus::kPrimary &&
+      now_ns_ - last_group_check_ns_ >= options_.group_check_interval_ns) {
+    GroupCheck();
+  }
+}
+
+}  // namespace pegasus::replication

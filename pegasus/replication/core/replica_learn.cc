@@ -1,0 +1,320 @@
+// Group check and learning: how a primary keeps its members in step, and
+// how a new replica catches up before the meta server makes it a secondary.
+//
+// Learning, from the learner's side: a group check from the primary with a
+// learner signature makes an inactive replica a learner. It drops its
+// uncommitted tail (which may disagree with this primary), and asks for
+// everything after its last applied decree. The primary answers from memory
+// (LEARN_CACHE), or has its driver read the log (LEARN_LOG) or take a
+// storage checkpoint (LEARN_APP); the answer holds every mutation up to the
+// primary's last prepared decree, and from the next decree on the primary
+// sends the learner its prepares and waits for its acknowledgements. Once
+// the learner has logged everything the answer held, it reports success in
+// its group check response, and the primary proposes it as a secondary.
+
+#include <algorithm>
+#include <utility>
+
+#include "pegasus/base/check.h"
+#include "pegasus/base/status.h"
+#include "pegasus/replication/core/replica.h"
+
+namespace pegasus::replication {
+
+void Replica::GroupCheck() {
+  last_group_check_ns_ = now_ns_;
+  last_told_committed_ = std::max(last_told_committed_, last_committed_);
+  auto send = [&](NodeId to, uint64_t signature) {
+    proto::GroupCheckRequest request;
+    *request.mutable_config() = config_;
+    request.set_last_committed(last_committed_);
+    request.set_learner_signature(signature);
+    ready_.messages.push_back(PeerMessage{to, std::move(request)});
+  };
+  for (NodeId secondary : Secondaries()) send(secondary, 0);
+  for (const auto& [node, learner] : learners_) send(node, learner.signature);
+}
+
+proto::GroupCheckResponse Replica::GroupCheckAnswer(
+    proto::ReplicaError error) const {
+  proto::GroupCheckResponse response;
+  response.set_app_id(gpid_.app_id);
+  response.set_partition_index(gpid_.partition_index);
+  response.set_error(error);
+  response.set_ballot(config_.ballot());
+  response.set_last_committed(last_committed_);
+  response.set_last_prepared(last_prepared());
+  if (status_ == ReplicaStatus::kLearner) {
+    response.set_learner_signature(learn_signature_);
+    response.set_learner_status(learn_succeeded_ ? proto::LEARNER_SUCCEEDED
+                                                 : proto::LEARNER_LEARNING);
+  }
+  return response;
+}
+
+void Replica::OnGroupCheck(NodeId from,
+                           const proto::GroupCheckRequest& request) {
+  const proto::PartitionConfig& config = request.config();
+  auto answer = [&](proto::ReplicaError error) {
+    ready_.messages.push_back(PeerMessage{from, GroupCheckAnswer(error)});
+  };
+  if (status_ == ReplicaStatus::kError)
+    return answer(proto::REPLICA_LOG_FAILED);
+  if (config.app_id() != gpid_.app_id ||
+      config.partition_index() != gpid_.partition_index ||
+      config.primary() != from.value) {
+    return answer(proto::REPLICA_INVALID);
+  }
+  if (config.ballot() < config_.ballot()) {
+    return answer(proto::REPLICA_STALE_BALLOT);
+  }
+  if (config.ballot() > config_.ballot()) OnConfig(config);
+  if (status_ == ReplicaStatus::kSecondary && config_.primary() == from.value) {
+    CommitTo(request.last_committed());
+    return answer(proto::REPLICA_OK);
+  }
+  const uint64_t signature = request.learner_signature();
+  if (signature == 0 || IsMember(self_) || !lease_valid_) {
+    return answer(proto::REPLICA_NOT_MEMBER);
+  }
+  if (status_ == ReplicaStatus::kInactive ||
+      (status_ == ReplicaStatus::kLearner && learn_signature_ != signature)) {
+    StartLearning(from, signature);
+  }
+  if (status_ == ReplicaStatus::kLearner && learn_prepare_start_ != kNoDecree) {
+    CommitTo(std::min(request.last_committed(), last_prepared()));
+  }
+  answer(proto::REPLICA_OK);
+}
+
+void Replica::StartLearning(NodeId primary, uint64_t signature) {
+  status_ = ReplicaStatus::kLearner;
+  learn_primary_ = primary;
+  learn_signature_ = signature;
+  learn_prepare_start_ = kNoDecree;
+  learn_succeeded_ = false;
+  learn_unlogged_.clear();
+  installing_checkpoint_ = false;
+  // The uncommitted tail may disagree with this primary's history.
+  entries_.erase(entries_.upper_bound(last_committed_), entries_.end());
+  SendLearnRequest();
+}
+
+void Replica::SendLearnRequest() {
+  proto::LearnRequest request;
+  request.set_app_id(gpid_.app_id);
+  request.set_partition_index(gpid_.partition_index);
+  request.set_learner_signature(learn_signature_);
+  request.set_last_applied(last_committed_);
+  request.set_ballot(config_.ballot());
+  learn_in_flight_ = true;
+  learn_sent_ns_ = now_ns_;
+  ready_.messages.push_back(PeerMessage{learn_primary_, std::move(request)});
+}
+
+void Replica::OnAddLearner(const proto::PartitionConfig& config,
+                           NodeId learner) {
+  if (status_ != ReplicaStatus::kPrimary ||
+      config.ballot() != config_.ballot() || learner.value == 0 ||
+      IsMember(learner)) {
+    return;
+  }
+  auto [it, added] = learners_.try_emplace(learner);
+  if (added) {
+    // Unique per primary and ballot, and deterministic.
+    it->second.signature = (static_cast<uint64_t>(config_.ballot()) << 24) +
+                           next_learner_signature_++;
+  }
+  if (options_.planted_bugs.early_learner_upgrade) {
+    MaybeUpgradeLearner(learner, &it->second);
+  }
+  proto::GroupCheckRequest request;
+  *request.mutable_config() = config_;
+  request.set_last_committed(last_committed_);
+  request.set_learner_signature(it->second.signature);
+  ready_.messages.push_back(PeerMessage{learner, std::move(request)});
+}
+
+void Replica::OnGroupCheckResponse(NodeId from,
+                                   const proto::GroupCheckResponse& response) {
+  if (status_ != ReplicaStatus::kPrimary || response.app_id() != gpid_.app_id ||
+      response.partition_index() != gpid_.partition_index) {
+    return;
+  }
+  auto it = learners_.find(from);
+  if (it == learners_.end() ||
+      response.learner_signature() != it->second.signature) {
+    return;
+  }
+  it->second.status = response.learner_status();
+  if (response.learner_status() == proto::LEARNER_SUCCEEDED &&
+      it->second.prepare_start != kNoDecree &&
+      response.last_prepared() >= it->second.prepare_start - 1) {
+    MaybeUpgradeLearner(from, &it->second);
+  }
+}
+
+// Proposes the learner as a secondary: it holds every mutation before its
+// prepare start and has acknowledged every prepare since.
+void Replica::MaybeUpgradeLearner(NodeId learner, Learner* state) {
+  if (proposal_pending_ || state->upgrade_proposed) return;
+  if (config_.secondaries_size() + 1 >= config_.max_replica_count() &&
+      config_.max_replica_count() > 0) {
+    return;
+  }
+  state->upgrade_proposed = true;
+  proto::ConfigUpdateRequest request;
+  *request.mutable_config() = config_;
+  request.mutable_config()->set_ballot(config_.ballot() + 1);
+  request.mutable_config()->add_secondaries(learner.value);
+  request.set_type(proto::CONFIG_UPGRADE_TO_SECONDARY);
+  request.set_node(learner.value);
+  ProposeConfig(std::move(request));
+}
+
+// --- The primary's side of learning ---------------------------------------
+
+void Replica::OnLearnRequest(NodeId from, const proto::LearnRequest& request) {
+  proto::LearnResponse refusal;
+  refusal.set_app_id(gpid_.app_id);
+  refusal.set_partition_index(gpid_.partition_index);
+  refusal.set_learner_signature(request.learner_signature());
+  auto refuse = [&](proto::ReplicaError error) {
+    refusal.set_error(error);
+    ready_.messages.push_back(PeerMessage{from, refusal});
+  };
+  if (status_ != ReplicaStatus::kPrimary)
+    return refuse(proto::REPLICA_NOT_MEMBER);
+  auto it = learners_.find(from);
+  if (it == learners_.end() ||
+      it->second.signature != request.learner_signature()) {
+    return refuse(proto::REPLICA_WRONG_SIGNATURE);
+  }
+  const Decree start = request.last_applied() + 1;
+  if (request.last_applied() < kNoDecree || start > last_prepared() + 1) {
+    return refuse(proto::REPLICA_INVALID);
+  }
+  const Decree cached_from =
+      entries_.empty() ? last_committed_ + 1 : entries_.begin()->first;
+  if (start >= cached_from) {
+    SendLearnResponse(from, LearnFromCache(start));
+    return;
+  }
+  ready_.learn_fetches.push_back(LearnFetch{from, it->second.signature, start});
+}
+
+proto::LearnResponse Replica::LearnFromCache(Decree start) const {
+  proto::LearnResponse response;
+  response.set_type(proto::LEARN_CACHE);
+  for (auto it = entries_.lower_bound(start); it != entries_.end(); ++it) {
+    *response.add_mutations() = it->second.mutation;
+  }
+  return response;
+}
+
+void Replica::OnLearnData(NodeId learner, uint64_t signature,
+                          absl::StatusOr<proto::LearnResponse> data) {
+  if (status_ != ReplicaStatus::kPrimary) return;
+  auto it = learners_.find(learner);
+  if (it == learners_.end() || it->second.signature != signature) return;
+  if (!data.ok()) return;  // The learner asks again.
+  // Add what is in memory after what the driver read.
+  Decree covered = data->checkpoint_decree();
+  for (const proto::Mutation& m : data->mutations()) {
+    covered = std::max(covered, m.decree());
+  }
+  if (!entries_.empty() && covered + 1 < entries_.begin()->first) return;
+  for (auto e = entries_.upper_bound(covered); e != entries_.end(); ++e) {
+    *data->add_mutations() = e->second.mutation;
+  }
+  SendLearnResponse(learner, *std::move(data));
+}
+
+// Completes a learn answer with the configuration and the points, and from
+// now on sends the learner the prepares after what the answer holds.
+void Replica::SendLearnResponse(NodeId learner, proto::LearnResponse response) {
+  Learner& state = learners_.at(learner);
+  response.set_app_id(gpid_.app_id);
+  response.set_partition_index(gpid_.partition_index);
+  response.set_error(proto::REPLICA_OK);
+  *response.mutable_config() = config_;
+  response.set_learner_signature(state.signature);
+  response.set_last_committed(last_committed_);
+  response.set_prepare_start_decree(last_prepared() + 1);
+  state.prepare_start = last_prepared() + 1;
+  state.status = proto::LEARNER_LEARNING;
+  ready_.messages.push_back(PeerMessage{learner, std::move(response)});
+}
+
+// --- The learner's side ---------------------------------------------------
+
+void Replica::OnLearnResponse(NodeId from,
+                              const proto::LearnResponse& response) {
+  if (status_ != ReplicaStatus::kLearner || from != learn_primary_ ||
+      response.learner_signature() != learn_signature_ || !learn_in_flight_) {
+    return;
+  }
+  if (response.error() != proto::REPLICA_OK) {
+    learn_in_flight_ = false;  // Asks again after learn_retry_ns.
+    learn_sent_ns_ = now_ns_;
+    return;
+  }
+  if (response.config().ballot() > config_.ballot()) {
+    OnConfig(response.config());
+    if (status_ != ReplicaStatus::kLearner) return;
+  }
+  learn_in_flight_ = false;
+  if (response.type() == proto::LEARN_APP &&
+      response.checkpoint_decree() > last_committed_) {
+    installing_checkpoint_ = true;
+    pending_install_ = response;
+    ready_.installs.push_back(
+        InstallCheckpoint{response.checkpoint(), response.checkpoint_decree()});
+    return;
+  }
+  FinishLearnResponse(response);
+}
+
+void Replica::OnCheckpointInstalled(Decree checkpoint_decree) {
+  if (!installing_checkpoint_) return;
+  installing_checkpoint_ = false;
+  // Storage now holds everything up to the checkpoint.
+  last_committed_ = std::max(last_committed_, checkpoint_decree);
+  entries_.erase(entries_.begin(), entries_.upper_bound(last_committed_));
+  FinishLearnResponse(pending_install_);
+  pending_install_.Clear();
+}
+
+void Replica::FinishLearnResponse(const proto::LearnResponse& response) {
+  for (const proto::Mutation& mutation : response.mutations()) {
+    if (mutation.decree() <= last_committed_) continue;
+    auto it = entries_.find(mutation.decree());
+    if (it != entries_.end() &&
+        it->second.mutation.ballot() >= mutation.ballot()) {
+      continue;
+    }
+    Entry& entry = entries_[mutation.decree()];
+    entry = Entry{};
+    entry.mutation = mutation;
+    learn_unlogged_.insert({mutation.ballot(), mutation.decree()});
+    ready_.log_appends.push_back(LogAppend{mutation});
+  }
+  learn_prepare_start_ = response.prepare_start_decree();
+  CommitTo(std::min(response.last_committed(), last_prepared()));
+  MaybeFinishLearning();
+}
+
+// Learning succeeded once everything before the prepare start is logged;
+// the primary hears it at once rather than at its next group check.
+void Replica::MaybeFinishLearning() {
+  if (learn_succeeded_ || learn_prepare_start_ == kNoDecree ||
+      installing_checkpoint_) {
+    return;
+  }
+  if (!learn_unlogged_.empty()) return;
+  learn_succeeded_ = true;
+  ready_.messages.push_back(
+      PeerMessage{learn_primary_, GroupCheckAnswer(proto::REPLICA_OK)});
+}
+
+}  // namespace pegasus::replication

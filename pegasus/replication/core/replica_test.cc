@@ -1,0 +1,561 @@
+#include "pegasus/replication/core/replica.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "pegasus/base/status.h"
+
+namespace pegasus::replication {
+namespace {
+
+constexpr Gpid kGpid{1, 0};
+constexpr int64_t kMs = 1'000'000;
+
+// Replicas of one partition wired together by hand: messages wait in a
+// queue until delivered, log appends until completed, and the test plays
+// the meta server.
+class Group {
+ public:
+  explicit Group(int nodes, ReplicaOptions options = {}) : options_(options) {
+    for (int i = 1; i <= nodes; ++i) Restart(i, kNoDecree, {});
+  }
+
+  // A new incarnation of node `n` with what its storage and log kept.
+  void Restart(int n, Decree last_applied,
+               const std::vector<proto::Mutation>& logged) {
+    replicas_[n] = std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)},
+                                             options_, last_applied, logged);
+    pending_logs_[n].clear();
+    Drain(n);
+  }
+
+  Replica& at(int n) { return *replicas_.at(n); }
+
+  static proto::PartitionConfig Config(Ballot ballot, int primary,
+                                       std::vector<int> secondaries,
+                                       int max_replicas = 3) {
+    proto::PartitionConfig config;
+    config.set_app_id(kGpid.app_id);
+    config.set_partition_index(kGpid.partition_index);
+    config.set_ballot(ballot);
+    config.set_primary(primary);
+    for (int s : secondaries) config.add_secondaries(s);
+    config.set_max_replica_count(max_replicas);
+    return config;
+  }
+
+  // The meta server tells every node the configuration.
+  void Configure(const proto::PartitionConfig& config) {
+    for (auto& [n, replica] : replicas_) {
+      replica->OnConfig(config);
+      Drain(n);
+    }
+  }
+
+  void Write(int n, const std::string& key, ClientToken client) {
+    proto::DataRequest request;
+    request.mutable_put()->set_hash_key(key);
+    request.mutable_put()->set_sort_key("s");
+    request.mutable_put()->set_value("v");
+    at(n).ClientWrite(request, client, 1'000);
+    Drain(n);
+  }
+
+  void Tick(int n, int64_t now_ns) {
+    at(n).Tick(now_ns);
+    Drain(n);
+  }
+
+  // Completes node n's log appends, oldest first.
+  void CompleteLogs(int n, absl::Status status = absl::OkStatus()) {
+    std::vector<proto::Mutation> appends = std::move(pending_logs_[n]);
+    pending_logs_[n].clear();
+    for (const proto::Mutation& m : appends) {
+      if (status.ok()) logs_[n].push_back(m);
+      at(n).OnLogAppended(m.ballot(), m.decree(), status);
+      Drain(n);
+    }
+  }
+  void CompleteAllLogs() {
+    for (auto& [n, replica] : replicas_) CompleteLogs(n);
+  }
+
+  // Delivers queued messages (and those they cause) until none is left;
+  // messages to or from `cut` nodes are dropped.
+  void Deliver(std::set<int> cut = {}) {
+    while (!network_.empty()) {
+      auto [from, to, body] = std::move(network_.front());
+      network_.pop_front();
+      if (cut.count(from) || cut.count(to) || !replicas_.count(to)) continue;
+      Replica& r = at(to);
+      NodeId sender{uint64_t(from)};
+      std::visit(
+          [&](auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, proto::PrepareRequest>)
+              r.OnPrepare(sender, m);
+            if constexpr (std::is_same_v<T, proto::PrepareResponse>)
+              r.OnPrepareResponse(sender, m);
+            if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
+              r.OnGroupCheck(sender, m);
+            if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
+              r.OnGroupCheckResponse(sender, m);
+            if constexpr (std::is_same_v<T, proto::LearnRequest>)
+              r.OnLearnRequest(sender, m);
+            if constexpr (std::is_same_v<T, proto::LearnResponse>)
+              r.OnLearnResponse(sender, m);
+          },
+          body);
+      Drain(to);
+    }
+  }
+
+  // Logs and messages until nothing moves.
+  void Settle(std::set<int> cut = {}) {
+    for (int round = 0; round < 50; ++round) {
+      Deliver(cut);
+      bool any = false;
+      for (auto& [n, logs] : pending_logs_) {
+        if (!logs.empty() && !cut.count(n)) {
+          CompleteLogs(n);
+          any = true;
+        }
+      }
+      if (!any && network_.empty()) return;
+    }
+  }
+
+  void Drain(int n) {
+    Ready ready = at(n).TakeReady();
+    at(n).CheckInvariants();
+    for (LogAppend& append : ready.log_appends) {
+      pending_logs_[n].push_back(std::move(append.mutation));
+    }
+    for (PeerMessage& message : ready.messages) {
+      network_.push_back({n, int(message.to.value), std::move(message.body)});
+    }
+    for (auto& request : ready.meta_requests) meta_inbox_.push_back(request);
+    for (Apply& apply : ready.applies) {
+      applied_[n].push_back(apply.mutation);
+      for (ClientToken client : apply.clients) {
+        if (client != kNoClient) acked_.push_back(client);
+      }
+    }
+    for (ServeRead& read : ready.reads) reads_.push_back(read.client);
+    for (ClientError& error : ready.errors) {
+      errors_[error.client] = ToErrorCode(error.status);
+    }
+    for (LearnFetch& fetch : ready.learn_fetches) fetches_.push_back(fetch);
+    for (InstallCheckpoint& install : ready.installs)
+      installs_.push_back(install);
+    if (!ready.fatal.ok()) fatal_[n] = ready.fatal;
+  }
+
+  std::vector<Decree> AppliedDecrees(int n) {
+    std::vector<Decree> out;
+    for (const proto::Mutation& m : applied_[n]) out.push_back(m.decree());
+    return out;
+  }
+
+  ReplicaOptions options_;
+  std::map<int, std::unique_ptr<Replica>> replicas_;
+  std::map<int, std::vector<proto::Mutation>> pending_logs_;
+  std::map<int, std::vector<proto::Mutation>> logs_;
+  std::deque<std::tuple<int, int, PeerMessageBody>> network_;
+  std::vector<proto::ConfigUpdateRequest> meta_inbox_;
+  std::map<int, std::vector<proto::Mutation>> applied_;
+  std::vector<ClientToken> acked_;
+  std::vector<ClientToken> reads_;
+  std::map<ClientToken, ErrorCode> errors_;
+  std::vector<LearnFetch> fetches_;
+  std::vector<InstallCheckpoint> installs_;
+  std::map<int, absl::Status> fatal_;
+};
+
+// Node 1 primary, 2 and 3 secondaries, ballot 1.
+std::unique_ptr<Group> ThreeReplicas(ReplicaOptions options = {}) {
+  auto group = std::make_unique<Group>(3, options);
+  group->Configure(Group::Config(1, 1, {2, 3}));
+  return group;
+}
+
+TEST(ReplicaTest, PrimaryCommitsOnlyOnceItsLogAndEveryMemberHaveTheMutation) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 7);
+  g->Deliver();        // Prepares out; secondaries log nothing yet.
+  g->CompleteLogs(2);  // Node 2 logs and acknowledges.
+  g->Deliver();
+  g->CompleteLogs(1);  // The primary's own append.
+  EXPECT_TRUE(g->acked_.empty()) << "node 3 has not acknowledged";
+  EXPECT_EQ(g->at(1).last_committed(), 0);
+  g->CompleteLogs(3);
+  g->Deliver();
+  EXPECT_EQ(g->acked_, std::vector<ClientToken>{7});
+  EXPECT_EQ(g->at(1).last_committed(), 1);
+  EXPECT_EQ(g->AppliedDecrees(1), std::vector<Decree>{1});
+}
+
+TEST(ReplicaTest, PrimaryWaitsForItsOwnDurableAppend) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 7);
+  g->Deliver();
+  g->CompleteLogs(2);
+  g->CompleteLogs(3);
+  g->Deliver();
+  EXPECT_TRUE(g->acked_.empty());
+  g->CompleteLogs(1);
+  EXPECT_EQ(g->acked_, std::vector<ClientToken>{7});
+}
+
+TEST(ReplicaTest, CommitsInDecreeOrderWhenLaterDecreesAreReadyFirst) {
+  ReplicaOptions options;
+  options.max_mutation_bytes = 1;  // One write per mutation.
+  auto g = ThreeReplicas(options);
+  g->Write(1, "a", 1);
+  g->Write(1, "b", 2);
+  g->Deliver();
+  // Decree 2 is logged everywhere, decree 1 not yet at the primary.
+  g->CompleteLogs(2);
+  g->CompleteLogs(3);
+  g->Deliver();
+  auto first = g->pending_logs_[1][0];
+  g->pending_logs_[1].erase(g->pending_logs_[1].begin());
+  g->CompleteLogs(1);  // Only decree 2.
+  EXPECT_EQ(g->at(1).last_committed(), 0);
+  g->pending_logs_[1].push_back(first);
+  g->CompleteLogs(1);
+  EXPECT_EQ(g->AppliedDecrees(1), (std::vector<Decree>{1, 2}));
+  EXPECT_EQ(g->acked_, (std::vector<ClientToken>{1, 2}));
+}
+
+TEST(ReplicaTest, SecondariesCommitOnlyWhatThePrimaryTellsThem) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Settle();
+  EXPECT_EQ(g->at(1).last_committed(), 1);
+  EXPECT_EQ(g->at(2).last_committed(), 0) << "not told yet";
+  g->Write(1, "b", 2);
+  g->Settle();
+  EXPECT_EQ(g->at(2).last_committed(), 1) << "told by the next prepare";
+  g->Tick(1, 600 * kMs);  // Group check carries the commit point.
+  g->Settle();
+  EXPECT_EQ(g->at(2).last_committed(), 2);
+  EXPECT_EQ(g->AppliedDecrees(2), (std::vector<Decree>{1, 2}));
+}
+
+TEST(ReplicaTest, IdlePrimarySendsAnEmptyWriteSoTheCommitPointMoves) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Settle();
+  g->Tick(1, 600 * kMs);
+  g->Settle();
+  ASSERT_EQ(g->at(1).last_committed(), 2);
+  EXPECT_EQ(g->applied_[1][1].writes_size(), 0)
+      << "decree 2 is the empty write";
+}
+
+TEST(ReplicaTest, OnlyThePrimaryTakesWritesAndReads) {
+  auto g = ThreeReplicas();
+  g->Write(2, "a", 5);
+  g->at(2).ClientRead(6);
+  g->Drain(2);
+  EXPECT_EQ(g->errors_[5], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors_[6], ErrorCode::kServerChanged);
+  g->at(1).ClientRead(7);
+  g->Drain(1);
+  EXPECT_EQ(g->reads_, std::vector<ClientToken>{7});
+}
+
+TEST(ReplicaTest, WritesNeedMinReplicaCountMembers) {
+  Group g(1);
+  g.Configure(Group::Config(1, 1, {}));
+  g.Write(1, "a", 5);
+  EXPECT_EQ(g.errors_[5], ErrorCode::kNotEnoughMember);
+}
+
+TEST(ReplicaTest, InflightWindowBoundsMutationsAndQueuedWritesCoalesce) {
+  ReplicaOptions options;
+  options.max_inflight_mutations = 2;
+  auto g = ThreeReplicas(options);
+  for (ClientToken c = 1; c <= 6; ++c) g->Write(1, "k", c);
+  EXPECT_EQ(g->at(1).last_prepared(), 2) << "window of two decrees";
+  g->Settle();
+  // The four writes queued behind the window went out as one mutation.
+  EXPECT_EQ(g->at(1).last_committed(), 3);
+  EXPECT_EQ(g->applied_[1][2].writes_size(), 4);
+  EXPECT_EQ(g->acked_.size(), 6u);
+}
+
+TEST(ReplicaTest, QueueBeyondItsBoundIsRefusedWithBusy) {
+  ReplicaOptions options;
+  options.max_inflight_mutations = 1;
+  options.max_mutation_bytes = 20;
+  options.max_queued_write_bytes = 40;
+  auto g = ThreeReplicas(options);
+  for (ClientToken c = 1; c <= 5; ++c) g->Write(1, "k", c);
+  EXPECT_EQ(g->errors_[5], ErrorCode::kBusy);
+  EXPECT_EQ(g->errors_.size(), 1u);
+}
+
+TEST(ReplicaTest, SecondaryRefusesAnOlderBallotAndAdoptsANewerOne) {
+  auto g = ThreeReplicas();
+  g->at(2).OnConfig(Group::Config(3, 3, {2}));
+  g->Drain(2);
+  g->Write(1, "a", 1);
+  g->Deliver();
+  EXPECT_EQ(g->at(2).last_prepared(), 0) << "ballot 1 < 3";
+  g->at(3).OnConfig(Group::Config(2, 3, {2}));  // Any newer ballot.
+  g->Drain(3);
+  EXPECT_EQ(g->at(3).status(), ReplicaStatus::kPrimary);
+}
+
+TEST(ReplicaTest, UnresponsiveSecondaryIsProposedForRemovalWithTheNextBallot) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Settle({3});
+  g->Tick(1, 200 * kMs);  // Retry.
+  g->Settle({3});
+  EXPECT_TRUE(g->meta_inbox_.empty());
+  g->Tick(1, 1'100 * kMs);
+  ASSERT_EQ(g->meta_inbox_.size(), 1u);
+  const proto::ConfigUpdateRequest& request = g->meta_inbox_[0];
+  EXPECT_EQ(request.type(), proto::CONFIG_DOWNGRADE_TO_INACTIVE);
+  EXPECT_EQ(request.node(), 3u);
+  EXPECT_EQ(request.config().ballot(), 2);
+  EXPECT_EQ(request.config().secondaries_size(), 1);
+  // No new mutation while the change is pending.
+  g->Write(1, "b", 2);
+  EXPECT_EQ(g->at(1).last_prepared(), 1);
+  // The meta server accepts: the tail commits without node 3.
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = request.config();
+  g->at(1).OnConfigUpdateResponse(response);
+  g->Drain(1);
+  g->Settle({3});
+  EXPECT_EQ(g->at(1).ballot(), 2);
+  EXPECT_EQ(g->at(1).last_committed(), 2);
+  EXPECT_EQ(g->acked_, (std::vector<ClientToken>{1, 2}));
+}
+
+TEST(ReplicaTest, NewPrimaryReconcilesItsTailBeforeServingReads) {
+  ReplicaOptions options;
+  options.max_mutation_bytes = 1;
+  auto g = ThreeReplicas(options);
+  g->Write(1, "a", 1);
+  g->Settle();
+  g->Write(1, "b", 2);
+  g->Deliver();
+  g->CompleteLogs(2);  // Node 2 has decree 2 prepared; nothing commits.
+  g->Deliver({1});
+  // Node 1 dies; the meta server makes node 2 primary at ballot 3.
+  g->network_.clear();
+  g->at(2).OnConfig(Group::Config(3, 2, {3}));
+  g->Drain(2);
+  EXPECT_EQ(g->at(2).reconcile_target(), 2);
+  g->at(2).ClientRead(9);
+  g->Drain(2);
+  EXPECT_EQ(g->errors_[9], ErrorCode::kServerChanged) << "reconciling";
+  g->Settle({1});
+  EXPECT_EQ(g->at(2).last_committed(), 2);
+  EXPECT_EQ(g->applied_[2][1].ballot(), 3) << "re-prepared under ballot 3";
+  g->at(2).ClientRead(10);
+  g->Drain(2);
+  EXPECT_EQ(g->reads_, std::vector<ClientToken>{10});
+}
+
+TEST(ReplicaTest, NewPrimaryFillsGapsInItsTailWithEmptyWrites) {
+  auto g = std::make_unique<Group>(3);
+  proto::Mutation third;
+  third.set_ballot(1);
+  third.set_decree(3);
+  *third.add_writes() = proto::DataRequest();
+  g->Restart(2, 1, {third});  // Has decree 3 but not 2.
+  g->Configure(Group::Config(2, 2, {3}));
+  g->Settle();
+  EXPECT_EQ(g->at(2).last_committed(), 3);
+  EXPECT_EQ(g->applied_[2][0].decree(), 2);
+  EXPECT_EQ(g->applied_[2][0].writes_size(), 0);
+}
+
+TEST(ReplicaTest, RecoveryAppliesWhatTheLogProvesCommittedAndPreparesTheRest) {
+  std::vector<proto::Mutation> log;
+  for (Decree d = 1; d <= 4; ++d) {
+    proto::Mutation m;
+    m.set_ballot(2);
+    m.set_decree(d);
+    m.set_last_committed(d - 2);  // Decree 4 says up to 2 committed.
+    log.push_back(m);
+  }
+  Group g(1);
+  g.Restart(1, 1, log);
+  EXPECT_EQ(g.at(1).last_committed(), 2);
+  EXPECT_EQ(g.AppliedDecrees(1), std::vector<Decree>{2});
+  EXPECT_EQ(g.at(1).last_prepared(), 4);
+  EXPECT_EQ(g.at(1).ballot(), 2);
+  EXPECT_EQ(g.at(1).status(), ReplicaStatus::kInactive);
+}
+
+TEST(ReplicaTest, RestartedPrimaryAsksForANewBallotInsteadOfReusingIts) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Settle();
+  g->Restart(1, 0, g->logs_[1]);
+  g->at(1).OnConfig(Group::Config(1, 1, {2, 3}));
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
+  ASSERT_EQ(g->meta_inbox_.size(), 1u);
+  EXPECT_EQ(g->meta_inbox_[0].type(),
+            proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
+  EXPECT_EQ(g->meta_inbox_[0].config().ballot(), 2);
+}
+
+TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
+  auto g = ThreeReplicas();
+  g->at(1).SetLeaseValid(false);
+  g->at(1).ClientRead(1);
+  g->Write(1, "a", 2);
+  g->Drain(1);
+  EXPECT_EQ(g->errors_[1], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors_[2], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
+}
+
+TEST(ReplicaTest, LogFailureStopsTheReplica) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->CompleteLogs(1, PegasusError(ErrorCode::kIoError, "disk"));
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kError);
+  EXPECT_FALSE(g->fatal_[1].ok());
+}
+
+TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= 3; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  EXPECT_EQ(g.at(3).last_committed(), 3);
+  ASSERT_EQ(g.meta_inbox_.size(), 1u);
+  EXPECT_EQ(g.meta_inbox_[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox_[0].node(), 3u);
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox_[0].config();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Write(1, "k", 4);
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
+  EXPECT_EQ(g.at(1).last_committed(), 4);
+}
+
+TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
+  ReplicaOptions options;
+  options.max_cached_mutations = 1;
+  Group g(3, options);
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= 4; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  g.Settle();
+  ASSERT_EQ(g.fetches_.size(), 1u);
+  EXPECT_EQ(g.fetches_[0].start_decree, 1);
+  proto::LearnResponse data;
+  data.set_type(proto::LEARN_LOG);
+  for (const proto::Mutation& m : g.logs_[1]) *data.add_mutations() = m;
+  g.at(1).OnLearnData(NodeId{3}, g.fetches_[0].signature, data);
+  g.Drain(1);
+  g.Settle();
+  EXPECT_EQ(g.at(3).last_committed(), 4);
+  EXPECT_EQ(g.meta_inbox_.size(), 1u);
+}
+
+TEST(ReplicaTest, PlantedMajorityCommitCommitsWithoutEveryMember) {
+  ReplicaOptions options;
+  options.planted_bugs.majority_commit = true;
+  auto g = ThreeReplicas(options);
+  g->Write(1, "a", 1);
+  g->Settle({3});
+  EXPECT_EQ(g->acked_, std::vector<ClientToken>{1});
+}
+
+TEST(ReplicaTest, PlantedSkipReconciliationServesReadsAtOnce) {
+  ReplicaOptions options;
+  options.planted_bugs.skip_reconciliation = true;
+  options.max_mutation_bytes = 1;
+  auto g = ThreeReplicas(options);
+  g->Write(1, "a", 1);
+  g->Deliver();
+  g->CompleteLogs(2);
+  g->network_.clear();
+  g->at(2).OnConfig(Group::Config(3, 2, {3}));
+  g->at(2).ClientRead(9);
+  g->Drain(2);
+  EXPECT_EQ(g->reads_, std::vector<ClientToken>{9});
+}
+
+TEST(ReplicaTest, PlantedStaleBallotPrepareIsAccepted) {
+  ReplicaOptions options;
+  options.planted_bugs.stale_ballot_prepare = true;
+  auto g = ThreeReplicas(options);
+  g->at(2).OnConfig(Group::Config(3, 3, {2}));
+  g->Drain(2);
+  g->Write(1, "a", 1);
+  g->Deliver();
+  EXPECT_EQ(g->at(2).last_prepared(), 1);
+}
+
+TEST(ReplicaTest, PlantedSecondaryReadIsServed) {
+  ReplicaOptions options;
+  options.planted_bugs.secondary_read = true;
+  auto g = ThreeReplicas(options);
+  g->at(2).ClientRead(4);
+  g->Drain(2);
+  EXPECT_EQ(g->reads_, std::vector<ClientToken>{4});
+}
+
+TEST(ReplicaTest, PlantedEarlyLearnerUpgradeProposesBeforeLearning) {
+  ReplicaOptions options;
+  options.planted_bugs.early_learner_upgrade = true;
+  Group g(3, options);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  ASSERT_EQ(g.meta_inbox_.size(), 1u);
+  EXPECT_EQ(g.meta_inbox_[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+}
+
+TEST(ReplicaTest, PlantedAckBeforeDurableAcknowledgesBeforeTheLog) {
+  ReplicaOptions options;
+  options.planted_bugs.ack_before_durable = true;
+  auto g = ThreeReplicas(options);
+  g->Write(1, "a", 1);
+  g->Deliver();
+  EXPECT_EQ(g->acked_, std::vector<ClientToken>{1}) << "no log completed";
+}
+
+TEST(ReplicaTest, OptionsAreValidated) {
+  ReplicaOptions options;
+  options.max_inflight_mutations = 0;
+  EXPECT_EQ(ToErrorCode(ValidateReplicaOptions(options)),
+            ErrorCode::kInvalidArgument);
+  options = ReplicaOptions{};
+  options.prepare_timeout_ns = 1;
+  EXPECT_EQ(ToErrorCode(ValidateReplicaOptions(options)),
+            ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateReplicaOptions(ReplicaOptions{}).ok());
+}
+
+}  // namespace
+}  // namespace pegasus::replication
