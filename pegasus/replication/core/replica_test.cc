@@ -9,188 +9,14 @@
 #include "gtest/gtest.h"
 #include "pegasus/base/random.h"
 #include "pegasus/base/status.h"
+#include "pegasus/replication/core/replica_group.h"
 
 namespace pegasus::replication {
 namespace {
 
-constexpr Gpid kGpid{1, 0};
 constexpr int64_t kMs = 1'000'000;
 
-// Replicas of one partition wired together by hand: messages wait in a
-// queue until delivered, log appends until completed, and the test plays
-// the meta server.
-class Group {
- public:
-  explicit Group(int nodes, ReplicaOptions options = {}) : options_(options) {
-    for (int i = 1; i <= nodes; ++i) Restart(i, kNoDecree, {});
-  }
-
-  // A new incarnation of node `n` with what its storage and log kept.
-  void Restart(int n, Decree last_applied,
-               const std::vector<proto::Mutation>& logged) {
-    replicas_[n] = std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)},
-                                             options_, last_applied, logged);
-    pending_logs_[n].clear();
-    Drain(n);
-  }
-
-  Replica& at(int n) { return *replicas_.at(n); }
-
-  static proto::PartitionConfig Config(Ballot ballot, int primary,
-                                       std::vector<int> secondaries,
-                                       int max_replicas = 3) {
-    proto::PartitionConfig config;
-    config.set_app_id(kGpid.app_id);
-    config.set_partition_index(kGpid.partition_index);
-    config.set_ballot(ballot);
-    config.set_primary(primary);
-    for (int s : secondaries) config.add_secondaries(s);
-    config.set_max_replica_count(max_replicas);
-    return config;
-  }
-
-  // The meta server tells every node the configuration.
-  void Configure(const proto::PartitionConfig& config) {
-    for (auto& [n, replica] : replicas_) {
-      replica->OnConfig(config);
-      Drain(n);
-    }
-  }
-
-  void Write(int n, const std::string& key, ClientToken client) {
-    proto::DataRequest request;
-    request.mutable_put()->set_hash_key(key);
-    request.mutable_put()->set_sort_key("s");
-    request.mutable_put()->set_value("v");
-    at(n).ClientWrite(request, client, 1'000);
-    Drain(n);
-  }
-
-  void Tick(int n, int64_t now_ns) {
-    at(n).Tick(now_ns);
-    Drain(n);
-  }
-
-  // Completes node n's log appends, oldest first.
-  void CompleteLogs(int n, absl::Status status = absl::OkStatus()) {
-    std::vector<proto::Mutation> appends = std::move(pending_logs_[n]);
-    pending_logs_[n].clear();
-    for (const proto::Mutation& m : appends) {
-      if (status.ok()) logs_[n].push_back(m);
-      at(n).OnLogAppended(m.ballot(), m.decree(), status);
-      Drain(n);
-    }
-  }
-  void CompleteAllLogs() {
-    for (auto& [n, replica] : replicas_) CompleteLogs(n);
-  }
-
-  // Delivers (or drops) the queued message at `index`.
-  void DeliverOne(size_t index, bool drop) {
-    auto [from, to, body] = std::move(network_[index]);
-    network_.erase(network_.begin() + index);
-    if (drop || !replicas_.count(to)) return;
-    network_.push_front({from, to, std::move(body)});
-    std::deque<std::tuple<int, int, PeerMessageBody>> rest;
-    rest.swap(network_);
-    network_.push_back(std::move(rest.front()));
-    rest.pop_front();
-    Deliver(dead_);
-    for (auto& m : rest) network_.push_back(std::move(m));
-  }
-
-  // Delivers queued messages (and those they cause) until none is left;
-  // messages to or from `cut` nodes are dropped.
-  void Deliver(std::set<int> cut = {}) {
-    while (!network_.empty()) {
-      auto [from, to, body] = std::move(network_.front());
-      network_.pop_front();
-      if (cut.count(from) || cut.count(to) || !replicas_.count(to)) continue;
-      Replica& r = at(to);
-      NodeId sender{uint64_t(from)};
-      std::visit(
-          [&](auto& m) {
-            using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, proto::PrepareRequest>)
-              r.OnPrepare(sender, m);
-            if constexpr (std::is_same_v<T, proto::PrepareResponse>)
-              r.OnPrepareResponse(sender, m);
-            if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
-              r.OnGroupCheck(sender, m);
-            if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
-              r.OnGroupCheckResponse(sender, m);
-            if constexpr (std::is_same_v<T, proto::LearnRequest>)
-              r.OnLearnRequest(sender, m);
-            if constexpr (std::is_same_v<T, proto::LearnResponse>)
-              r.OnLearnResponse(sender, m);
-          },
-          body);
-      Drain(to);
-    }
-  }
-
-  // Logs and messages until nothing moves.
-  void Settle(std::set<int> cut = {}) {
-    for (int round = 0; round < 50; ++round) {
-      Deliver(cut);
-      bool any = false;
-      for (auto& [n, logs] : pending_logs_) {
-        if (!logs.empty() && !cut.count(n)) {
-          CompleteLogs(n);
-          any = true;
-        }
-      }
-      if (!any && network_.empty()) return;
-    }
-  }
-
-  void Drain(int n) {
-    Ready ready = at(n).TakeReady();
-    at(n).CheckInvariants();
-    for (LogAppend& append : ready.log_appends) {
-      pending_logs_[n].push_back(std::move(append.mutation));
-    }
-    for (PeerMessage& message : ready.messages) {
-      network_.push_back({n, int(message.to.value), std::move(message.body)});
-    }
-    for (auto& request : ready.meta_requests) meta_inbox_.push_back(request);
-    for (Apply& apply : ready.applies) {
-      applied_[n].push_back(apply.mutation);
-      for (ClientToken client : apply.clients) {
-        if (client != kNoClient) acked_.push_back(client);
-      }
-    }
-    for (ServeRead& read : ready.reads) reads_.push_back(read.client);
-    for (ClientError& error : ready.errors) {
-      errors_[error.client] = ToErrorCode(error.status);
-    }
-    for (LearnFetch& fetch : ready.learn_fetches) fetches_.push_back(fetch);
-    for (InstallCheckpoint& install : ready.installs)
-      installs_.push_back(install);
-    if (!ready.fatal.ok()) fatal_[n] = ready.fatal;
-  }
-
-  std::vector<Decree> AppliedDecrees(int n) {
-    std::vector<Decree> out;
-    for (const proto::Mutation& m : applied_[n]) out.push_back(m.decree());
-    return out;
-  }
-
-  ReplicaOptions options_;
-  std::map<int, std::unique_ptr<Replica>> replicas_;
-  std::map<int, std::vector<proto::Mutation>> pending_logs_;
-  std::map<int, std::vector<proto::Mutation>> logs_;
-  std::deque<std::tuple<int, int, PeerMessageBody>> network_;
-  std::vector<proto::ConfigUpdateRequest> meta_inbox_;
-  std::map<int, std::vector<proto::Mutation>> applied_;
-  std::vector<ClientToken> acked_;
-  std::vector<ClientToken> reads_;
-  std::map<ClientToken, ErrorCode> errors_;
-  std::vector<LearnFetch> fetches_;
-  std::vector<InstallCheckpoint> installs_;
-  std::map<int, absl::Status> fatal_;
-  std::set<int> dead_;
-};
+using Group = ReplicaGroup;
 
 // Node 1 primary, 2 and 3 secondaries, ballot 1.
 std::unique_ptr<Group> ThreeReplicas(ReplicaOptions options = {}) {
@@ -206,11 +32,11 @@ TEST(ReplicaTest, PrimaryCommitsOnlyOnceItsLogAndEveryMemberHaveTheMutation) {
   g->CompleteLogs(2);  // Node 2 logs and acknowledges.
   g->Deliver();
   g->CompleteLogs(1);  // The primary's own append.
-  EXPECT_TRUE(g->acked_.empty()) << "node 3 has not acknowledged";
+  EXPECT_TRUE(g->acked.empty()) << "node 3 has not acknowledged";
   EXPECT_EQ(g->at(1).last_committed(), 0);
   g->CompleteLogs(3);
   g->Deliver();
-  EXPECT_EQ(g->acked_, std::vector<ClientToken>{7});
+  EXPECT_EQ(g->acked, std::vector<ClientToken>{7});
   EXPECT_EQ(g->at(1).last_committed(), 1);
   EXPECT_EQ(g->AppliedDecrees(1), std::vector<Decree>{1});
 }
@@ -222,9 +48,9 @@ TEST(ReplicaTest, PrimaryWaitsForItsOwnDurableAppend) {
   g->CompleteLogs(2);
   g->CompleteLogs(3);
   g->Deliver();
-  EXPECT_TRUE(g->acked_.empty());
+  EXPECT_TRUE(g->acked.empty());
   g->CompleteLogs(1);
-  EXPECT_EQ(g->acked_, std::vector<ClientToken>{7});
+  EXPECT_EQ(g->acked, std::vector<ClientToken>{7});
 }
 
 TEST(ReplicaTest, CommitsInDecreeOrderWhenLaterDecreesAreReadyFirst) {
@@ -238,14 +64,14 @@ TEST(ReplicaTest, CommitsInDecreeOrderWhenLaterDecreesAreReadyFirst) {
   g->CompleteLogs(2);
   g->CompleteLogs(3);
   g->Deliver();
-  auto first = g->pending_logs_[1][0];
-  g->pending_logs_[1].erase(g->pending_logs_[1].begin());
+  auto first = g->pending_logs[1][0];
+  g->pending_logs[1].erase(g->pending_logs[1].begin());
   g->CompleteLogs(1);  // Only decree 2.
   EXPECT_EQ(g->at(1).last_committed(), 0);
-  g->pending_logs_[1].push_back(first);
+  g->pending_logs[1].push_back(first);
   g->CompleteLogs(1);
   EXPECT_EQ(g->AppliedDecrees(1), (std::vector<Decree>{1, 2}));
-  EXPECT_EQ(g->acked_, (std::vector<ClientToken>{1, 2}));
+  EXPECT_EQ(g->acked, (std::vector<ClientToken>{1, 2}));
 }
 
 TEST(ReplicaTest, SecondariesCommitOnlyWhatThePrimaryTellsThem) {
@@ -270,8 +96,7 @@ TEST(ReplicaTest, IdlePrimarySendsAnEmptyWriteSoTheCommitPointMoves) {
   g->Tick(1, 600 * kMs);
   g->Settle();
   ASSERT_EQ(g->at(1).last_committed(), 2);
-  EXPECT_EQ(g->applied_[1][1].writes_size(), 0)
-      << "decree 2 is the empty write";
+  EXPECT_EQ(g->applied[1][1].writes_size(), 0) << "decree 2 is the empty write";
 }
 
 TEST(ReplicaTest, OnlyThePrimaryTakesWritesAndReads) {
@@ -279,18 +104,18 @@ TEST(ReplicaTest, OnlyThePrimaryTakesWritesAndReads) {
   g->Write(2, "a", 5);
   g->at(2).ClientRead(6);
   g->Drain(2);
-  EXPECT_EQ(g->errors_[5], ErrorCode::kServerChanged);
-  EXPECT_EQ(g->errors_[6], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors[5], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors[6], ErrorCode::kServerChanged);
   g->at(1).ClientRead(7);
   g->Drain(1);
-  EXPECT_EQ(g->reads_, std::vector<ClientToken>{7});
+  EXPECT_EQ(g->reads, std::vector<ClientToken>{7});
 }
 
 TEST(ReplicaTest, WritesNeedMinReplicaCountMembers) {
   Group g(1);
   g.Configure(Group::Config(1, 1, {}));
   g.Write(1, "a", 5);
-  EXPECT_EQ(g.errors_[5], ErrorCode::kNotEnoughMember);
+  EXPECT_EQ(g.errors[5], ErrorCode::kNotEnoughMember);
 }
 
 TEST(ReplicaTest, InflightWindowBoundsMutationsAndQueuedWritesCoalesce) {
@@ -302,8 +127,8 @@ TEST(ReplicaTest, InflightWindowBoundsMutationsAndQueuedWritesCoalesce) {
   g->Settle();
   // The four writes queued behind the window went out as one mutation.
   EXPECT_EQ(g->at(1).last_committed(), 3);
-  EXPECT_EQ(g->applied_[1][2].writes_size(), 4);
-  EXPECT_EQ(g->acked_.size(), 6u);
+  EXPECT_EQ(g->applied[1][2].writes_size(), 4);
+  EXPECT_EQ(g->acked.size(), 6u);
 }
 
 TEST(ReplicaTest, QueueBeyondItsBoundIsRefusedWithBusy) {
@@ -313,8 +138,8 @@ TEST(ReplicaTest, QueueBeyondItsBoundIsRefusedWithBusy) {
   options.max_queued_write_bytes = 40;
   auto g = ThreeReplicas(options);
   for (ClientToken c = 1; c <= 5; ++c) g->Write(1, "k", c);
-  EXPECT_EQ(g->errors_[5], ErrorCode::kBusy);
-  EXPECT_EQ(g->errors_.size(), 1u);
+  EXPECT_EQ(g->errors[5], ErrorCode::kBusy);
+  EXPECT_EQ(g->errors.size(), 1u);
 }
 
 TEST(ReplicaTest, SecondaryRefusesAnOlderBallotAndAdoptsANewerOne) {
@@ -335,10 +160,10 @@ TEST(ReplicaTest, UnresponsiveSecondaryIsProposedForRemovalWithTheNextBallot) {
   g->Settle({3});
   g->Tick(1, 200 * kMs);  // Retry.
   g->Settle({3});
-  EXPECT_TRUE(g->meta_inbox_.empty());
+  EXPECT_TRUE(g->meta_inbox.empty());
   g->Tick(1, 1'100 * kMs);
-  ASSERT_EQ(g->meta_inbox_.size(), 1u);
-  const proto::ConfigUpdateRequest& request = g->meta_inbox_[0];
+  ASSERT_EQ(g->meta_inbox.size(), 1u);
+  const proto::ConfigUpdateRequest& request = g->meta_inbox[0];
   EXPECT_EQ(request.type(), proto::CONFIG_DOWNGRADE_TO_INACTIVE);
   EXPECT_EQ(request.node(), 3u);
   EXPECT_EQ(request.config().ballot(), 2);
@@ -354,7 +179,7 @@ TEST(ReplicaTest, UnresponsiveSecondaryIsProposedForRemovalWithTheNextBallot) {
   g->Settle({3});
   EXPECT_EQ(g->at(1).ballot(), 2);
   EXPECT_EQ(g->at(1).last_committed(), 2);
-  EXPECT_EQ(g->acked_, (std::vector<ClientToken>{1, 2}));
+  EXPECT_EQ(g->acked, (std::vector<ClientToken>{1, 2}));
 }
 
 TEST(ReplicaTest, NewPrimaryReconcilesItsTailBeforeServingReads) {
@@ -368,19 +193,19 @@ TEST(ReplicaTest, NewPrimaryReconcilesItsTailBeforeServingReads) {
   g->CompleteLogs(2);  // Node 2 has decree 2 prepared; nothing commits.
   g->Deliver({1});
   // Node 1 dies; the meta server makes node 2 primary at ballot 3.
-  g->network_.clear();
+  g->network.clear();
   g->at(2).OnConfig(Group::Config(3, 2, {3}));
   g->Drain(2);
   EXPECT_EQ(g->at(2).reconcile_target(), 2);
   g->at(2).ClientRead(9);
   g->Drain(2);
-  EXPECT_EQ(g->errors_[9], ErrorCode::kServerChanged) << "reconciling";
+  EXPECT_EQ(g->errors[9], ErrorCode::kServerChanged) << "reconciling";
   g->Settle({1});
   EXPECT_EQ(g->at(2).last_committed(), 2);
-  EXPECT_EQ(g->applied_[2][1].ballot(), 3) << "re-prepared under ballot 3";
+  EXPECT_EQ(g->applied[2][1].ballot(), 3) << "re-prepared under ballot 3";
   g->at(2).ClientRead(10);
   g->Drain(2);
-  EXPECT_EQ(g->reads_, std::vector<ClientToken>{10});
+  EXPECT_EQ(g->reads, std::vector<ClientToken>{10});
 }
 
 TEST(ReplicaTest, NewPrimaryFillsGapsInItsTailWithEmptyWrites) {
@@ -393,8 +218,8 @@ TEST(ReplicaTest, NewPrimaryFillsGapsInItsTailWithEmptyWrites) {
   g->Configure(Group::Config(2, 2, {3}));
   g->Settle();
   EXPECT_EQ(g->at(2).last_committed(), 3);
-  EXPECT_EQ(g->applied_[2][0].decree(), 2);
-  EXPECT_EQ(g->applied_[2][0].writes_size(), 0);
+  EXPECT_EQ(g->applied[2][0].decree(), 2);
+  EXPECT_EQ(g->applied[2][0].writes_size(), 0);
 }
 
 TEST(ReplicaTest, RecoveryAppliesWhatTheLogProvesCommittedAndPreparesTheRest) {
@@ -419,14 +244,13 @@ TEST(ReplicaTest, RestartedPrimaryAsksForANewBallotInsteadOfReusingIts) {
   auto g = ThreeReplicas();
   g->Write(1, "a", 1);
   g->Settle();
-  g->Restart(1, 0, g->logs_[1]);
+  g->Restart(1, 0, g->logs[1]);
   g->at(1).OnConfig(Group::Config(1, 1, {2, 3}));
   g->Drain(1);
   EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
-  ASSERT_EQ(g->meta_inbox_.size(), 1u);
-  EXPECT_EQ(g->meta_inbox_[0].type(),
-            proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
-  EXPECT_EQ(g->meta_inbox_[0].config().ballot(), 2);
+  ASSERT_EQ(g->meta_inbox.size(), 1u);
+  EXPECT_EQ(g->meta_inbox[0].type(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
+  EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
 }
 
 TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
@@ -435,8 +259,8 @@ TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
   g->at(1).ClientRead(1);
   g->Write(1, "a", 2);
   g->Drain(1);
-  EXPECT_EQ(g->errors_[1], ErrorCode::kServerChanged);
-  EXPECT_EQ(g->errors_[2], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors[1], ErrorCode::kServerChanged);
+  EXPECT_EQ(g->errors[2], ErrorCode::kServerChanged);
   EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
 }
 
@@ -445,7 +269,7 @@ TEST(ReplicaTest, LogFailureStopsTheReplica) {
   g->Write(1, "a", 1);
   g->CompleteLogs(1, PegasusError(ErrorCode::kIoError, "disk"));
   EXPECT_EQ(g->at(1).status(), ReplicaStatus::kError);
-  EXPECT_FALSE(g->fatal_[1].ok());
+  EXPECT_FALSE(g->fatal[1].ok());
 }
 
 TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
@@ -460,11 +284,11 @@ TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
   g.Settle();
   EXPECT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
   EXPECT_EQ(g.at(3).last_committed(), 3);
-  ASSERT_EQ(g.meta_inbox_.size(), 1u);
-  EXPECT_EQ(g.meta_inbox_[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
-  EXPECT_EQ(g.meta_inbox_[0].node(), 3u);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 3u);
   proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g.meta_inbox_[0].config();
+  *response.mutable_config() = g.meta_inbox[0].config();
   g.at(1).OnConfigUpdateResponse(response);
   g.Drain(1);
   g.Write(1, "k", 4);
@@ -485,16 +309,16 @@ TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
-  ASSERT_EQ(g.fetches_.size(), 1u);
-  EXPECT_EQ(g.fetches_[0].start_decree, 1);
+  ASSERT_EQ(g.fetches.size(), 1u);
+  EXPECT_EQ(g.fetches[0].start_decree, 1);
   proto::LearnResponse data;
   data.set_type(proto::LEARN_LOG);
-  for (const proto::Mutation& m : g.logs_[1]) *data.add_mutations() = m;
-  g.at(1).OnLearnData(NodeId{3}, g.fetches_[0].signature, data);
+  for (const proto::Mutation& m : g.logs[1]) *data.add_mutations() = m;
+  g.at(1).OnLearnData(NodeId{3}, g.fetches[0].signature, data);
   g.Drain(1);
   g.Settle();
   EXPECT_EQ(g.at(3).last_committed(), 4);
-  EXPECT_EQ(g.meta_inbox_.size(), 1u);
+  EXPECT_EQ(g.meta_inbox.size(), 1u);
 }
 
 TEST(ReplicaTest, PlantedMajorityCommitCommitsWithoutEveryMember) {
@@ -503,7 +327,7 @@ TEST(ReplicaTest, PlantedMajorityCommitCommitsWithoutEveryMember) {
   auto g = ThreeReplicas(options);
   g->Write(1, "a", 1);
   g->Settle({3});
-  EXPECT_EQ(g->acked_, std::vector<ClientToken>{1});
+  EXPECT_EQ(g->acked, std::vector<ClientToken>{1});
 }
 
 TEST(ReplicaTest, PlantedSkipReconciliationServesReadsAtOnce) {
@@ -514,11 +338,11 @@ TEST(ReplicaTest, PlantedSkipReconciliationServesReadsAtOnce) {
   g->Write(1, "a", 1);
   g->Deliver();
   g->CompleteLogs(2);
-  g->network_.clear();
+  g->network.clear();
   g->at(2).OnConfig(Group::Config(3, 2, {3}));
   g->at(2).ClientRead(9);
   g->Drain(2);
-  EXPECT_EQ(g->reads_, std::vector<ClientToken>{9});
+  EXPECT_EQ(g->reads, std::vector<ClientToken>{9});
 }
 
 TEST(ReplicaTest, PlantedStaleBallotPrepareIsAccepted) {
@@ -538,7 +362,7 @@ TEST(ReplicaTest, PlantedSecondaryReadIsServed) {
   auto g = ThreeReplicas(options);
   g->at(2).ClientRead(4);
   g->Drain(2);
-  EXPECT_EQ(g->reads_, std::vector<ClientToken>{4});
+  EXPECT_EQ(g->reads, std::vector<ClientToken>{4});
 }
 
 TEST(ReplicaTest, PlantedEarlyLearnerUpgradeProposesBeforeLearning) {
@@ -548,8 +372,8 @@ TEST(ReplicaTest, PlantedEarlyLearnerUpgradeProposesBeforeLearning) {
   g.Configure(Group::Config(1, 1, {2}));
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
-  ASSERT_EQ(g.meta_inbox_.size(), 1u);
-  EXPECT_EQ(g.meta_inbox_[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
 }
 
 TEST(ReplicaTest, PlantedAckBeforeDurableAcknowledgesBeforeTheLog) {
@@ -558,7 +382,7 @@ TEST(ReplicaTest, PlantedAckBeforeDurableAcknowledgesBeforeTheLog) {
   auto g = ThreeReplicas(options);
   g->Write(1, "a", 1);
   g->Deliver();
-  EXPECT_EQ(g->acked_, std::vector<ClientToken>{1}) << "no log completed";
+  EXPECT_EQ(g->acked, std::vector<ClientToken>{1}) << "no log completed";
 }
 
 // Random schedules of writes, message delivery and loss, log completions,
@@ -589,19 +413,19 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
       if (action < 25 && primary != 0) {
         g.Write(primary, "k" + std::to_string(random.Uniform(3)),
                 next_client++);
-      } else if (action < 60 && !g.network_.empty()) {
-        g.DeliverOne(random.Uniform(g.network_.size()), random.Bernoulli(0.1));
+      } else if (action < 60 && !g.network.empty()) {
+        g.DeliverOne(random.Uniform(g.network.size()), random.Bernoulli(0.1));
       } else if (action < 80) {
         const int n = 1 + int(random.Uniform(nodes));
-        if (!g.dead_.count(n)) g.CompleteLogs(n);
+        if (!g.dead.count(n)) g.CompleteLogs(n);
       } else if (action < 95 && primary != 0) {
         now += 50 * kMs;
         for (int n = 1; n <= nodes; ++n) {
-          if (!g.dead_.count(n)) g.Tick(n, now);
+          if (!g.dead.count(n)) g.Tick(n, now);
         }
       } else if (primary != 0 && config.secondaries_size() >= 2) {
         // The primary dies; the meta server promotes a secondary.
-        g.dead_.insert(primary);
+        g.dead.insert(primary);
         proto::PartitionConfig next = config;
         next.set_ballot(config.ballot() + 1);
         next.set_primary(config.secondaries(0));
@@ -611,14 +435,14 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
         }
         config = next;
         for (int n = 1; n <= nodes; ++n) {
-          if (!g.dead_.count(n)) {
+          if (!g.dead.count(n)) {
             g.at(n).OnConfig(config);
             g.Drain(n);
           }
         }
       }
       // The meta server answers proposals with the next ballot.
-      for (const proto::ConfigUpdateRequest& request : g.meta_inbox_) {
+      for (const proto::ConfigUpdateRequest& request : g.meta_inbox) {
         proto::ConfigUpdateResponse response;
         if (request.config().ballot() == config.ballot() + 1 &&
             request.from() == config.primary()) {
@@ -628,13 +452,13 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
         }
         *response.mutable_config() = config;
         const int from = int(request.from());
-        if (!g.dead_.count(from)) {
+        if (!g.dead.count(from)) {
           g.at(from).OnConfigUpdateResponse(response);
           g.Drain(from);
         }
       }
-      g.meta_inbox_.clear();
-      for (auto& [n, applied] : g.applied_) {
+      g.meta_inbox.clear();
+      for (auto& [n, applied] : g.applied) {
         for (size_t i = checked[n]; i < applied.size(); ++i) {
           proto::Mutation m = applied[i];
           std::string content;

@@ -1,0 +1,208 @@
+// A test harness: replicas of one partition wired together by hand. Each
+// node's messages wait in one queue until delivered (or dropped), its log
+// appends until completed; the test plays the meta server. Every Ready is
+// drained and CheckInvariants() called after every input.
+//
+// For unit tests and scenario scripts of the replica state machine.
+
+#ifndef PEGASUS_REPLICATION_CORE_REPLICA_GROUP_H_
+#define PEGASUS_REPLICATION_CORE_REPLICA_GROUP_H_
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "pegasus/base/status.h"
+#include "pegasus/replication/core/replica.h"
+
+namespace pegasus::replication {
+
+inline constexpr Gpid kGpid{1, 0};
+
+// Replicas of one partition wired together by hand: messages wait in a
+// queue until delivered, log appends until completed, and the test plays
+// the meta server.
+class ReplicaGroup {
+ public:
+  explicit ReplicaGroup(int nodes, ReplicaOptions options = {})
+      : options(options) {
+    for (int i = 1; i <= nodes; ++i) Restart(i, kNoDecree, {});
+  }
+
+  // A new incarnation of node `n` with what its storage and log kept.
+  void Restart(int n, Decree last_applied,
+               const std::vector<proto::Mutation>& logged) {
+    replicas[n] = std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)}, options,
+                                            last_applied, logged);
+    pending_logs[n].clear();
+    Drain(n);
+  }
+
+  Replica& at(int n) { return *replicas.at(n); }
+
+  static proto::PartitionConfig Config(Ballot ballot, int primary,
+                                       std::vector<int> secondaries,
+                                       int max_replicas = 3) {
+    proto::PartitionConfig config;
+    config.set_app_id(kGpid.app_id);
+    config.set_partition_index(kGpid.partition_index);
+    config.set_ballot(ballot);
+    config.set_primary(primary);
+    for (int s : secondaries) config.add_secondaries(s);
+    config.set_max_replica_count(max_replicas);
+    return config;
+  }
+
+  // The meta server tells every node the configuration.
+  void Configure(const proto::PartitionConfig& config) {
+    for (auto& [n, replica] : replicas) {
+      replica->OnConfig(config);
+      Drain(n);
+    }
+  }
+
+  void Write(int n, const std::string& key, ClientToken client) {
+    proto::DataRequest request;
+    request.mutable_put()->set_hash_key(key);
+    request.mutable_put()->set_sort_key("s");
+    request.mutable_put()->set_value("v");
+    at(n).ClientWrite(request, client, 1'000);
+    Drain(n);
+  }
+
+  void Tick(int n, int64_t now_ns) {
+    at(n).Tick(now_ns);
+    Drain(n);
+  }
+
+  // Completes node n's log appends, oldest first.
+  void CompleteLogs(int n, absl::Status status = absl::OkStatus()) {
+    std::vector<proto::Mutation> appends = std::move(pending_logs[n]);
+    pending_logs[n].clear();
+    for (const proto::Mutation& m : appends) {
+      if (status.ok()) logs[n].push_back(m);
+      at(n).OnLogAppended(m.ballot(), m.decree(), status);
+      Drain(n);
+    }
+  }
+  void CompleteAllLogs() {
+    for (auto& [n, replica] : replicas) CompleteLogs(n);
+  }
+
+  // Delivers (or drops) the queued message at `index`.
+  void DeliverOne(size_t index, bool drop) {
+    auto [from, to, body] = std::move(network[index]);
+    network.erase(network.begin() + index);
+    if (drop || !replicas.count(to)) return;
+    network.push_front({from, to, std::move(body)});
+    std::deque<std::tuple<int, int, PeerMessageBody>> rest;
+    rest.swap(network);
+    network.push_back(std::move(rest.front()));
+    rest.pop_front();
+    Deliver(dead);
+    for (auto& m : rest) network.push_back(std::move(m));
+  }
+
+  // Delivers queued messages (and those they cause) until none is left;
+  // messages to or from `cut` nodes are dropped.
+  void Deliver(std::set<int> cut = {}) {
+    while (!network.empty()) {
+      auto [from, to, body] = std::move(network.front());
+      network.pop_front();
+      if (cut.count(from) || cut.count(to) || !replicas.count(to)) continue;
+      Replica& r = at(to);
+      NodeId sender{uint64_t(from)};
+      std::visit(
+          [&](auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, proto::PrepareRequest>)
+              r.OnPrepare(sender, m);
+            if constexpr (std::is_same_v<T, proto::PrepareResponse>)
+              r.OnPrepareResponse(sender, m);
+            if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
+              r.OnGroupCheck(sender, m);
+            if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
+              r.OnGroupCheckResponse(sender, m);
+            if constexpr (std::is_same_v<T, proto::LearnRequest>)
+              r.OnLearnRequest(sender, m);
+            if constexpr (std::is_same_v<T, proto::LearnResponse>)
+              r.OnLearnResponse(sender, m);
+          },
+          body);
+      Drain(to);
+    }
+  }
+
+  // Logs and messages until nothing moves.
+  void Settle(std::set<int> cut = {}) {
+    for (int round = 0; round < 50; ++round) {
+      Deliver(cut);
+      bool any = false;
+      for (auto& [n, logs] : pending_logs) {
+        if (!logs.empty() && !cut.count(n)) {
+          CompleteLogs(n);
+          any = true;
+        }
+      }
+      if (!any && network.empty()) return;
+    }
+  }
+
+  void Drain(int n) {
+    Ready ready = at(n).TakeReady();
+    at(n).CheckInvariants();
+    for (LogAppend& append : ready.log_appends) {
+      pending_logs[n].push_back(std::move(append.mutation));
+    }
+    for (PeerMessage& message : ready.messages) {
+      network.push_back({n, int(message.to.value), std::move(message.body)});
+    }
+    for (auto& request : ready.meta_requests) meta_inbox.push_back(request);
+    for (Apply& apply : ready.applies) {
+      applied[n].push_back(apply.mutation);
+      for (ClientToken client : apply.clients) {
+        if (client != kNoClient) acked.push_back(client);
+      }
+    }
+    for (ServeRead& read : ready.reads) reads.push_back(read.client);
+    for (ClientError& error : ready.errors) {
+      errors[error.client] = ToErrorCode(error.status);
+    }
+    for (LearnFetch& fetch : ready.learn_fetches) fetches.push_back(fetch);
+    for (InstallCheckpoint& install : ready.installs)
+      installs.push_back(install);
+    if (!ready.fatal.ok()) fatal[n] = ready.fatal;
+  }
+
+  std::vector<Decree> AppliedDecrees(int n) {
+    std::vector<Decree> out;
+    for (const proto::Mutation& m : applied[n]) out.push_back(m.decree());
+    return out;
+  }
+
+  ReplicaOptions options;
+  std::map<int, std::unique_ptr<Replica>> replicas;
+  std::map<int, std::vector<proto::Mutation>> pending_logs;
+  std::map<int, std::vector<proto::Mutation>> logs;
+  std::deque<std::tuple<int, int, PeerMessageBody>> network;
+  std::vector<proto::ConfigUpdateRequest> meta_inbox;
+  std::map<int, std::vector<proto::Mutation>> applied;
+  std::vector<ClientToken> acked;
+  std::vector<ClientToken> reads;
+  std::map<ClientToken, ErrorCode> errors;
+  std::vector<LearnFetch> fetches;
+  std::vector<InstallCheckpoint> installs;
+  std::map<int, absl::Status> fatal;
+  std::set<int> dead;
+};
+
+}  // namespace pegasus::replication
+
+#endif  // PEGASUS_REPLICATION_CORE_REPLICA_GROUP_H_
