@@ -14,8 +14,11 @@ namespace {
 //             [u32 attempt][u32 method][payload]
 //   response: [u8 2][u64 session][u64 call id][i32 Pegasus error code]
 //             [u32 n][n bytes of error message][payload]
+//   notification: [u8 3][u32 method][payload]
 constexpr uint8_t kRequestKind = 1;
 constexpr uint8_t kResponseKind = 2;
+constexpr uint8_t kNotificationKind = 3;
+constexpr size_t kNotificationHeaderBytes = 1 + 4;
 constexpr size_t kRequestHeaderBytes = 1 + 8 + 8 + 8 + 4 + 4;
 constexpr size_t kResponseHeaderBytes = 1 + 8 + 8 + 4 + 4;
 
@@ -96,6 +99,24 @@ void RpcEndpoint::RegisterHandler(RpcMethod method, Handler handler) {
   PEGASUS_CHECK(inserted) << "method " << method << " registered twice";
 }
 
+void RpcEndpoint::RegisterNotificationHandler(RpcMethod method,
+                                              NotificationHandler handler) {
+  const bool inserted =
+      notification_handlers_.emplace(method, std::move(handler)).second;
+  PEGASUS_CHECK(inserted) << "notification " << method << " registered twice";
+}
+
+void RpcEndpoint::Notify(NodeId to, RpcMethod method, std::string payload) {
+  if (shut_down_) return;
+  ++stats_.notifications_sent;
+  std::string message;
+  message.reserve(kNotificationHeaderBytes + payload.size());
+  message.push_back(static_cast<char>(kNotificationKind));
+  PutBigEndian32(&message, method);
+  message += payload;
+  transport_->Send(to, std::move(message));
+}
+
 void RpcEndpoint::Call(NodeId to, RpcMethod method, std::string request,
                        const CallOptions& options, Done done) {
   PEGASUS_CHECK_GE(options.max_attempts, 1);
@@ -107,11 +128,11 @@ void RpcEndpoint::Call(NodeId to, RpcMethod method, std::string request,
     return;
   }
   if (pending_.size() >= options_.max_pending_calls) {
-    FailLater(std::move(done),
-              PegasusError(ErrorCode::kBusy,
-                           "too many pending calls (max_pending_calls=" +
-                               std::to_string(options_.max_pending_calls) +
-                               ")"));
+    FailLater(
+        std::move(done),
+        PegasusError(ErrorCode::kBusy,
+                     "too many pending calls (max_pending_calls=" +
+                         std::to_string(options_.max_pending_calls) + ")"));
     return;
   }
   const uint64_t call_id = next_call_id_++;
@@ -161,17 +182,16 @@ void RpcEndpoint::AttemptTimedOut(uint64_t call_id) {
   }
   // The backoff timer stands in the attempt timer's place, so a response
   // that arrives meanwhile cancels it.
-  call.timer = executor_->ScheduleAfter(call.options.retry_backoff_ns,
-                                        [this, call_id] {
-                                          auto again = pending_.find(call_id);
-                                          if (again == pending_.end()) return;
-                                          again->second.timer = kNoTimer;
-                                          SendAttempt(call_id);
-                                        });
+  call.timer =
+      executor_->ScheduleAfter(call.options.retry_backoff_ns, [this, call_id] {
+        auto again = pending_.find(call_id);
+        if (again == pending_.end()) return;
+        again->second.timer = kNoTimer;
+        SendAttempt(call_id);
+      });
 }
 
-void RpcEndpoint::Finish(uint64_t call_id,
-                         absl::StatusOr<std::string> result) {
+void RpcEndpoint::Finish(uint64_t call_id, absl::StatusOr<std::string> result) {
   auto it = pending_.find(call_id);
   PEGASUS_CHECK(it != pending_.end());
   Done done = std::move(it->second.done);
@@ -181,9 +201,10 @@ void RpcEndpoint::Finish(uint64_t call_id,
 }
 
 void RpcEndpoint::FailLater(Done done, absl::Status status) {
-  executor_->Post([done = std::move(done), status = std::move(status)]() mutable {
-    std::move(done)(std::move(status));
-  });
+  executor_->Post(
+      [done = std::move(done), status = std::move(status)]() mutable {
+        std::move(done)(std::move(status));
+      });
 }
 
 void RpcEndpoint::Shutdown() {
@@ -214,6 +235,17 @@ void RpcEndpoint::Receive(NodeId from, std::string message) {
       return;
     }
   }
+  if (kind == kNotificationKind && message.size() >= kNotificationHeaderBytes) {
+    const RpcMethod method = DecodeBigEndian32(message.data() + 1);
+    auto it = notification_handlers_.find(method);
+    if (it == notification_handlers_.end()) {
+      ++stats_.notifications_unhandled;
+      return;
+    }
+    ++stats_.notifications_received;
+    it->second(from, message.substr(kNotificationHeaderBytes));
+    return;
+  }
   if (kind == kResponseKind && message.size() >= kResponseHeaderBytes) {
     const uint64_t session = DecodeBigEndian64(message.data() + 1);
     const uint64_t call_id = DecodeBigEndian64(message.data() + 9);
@@ -227,9 +259,10 @@ void RpcEndpoint::Receive(NodeId from, std::string message) {
     if (message_bytes <= message.size() - kResponseHeaderBytes) {
       absl::Status status;
       if (code != 0) {
-        status = PegasusError(
-            static_cast<ErrorCode>(code),
-            std::string_view(message.data() + kResponseHeaderBytes, message_bytes));
+        status =
+            PegasusError(static_cast<ErrorCode>(code),
+                         std::string_view(message.data() + kResponseHeaderBytes,
+                                          message_bytes));
       }
       ReceiveResponse(from, call_id, std::move(status),
                       message.substr(kResponseHeaderBytes + message_bytes));

@@ -25,6 +25,12 @@
 // caller's pending calls. Responses carry the session too, so a restarted
 // caller (a new session) never takes an old incarnation's response.
 //
+// Notifications are one-way messages: Notify sends one, and the handler
+// registered for its method with RegisterNotificationHandler gets it; no
+// response, no retry, no dedup (the transport may drop, duplicate or reorder
+// them, so their handlers must be idempotent). Protocols that do their own
+// retries and acknowledgements (replication) use them.
+//
 // Errors a caller sees: the handler's own status (its Pegasus code and
 // message travel intact); PERR_TIMEOUT; PERR_HANDLER_NOT_FOUND for a method
 // the callee does not serve; PERR_BUSY when max_pending_calls are already
@@ -42,10 +48,10 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
-#include <utility>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -86,6 +92,10 @@ struct RpcStats {
   // Requests dropped as repeats of an attempt already served.
   uint64_t duplicate_requests = 0;
   uint64_t malformed_messages = 0;
+  uint64_t notifications_sent = 0;
+  uint64_t notifications_received = 0;
+  // Notifications for a method without a handler.
+  uint64_t notifications_unhandled = 0;
 };
 
 class RpcEndpoint {
@@ -115,6 +125,8 @@ class RpcEndpoint {
   using Handler = absl::AnyInvocable<void(NodeId from, std::string request,
                                           Responder responder)>;
   using Done = absl::AnyInvocable<void(absl::StatusOr<std::string> response)>;
+  using NotificationHandler =
+      absl::AnyInvocable<void(NodeId from, std::string payload)>;
 
   // Takes over the transport's receiver. `transport` and `executor` must
   // outlive the endpoint. `session_id` must differ between incarnations of
@@ -130,6 +142,13 @@ class RpcEndpoint {
 
   // REQUIRES: no handler registered for `method` yet.
   void RegisterHandler(RpcMethod method, Handler handler);
+
+  // REQUIRES: no notification handler registered for `method` yet.
+  void RegisterNotificationHandler(RpcMethod method,
+                                   NotificationHandler handler);
+
+  // Sends a one-way message; nothing comes back. Dropped after Shutdown().
+  void Notify(NodeId to, RpcMethod method, std::string payload);
 
   // Sends `request` to `to`; `done` runs exactly once, on the executor.
   void Call(NodeId to, RpcMethod method, std::string request,
@@ -185,6 +204,7 @@ class RpcEndpoint {
   const RpcOptions options_;
   std::shared_ptr<Responder::Shared> shared_;
   std::map<RpcMethod, Handler> handlers_;
+  std::map<RpcMethod, NotificationHandler> notification_handlers_;
   std::map<uint64_t, PendingCall> pending_;
   std::map<std::pair<uint64_t, uint64_t>, CallerSession> callers_;
   uint64_t requests_heard_ = 0;

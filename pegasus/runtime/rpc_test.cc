@@ -90,13 +90,12 @@ class RpcTest : public ::testing::Test {
   }
 
   void ServeEcho() {
-    server_->RegisterHandler(
-        kEcho, [this](NodeId from, std::string request,
-                      RpcEndpoint::Responder responder) {
-          ++served_;
-          EXPECT_EQ(from, kClient);
-          responder.Reply("echo:" + request);
-        });
+    server_->RegisterHandler(kEcho, [this](NodeId from, std::string request,
+                                           RpcEndpoint::Responder responder) {
+      ++served_;
+      EXPECT_EQ(from, kClient);
+      responder.Reply("echo:" + request);
+    });
   }
 
   static constexpr uint64_t kClientSession = 0x1111;
@@ -161,9 +160,9 @@ TEST_F(RpcTest, RetryAfterTimeoutReachesTheServer) {
   network_.drop = [&dropped](NodeId from, NodeId, const std::string&) {
     return from == kClient && dropped++ < 2;
   };
-  auto result = Echo("x", {.timeout_ns = 10 * kMs,
-                           .max_attempts = 3,
-                           .retry_backoff_ns = 5 * kMs});
+  auto result = Echo(
+      "x",
+      {.timeout_ns = 10 * kMs, .max_attempts = 3, .retry_backoff_ns = 5 * kMs});
   executor_.AdvanceNs(100 * kMs);
   ASSERT_TRUE(result->has_value());
   ASSERT_TRUE((*result)->ok()) << (*result)->status();
@@ -223,10 +222,10 @@ TEST_F(RpcTest, RestartedCallerWithANewSessionIsServedAfresh) {
 
 TEST_F(RpcTest, ResponseForAnEarlierSessionIsIgnored) {
   std::vector<RpcEndpoint::Responder> parked;
-  server_->RegisterHandler(kEcho, [&parked](NodeId, std::string,
-                                            RpcEndpoint::Responder responder) {
-    parked.push_back(std::move(responder));
-  });
+  server_->RegisterHandler(
+      kEcho, [&parked](NodeId, std::string, RpcEndpoint::Responder responder) {
+        parked.push_back(std::move(responder));
+      });
   Echo("old", {.timeout_ns = 100 * kMs});
   executor_.AdvanceNs(2 * kMs);
   client_ = nullptr;
@@ -275,12 +274,21 @@ TEST_F(RpcTest, MalformedMessagesAreCountedAndDropped) {
   for (std::string bad :
        {std::string(), std::string("\x01", 1), std::string("\x07xxxxxxxxxxxxx"),
         // A request whose oldest pending call is after the call itself.
-        std::string("\x01" "\0\0\0\0\0\0\0\1" "\0\0\0\0\0\0\0\1"
-                    "\0\0\0\0\0\0\0\2" "\0\0\0\1" "\0\0\0\1", 33),
+        std::string("\x01"
+                    "\0\0\0\0\0\0\0\1"
+                    "\0\0\0\0\0\0\0\1"
+                    "\0\0\0\0\0\0\0\2"
+                    "\0\0\0\1"
+                    "\0\0\0\1",
+                    33),
         // A response whose error message runs past its end (session 0x2222
         // is the server's own, so it is parsed).
-        std::string("\x02" "\0\0\0\0\0\0\x22\x22" "\0\0\0\0\0\0\0\1"
-                    "\0\0\0\0" "\xff\xff\xff\xff", 25)}) {
+        std::string("\x02"
+                    "\0\0\0\0\0\0\x22\x22"
+                    "\0\0\0\0\0\0\0\1"
+                    "\0\0\0\0"
+                    "\xff\xff\xff\xff",
+                    25)}) {
     raw->Send(kServer, bad);
   }
   executor_.AdvanceNs(2 * kMs);
@@ -290,10 +298,10 @@ TEST_F(RpcTest, MalformedMessagesAreCountedAndDropped) {
 
 TEST_F(RpcTest, AsyncReplyAfterTheHandlerReturns) {
   std::vector<RpcEndpoint::Responder> parked;
-  server_->RegisterHandler(kEcho, [&parked](NodeId, std::string,
-                                            RpcEndpoint::Responder responder) {
-    parked.push_back(std::move(responder));
-  });
+  server_->RegisterHandler(
+      kEcho, [&parked](NodeId, std::string, RpcEndpoint::Responder responder) {
+        parked.push_back(std::move(responder));
+      });
   auto result = Echo("x");
   executor_.AdvanceNs(2 * kMs);
   ASSERT_EQ(parked.size(), 1u);
@@ -306,10 +314,10 @@ TEST_F(RpcTest, AsyncReplyAfterTheHandlerReturns) {
 
 TEST_F(RpcTest, ReplyAfterTheServerIsGoneSendsNothing) {
   std::vector<RpcEndpoint::Responder> parked;
-  server_->RegisterHandler(kEcho, [&parked](NodeId, std::string,
-                                            RpcEndpoint::Responder responder) {
-    parked.push_back(std::move(responder));
-  });
+  server_->RegisterHandler(
+      kEcho, [&parked](NodeId, std::string, RpcEndpoint::Responder responder) {
+        parked.push_back(std::move(responder));
+      });
   Echo("x");
   executor_.AdvanceNs(2 * kMs);
   server_.reset();
@@ -346,6 +354,47 @@ TEST_F(RpcTest, ShutdownAbortsPendingAndLaterCalls) {
   EXPECT_TRUE(HasErrorCode((*second)->status(), ErrorCode::kAborted));
   EXPECT_EQ(executor_.pending_timers(), 1u) << "only the dropped request's "
                                                "delivery is left";
+}
+
+TEST_F(RpcTest, NotificationReachesItsHandlerWithoutAResponse) {
+  std::vector<std::pair<NodeId, std::string>> got;
+  server_->RegisterNotificationHandler(
+      7, [&](NodeId from, std::string payload) {
+        got.emplace_back(from, std::move(payload));
+      });
+  client_->Notify(kServer, 7, "ping");
+  EXPECT_TRUE(got.empty()) << "delivered inline";
+  executor_.AdvanceNs(2 * kMs);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, kClient);
+  EXPECT_EQ(got[0].second, "ping");
+  EXPECT_EQ(network_.sent, 1) << "nothing comes back";
+  EXPECT_EQ(client_->pending_calls(), 0u);
+  EXPECT_EQ(server_->stats().notifications_received, 1u);
+}
+
+TEST_F(RpcTest, DuplicatedNotificationsAreDeliveredEachTime) {
+  int got = 0;
+  server_->RegisterNotificationHandler(7, [&](NodeId, std::string) { ++got; });
+  network_.duplicate = true;
+  client_->Notify(kServer, 7, "x");
+  executor_.AdvanceNs(2 * kMs);
+  EXPECT_EQ(got, 2) << "notifications carry no dedup";
+}
+
+TEST_F(RpcTest, NotificationWithoutAHandlerIsCountedAndDropped) {
+  client_->Notify(kServer, 9, "x");
+  std::string truncated(1, static_cast<char>(3));
+  client_transport_->Send(kServer, truncated);
+  executor_.AdvanceNs(2 * kMs);
+  EXPECT_EQ(server_->stats().notifications_unhandled, 1u);
+  EXPECT_EQ(server_->stats().malformed_messages, 1u);
+}
+
+TEST_F(RpcTest, NotifyAfterShutdownSendsNothing) {
+  client_->Shutdown();
+  client_->Notify(kServer, 7, "x");
+  EXPECT_EQ(network_.sent, 0);
 }
 
 }  // namespace
