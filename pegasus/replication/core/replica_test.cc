@@ -393,11 +393,11 @@ TEST(ReplicaTest, PlantedAckBeforeDurableAcknowledgesBeforeTheLog) {
 TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
   int seeds_that_committed = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
-    SeededRandom random(seed);
+    SeededRandom rng(seed);
     ReplicaOptions options;
     options.max_mutation_bytes = 40;
     options.max_inflight_mutations = 4;
-    const int nodes = 3 + int(random.Uniform(3));
+    const int nodes = 3 + int(rng.Uniform(3));
     Group g(nodes, options);
     std::vector<int> members;
     for (int n = 2; n <= nodes && n <= 3; ++n) members.push_back(n);
@@ -408,15 +408,15 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
     int64_t now = 0;
     ClientToken next_client = 1;
     for (int step = 0; step < 400; ++step) {
-      const uint64_t action = random.Uniform(100);
+      const uint64_t action = rng.Uniform(100);
       const int primary = int(config.primary());
       if (action < 25 && primary != 0) {
-        g.Write(primary, "k" + std::to_string(random.Uniform(3)),
+        g.Write(primary, "k" + std::to_string(rng.Uniform(3)),
                 next_client++);
       } else if (action < 60 && !g.network.empty()) {
-        g.DeliverOne(random.Uniform(g.network.size()), random.Bernoulli(0.1));
+        g.DeliverOne(rng.Uniform(g.network.size()), rng.Bernoulli(0.1));
       } else if (action < 80) {
-        const int n = 1 + int(random.Uniform(nodes));
+        const int n = 1 + int(rng.Uniform(nodes));
         if (!g.dead.count(n)) g.CompleteLogs(n);
       } else if (action < 95 && primary != 0) {
         now += 50 * kMs;
