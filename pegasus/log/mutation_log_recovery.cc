@@ -102,8 +102,8 @@ absl::StatusOr<Listing> ListLog(FileSystem* fs, const std::string& dir) {
     if (listing.sequences[i] != listing.sequences[i - 1] + 1) {
       return Corruption(absl::StrCat(
           "segments are missing between ", dir, "/",
-          log_internal::SegmentName(listing.sequences[i - 1]), " and ",
-          log_internal::SegmentName(listing.sequences[i])));
+          log_internal::SegmentName(listing.sequences[i - 1]), " and ", dir,
+          "/", log_internal::SegmentName(listing.sequences[i])));
     }
   }
   return listing;
