@@ -35,16 +35,26 @@ enum class FsOp {
 
 inline const char* FsOpName(FsOp op) {
   switch (op) {
-    case FsOp::kCreate: return "create";
-    case FsOp::kAppend: return "append";
-    case FsOp::kSync: return "sync";
-    case FsOp::kClose: return "close";
-    case FsOp::kRead: return "read";
-    case FsOp::kRename: return "rename";
-    case FsOp::kDelete: return "delete";
-    case FsOp::kCreateDirs: return "mkdir";
-    case FsOp::kList: return "list";
-    case FsOp::kSyncDir: return "syncdir";
+    case FsOp::kCreate:
+      return "create";
+    case FsOp::kAppend:
+      return "append";
+    case FsOp::kSync:
+      return "sync";
+    case FsOp::kClose:
+      return "close";
+    case FsOp::kRead:
+      return "read";
+    case FsOp::kRename:
+      return "rename";
+    case FsOp::kDelete:
+      return "delete";
+    case FsOp::kCreateDirs:
+      return "mkdir";
+    case FsOp::kList:
+      return "list";
+    case FsOp::kSyncDir:
+      return "syncdir";
   }
   return "?";
 }

@@ -97,11 +97,12 @@ void MutationLog::Append(Decree decree, std::string payload,
   const auto bytes =
       static_cast<int64_t>(log_internal::EncodedRecordBytes(payload.size()));
   if (bytes > options_.max_group_commit_bytes) {
-    FailLater(std::move(done),
-              PegasusError(ErrorCode::kInvalidArgument,
-                           absl::StrCat("mutation log: a record of ", bytes,
-                                        " bytes exceeds max_group_commit_bytes (",
-                                        options_.max_group_commit_bytes, ")")));
+    FailLater(
+        std::move(done),
+        PegasusError(ErrorCode::kInvalidArgument,
+                     absl::StrCat("mutation log: a record of ", bytes,
+                                  " bytes exceeds max_group_commit_bytes (",
+                                  options_.max_group_commit_bytes, ")")));
     return;
   }
   if (pending_bytes_ + bytes > options_.max_pending_bytes) {
@@ -173,8 +174,10 @@ absl::Status MutationLog::WriteGroup(const std::deque<Pending>& group) {
   // Options guarantee that a group fits in an empty segment.
   PEGASUS_CHECK_LE(segment.bytes + group_bytes, options_.max_segment_bytes);
   const std::string path = SegmentPath(segment.sequence);
-  PEGASUS_RETURN_IF_ERROR(WithContext(file_->Append(buffer), "append to", path));
-  if (options_.sync_policy == MutationLogOptions::SyncPolicy::kEveryGroupCommit) {
+  PEGASUS_RETURN_IF_ERROR(
+      WithContext(file_->Append(buffer), "append to", path));
+  if (options_.sync_policy ==
+      MutationLogOptions::SyncPolicy::kEveryGroupCommit) {
     ++stats_.syncs;
     PEGASUS_RETURN_IF_ERROR(WithContext(file_->Sync(), "sync", path));
   }
@@ -225,8 +228,8 @@ absl::StatusOr<std::vector<LogRecord>> MutationLog::Read(Decree from,
     PEGASUS_ASSIGN_OR_RETURN(std::string data,
                              options_.file_system->ReadFile(path));
     // Only the acknowledged prefix: later bytes may be a group being written.
-    const std::string_view acknowledged = std::string_view(data).substr(
-        0, static_cast<size_t>(segment.bytes));
+    const std::string_view acknowledged =
+        std::string_view(data).substr(0, static_cast<size_t>(segment.bytes));
     PEGASUS_ASSIGN_OR_RETURN(
         log_internal::ParsedSegment parsed,
         log_internal::ParseSegment(path, segment.sequence, acknowledged,
@@ -318,9 +321,9 @@ absl::Status MutationLog::Close() {
   if (!callbacks.empty()) {
     options_.executor->Post([callbacks = std::move(callbacks)]() mutable {
       for (AppendCallback& done : callbacks) {
-        std::move(done)(PegasusError(
-            ErrorCode::kAborted,
-            "mutation log: closed before the record was written"));
+        std::move(done)(
+            PegasusError(ErrorCode::kAborted,
+                         "mutation log: closed before the record was written"));
       }
     });
   }

@@ -26,9 +26,7 @@ using log_testing::FsOp;
 using log_testing::SegmentFile;
 using SyncPolicy = MutationLogOptions::SyncPolicy;
 
-bool Mutates(FsOp op) {
-  return op != FsOp::kRead && op != FsOp::kList;
-}
+bool Mutates(FsOp op) { return op != FsOp::kRead && op != FsOp::kList; }
 
 // One disk across incarnations of a log, and what the log must hold.
 class CrashWorld {
@@ -65,13 +63,12 @@ void CheckReplay(CrashWorld& world, const std::vector<LogRecord>& replayed,
   size_t start = logical.size();
   if (!replayed.empty()) {
     auto it = std::find(logical.begin(), logical.end(), replayed.front());
-    ASSERT_NE(it, logical.end()) << "replayed an unknown record, decree "
-                                 << replayed.front().decree;
+    ASSERT_NE(it, logical.end())
+        << "replayed an unknown record, decree " << replayed.front().decree;
     start = static_cast<size_t>(it - logical.begin());
   }
   // Under kNone a crash may take any acknowledged suffix, maybe all of it.
-  const bool all_lost_allowed =
-      policy == SyncPolicy::kNone && replayed.empty();
+  const bool all_lost_allowed = policy == SyncPolicy::kNone && replayed.empty();
   for (size_t i = 0; i < start && i < world.acked && !all_lost_allowed; ++i) {
     ASSERT_LE(logical[i].decree, world.gc_floor)
         << "acknowledged decree " << logical[i].decree << " lost";
@@ -104,7 +101,8 @@ class Incarnation {
         world_.disk().Crash();
         crashed_ = true;
       }
-      return crashed_ ? log_testing::InjectedIoError("crash") : absl::OkStatus();
+      return crashed_ ? log_testing::InjectedIoError("crash")
+                      : absl::OkStatus();
     });
   }
 
@@ -201,8 +199,9 @@ class Incarnation {
       return;
     }
     const std::vector<LogRecord>& logical = world_.logical;
-    auto it = std::find_if(logical.begin(), logical.end(),
-                           [&](const LogRecord& r) { return r.decree == from; });
+    auto it =
+        std::find_if(logical.begin(), logical.end(),
+                     [&](const LogRecord& r) { return r.decree == from; });
     ASSERT_NE(it, logical.end());
     const std::vector<LogRecord> expected(it, logical.begin() + world_.acked);
     EXPECT_EQ(*read, expected);
@@ -253,8 +252,8 @@ TEST(MutationLogCrashTest, AcknowledgedRecordsSurviveCrashesAtRandomPoints) {
                      ? "sync_policy=kNone"
                      : "sync_policy=kEveryGroupCommit");
     for (int life = 0; life < 8; ++life) {
-      Incarnation incarnation(world, options,
-                              static_cast<int>(world.random().UniformIn(1, 80)));
+      Incarnation incarnation(
+          world, options, static_cast<int>(world.random().UniformIn(1, 80)));
       if (incarnation.Open()) {
         torn_tails += incarnation.torn_tails();
         incarnation.Run(static_cast<int>(world.random().UniformIn(5, 40)));
@@ -384,7 +383,8 @@ TEST_F(SimDiskLogTest, RecordsReplayedAfterASyncErrorSurviveALaterCrash) {
   EXPECT_EQ(replayed_, Decrees(1, 3));
 }
 
-TEST_F(SimDiskLogTest, SyncPolicyNoneMayLoseTheTailButNeverTearsAnOlderSegment) {
+TEST_F(SimDiskLogTest,
+       SyncPolicyNoneMayLoseTheTailButNeverTearsAnOlderSegment) {
   MutationLogOptions options = Options();
   options.sync_policy = SyncPolicy::kNone;
   std::unique_ptr<MutationLog> log = Open(options);

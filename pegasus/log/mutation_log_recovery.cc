@@ -25,17 +25,17 @@ constexpr int64_t kMaxGroupCommitBytes = int64_t{1} << 30;
 
 absl::Status InvalidOption(std::string_view name, int64_t value,
                            std::string_view requirement) {
-  return PegasusError(ErrorCode::kInvalidArgument,
-                      absl::StrCat("MutationLogOptions.", std::string(name),
-                                   " is ", value, "; it must be ",
-                                   std::string(requirement)));
+  return PegasusError(
+      ErrorCode::kInvalidArgument,
+      absl::StrCat("MutationLogOptions.", std::string(name), " is ", value,
+                   "; it must be ", std::string(requirement)));
 }
 
 absl::Status ValidateOptions(const MutationLogOptions& options) {
   auto missing = [](std::string_view what) {
-    return PegasusError(ErrorCode::kInvalidArgument,
-                        absl::StrCat("MutationLogOptions.", std::string(what),
-                                     " is required"));
+    return PegasusError(
+        ErrorCode::kInvalidArgument,
+        absl::StrCat("MutationLogOptions.", std::string(what), " is required"));
   };
   if (options.file_system == nullptr) return missing("file_system");
   if (options.executor == nullptr) return missing("executor");
@@ -59,9 +59,9 @@ absl::Status ValidateOptions(const MutationLogOptions& options) {
                      ") plus max_group_commit_bytes (", group, ")"));
   }
   if (options.max_pending_bytes < group) {
-    return InvalidOption("max_pending_bytes", options.max_pending_bytes,
-                         absl::StrCat("at least max_group_commit_bytes (",
-                                      group, ")"));
+    return InvalidOption(
+        "max_pending_bytes", options.max_pending_bytes,
+        absl::StrCat("at least max_group_commit_bytes (", group, ")"));
   }
   if (options.gc_reserve_bytes < 0) {
     return InvalidOption("gc_reserve_bytes", options.gc_reserve_bytes, ">= 0");
@@ -213,7 +213,8 @@ absl::StatusOr<uint64_t> MutationLog::SettleLastSegment(
   stats_.syncs += 2;  // The rewritten file and the directory.
   PEGASUS_RETURN_IF_ERROR(WithContext(
       WriteFileAtomically(
-          fs, path, std::string_view(newest.data).substr(0, newest.valid_bytes)),
+          fs, path,
+          std::string_view(newest.data).substr(0, newest.valid_bytes)),
       "rewrite", path));
   PEGASUS_CHECK_LT(newest.sequence, log_internal::kMaxSequence);
   return newest.sequence + 1;

@@ -27,7 +27,9 @@ using log_testing::SegmentFile;
 // Decrees 1..9 have 10-byte payloads: 34-byte records.
 constexpr size_t kRecordBytes = 34;
 
-size_t RecordOffset(int index) { return kSegmentHeaderBytes + kRecordBytes * index; }
+size_t RecordOffset(int index) {
+  return kSegmentHeaderBytes + kRecordBytes * index;
+}
 
 std::vector<LogRecord> Records(Decree first, Decree last) {
   std::vector<LogRecord> records;
@@ -128,7 +130,8 @@ TEST_F(MutationLogRecoveryTest, CutsOffATornTailAndGoesOn) {
   }
 }
 
-TEST_F(MutationLogRecoveryTest, TornSegmentHeaderDeletesTheSegmentAndReusesItsNumber) {
+TEST_F(MutationLogRecoveryTest,
+       TornSegmentHeaderDeletesTheSegmentAndReusesItsNumber) {
   WriteLog(SmallSegmentOptions(), 1, 10);  // Segments 1 and 2.
   // A third segment whose header never fully reached the disk.
   WriteBytes(SegmentFile(3), log_internal::EncodeSegmentHeader(3).substr(0, 9));
@@ -175,10 +178,12 @@ TEST_F(MutationLogRecoveryTest, IgnoresFilesThatAreNotTheLogs) {
   EXPECT_TRUE(mem_->FileExists("/log/LOCK"));
 }
 
-TEST_F(MutationLogRecoveryTest, CorruptionInTheMiddleFailsOpenNamingFileAndOffset) {
+TEST_F(MutationLogRecoveryTest,
+       CorruptionInTheMiddleFailsOpenNamingFileAndOffset) {
   WriteLog(Options(), 1, 5);
   // A bad checksum with more bytes after it is no torn write.
-  Change(SegmentFile(1), [](std::string& d) { FlipBit(d, RecordOffset(2) + 20); });
+  Change(SegmentFile(1),
+         [](std::string& d) { FlipBit(d, RecordOffset(2) + 20); });
   ExpectCorruption(Options(), SegmentFile(1), RecordOffset(2));
 }
 
@@ -186,7 +191,8 @@ TEST_F(MutationLogRecoveryTest, FlippedLengthIsCorruptionNotATornTail) {
   WriteLog(Options(), 1, 5);
   // The last record's length grows past the end of the file: without the
   // header check it would pass for a torn write and lose decree 5 silently.
-  Change(SegmentFile(1), [](std::string& d) { FlipBit(d, RecordOffset(4) + 3); });
+  Change(SegmentFile(1),
+         [](std::string& d) { FlipBit(d, RecordOffset(4) + 3); });
   ExpectCorruption(Options(), SegmentFile(1), RecordOffset(4));
   // A shrunk length is caught the same way.
   Reset();
@@ -270,8 +276,8 @@ TEST_F(MutationLogRecoveryTest, OpenMakesTheReplayedSegmentDurable) {
   std::vector<std::string> trace = fs_.trace();
   const auto rewrite = std::find(trace.begin(), trace.end(),
                                  "rename " + SegmentFile(1) + ".tmp");
-  const auto start = std::find(trace.begin(), trace.end(),
-                               "create " + SegmentFile(2));
+  const auto start =
+      std::find(trace.begin(), trace.end(), "create " + SegmentFile(2));
   ASSERT_NE(rewrite, trace.end());
   ASSERT_NE(start, trace.end());
   EXPECT_LT(rewrite, start);

@@ -302,7 +302,8 @@ TEST_F(MutationLogTest, RejectsABadDecreeAndAnOversizedRecord) {
 
 TEST_F(MutationLogTest, ReadsFromADecreeWithinAndAcrossSegments) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
-  for (Decree decree = 1; decree <= 20; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
   ASSERT_GE(log->stats().segments_created, 3u);
   absl::StatusOr<std::vector<LogRecord>> within = log->Read(3, 1 << 20);
   ASSERT_TRUE(within.ok()) << within.status();
@@ -326,8 +327,8 @@ TEST_F(MutationLogTest, ReadStopsAtMaxBytesButReturnsAtLeastOneRecord) {
   absl::StatusOr<std::vector<LogRecord>> one = log->Read(2, 1);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(*one, Records({2}));
-  EXPECT_TRUE(HasErrorCode(log->Read(1, 0).status(),
-                           ErrorCode::kInvalidArgument));
+  EXPECT_TRUE(
+      HasErrorCode(log->Read(1, 0).status(), ErrorCode::kInvalidArgument));
 }
 
 TEST_F(MutationLogTest, ReadSeesOnlyAcknowledgedRecords) {
@@ -344,7 +345,8 @@ TEST_F(MutationLogTest, ReadSeesOnlyAcknowledgedRecords) {
 
 TEST_F(MutationLogTest, ReadAfterGarbageCollectionStartsAtTheOldestKept) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
-  for (Decree decree = 1; decree <= 20; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
   ASSERT_TRUE(log->GarbageCollect(10).ok());
   ASSERT_GT(log->stats().segments_deleted, 0u);
   const Decree oldest = log->min_decree();
@@ -359,7 +361,8 @@ TEST_F(MutationLogTest, ReadAfterGarbageCollectionStartsAtTheOldestKept) {
 
 TEST_F(MutationLogTest, GarbageCollectKeepsTheCurrentSegment) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
-  for (Decree decree = 1; decree <= 20; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
   const uint64_t segments = log->stats().segments_created;
   ASSERT_TRUE(log->GarbageCollect(1000).ok());
   EXPECT_EQ(log->stats().segments_deleted, segments - 1);
@@ -374,9 +377,11 @@ TEST_F(MutationLogTest, GarbageCollectKeepsTheCurrentSegment) {
   EXPECT_EQ(replayed_.back(), Record(21));
 }
 
-TEST_F(MutationLogTest, GarbageCollectNeverDeletesASegmentAboveTheDurableDecree) {
+TEST_F(MutationLogTest,
+       GarbageCollectNeverDeletesASegmentAboveTheDurableDecree) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
-  for (Decree decree = 1; decree <= 20; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
   // Segment 1 holds decrees 1..8: durable 7 deletes nothing.
   ASSERT_TRUE(log->GarbageCollect(7).ok());
   EXPECT_EQ(log->stats().segments_deleted, 0u);
@@ -386,13 +391,15 @@ TEST_F(MutationLogTest, GarbageCollectNeverDeletesASegmentAboveTheDurableDecree)
   EXPECT_EQ(log->min_decree(), 9);
 }
 
-TEST_F(MutationLogTest, GarbageCollectDeletesOldestFirstAndStopsAtTheFirstKept) {
+TEST_F(MutationLogTest,
+       GarbageCollectDeletesOldestFirstAndStopsAtTheFirstKept) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
   // Segment 1: 1..8; segment 2: 9, 30, 10..14; segment 3: 15..21; segment
   // 4 (current): 22..26.
   for (Decree decree = 1; decree <= 9; ++decree) AppendAll(log.get(), {decree});
   AppendAll(log.get(), {30});
-  for (Decree decree = 10; decree <= 26; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 10; decree <= 26; ++decree)
+    AppendAll(log.get(), {decree});
   ASSERT_EQ(log->stats().segments_created, 4u);
   ASSERT_TRUE(log->GarbageCollect(26).ok());
   // Segment 2 holds decree 30 > 26, so it stays, and so does segment 3
@@ -407,7 +414,8 @@ TEST_F(MutationLogTest, GarbageCollectKeepsTheReserveOfNewestClosedSegments) {
   MutationLogOptions options = SmallSegmentOptions();
   options.gc_reserve_bytes = 500;  // About two full 300-byte segments.
   std::unique_ptr<MutationLog> log = OpenLog(options);
-  for (Decree decree = 1; decree <= 40; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 40; ++decree)
+    AppendAll(log.get(), {decree});
   const uint64_t segments = log->stats().segments_created;
   ASSERT_GE(segments, 5u);
   ASSERT_TRUE(log->GarbageCollect(1000).ok());
@@ -416,8 +424,8 @@ TEST_F(MutationLogTest, GarbageCollectKeepsTheReserveOfNewestClosedSegments) {
   int64_t kept_closed_bytes = 0;
   for (uint64_t sequence = 1; sequence < segments; ++sequence) {
     if (mem_->FileExists(SegmentFile(sequence))) {
-      kept_closed_bytes += static_cast<int64_t>(
-          ReadBytes(SegmentFile(sequence)).size());
+      kept_closed_bytes +=
+          static_cast<int64_t>(ReadBytes(SegmentFile(sequence)).size());
     }
   }
   EXPECT_GE(kept_closed_bytes, 500);
@@ -428,7 +436,8 @@ TEST_F(MutationLogTest, GarbageCollectKeepsTheReserveOfNewestClosedSegments) {
 
 TEST_F(MutationLogTest, GarbageCollectDeletionErrorFailsTheLog) {
   std::unique_ptr<MutationLog> log = OpenLog(SmallSegmentOptions());
-  for (Decree decree = 1; decree <= 20; ++decree) AppendAll(log.get(), {decree});
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
   fs_.set_hook([](FsOp op, const std::string&) {
     return op == FsOp::kSyncDir ? InjectedIoError("fsync error")
                                 : absl::OkStatus();

@@ -26,8 +26,8 @@ bool AllZero(std::string_view bytes) {
 // synced, so never acknowledged. Anything else is corruption.
 class SegmentParser {
  public:
-  SegmentParser(std::string_view path, uint64_t sequence,
-                std::string_view data, bool last)
+  SegmentParser(std::string_view path, uint64_t sequence, std::string_view data,
+                bool last)
       : path_(path), sequence_(sequence), data_(data), last_(last) {}
 
   absl::StatusOr<ParsedSegment> Parse() {
@@ -75,7 +75,8 @@ class SegmentParser {
     }
     const uint32_t version = DecodeBigEndian32(header.data() + 8);
     if (version != kFormatVersion) {
-      return Corruption(0, absl::StrCat("unsupported format version ", version));
+      return Corruption(0,
+                        absl::StrCat("unsupported format version ", version));
     }
     const uint64_t sequence = DecodeBigEndian64(header.data() + 12);
     if (sequence != sequence_) {
@@ -97,8 +98,9 @@ class SegmentParser {
       // Zeros from here to the end: the file grew but the write never
       // reached the disk (some file systems show that after a crash).
       if (AllZero(rest)) return TornOrCorrupt(offset, "zeros to the end");
-      return Corruption(offset, "the record header fails its check (a "
-                                "damaged length)");
+      return Corruption(offset,
+                        "the record header fails its check (a "
+                        "damaged length)");
     }
     const size_t record_bytes = EncodedRecordBytes(length);
     if (rest.size() < record_bytes) {
@@ -146,7 +148,8 @@ std::optional<uint64_t> ParseSegmentName(std::string_view name) {
   const std::string_view digits = name.substr(kSegmentPrefix.size());
   if (!AllDigits(digits)) return std::nullopt;
   uint64_t sequence = 0;
-  for (char c : digits) sequence = sequence * 10 + static_cast<uint64_t>(c - '0');
+  for (char c : digits)
+    sequence = sequence * 10 + static_cast<uint64_t>(c - '0');
   if (sequence == 0) return std::nullopt;
   return sequence;
 }

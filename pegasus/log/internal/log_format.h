@@ -41,7 +41,8 @@ inline constexpr size_t kSegmentHeaderBytes = 8 + 4 + 8 + 8;
 // body][body], body = [u64 BE decree][payload].
 inline constexpr size_t kRecordHeaderBytes = 4 + 4 + 8;
 inline constexpr size_t kDecreeBytes = 8;
-inline constexpr size_t kRecordOverheadBytes = kRecordHeaderBytes + kDecreeBytes;
+inline constexpr size_t kRecordOverheadBytes =
+    kRecordHeaderBytes + kDecreeBytes;
 
 std::string SegmentName(uint64_t sequence);
 
