@@ -38,7 +38,7 @@ class CrashWorld {
               nullptr) {}
 
   sim::SimDisk& disk() { return disk_; }
-  Random& random() { return random_; }
+  Random& rng() { return random_; }
 
   // The records the log holds, oldest first: what the last Open replayed,
   // then what was appended since. The first acked_ are acknowledged.
@@ -128,7 +128,7 @@ class Incarnation {
 
   void Run(int steps) {
     for (int step = 0; step < steps && !crashed_; ++step) {
-      const uint64_t choice = world_.random().Uniform(10);
+      const uint64_t choice = world_.rng().Uniform(10);
       if (choice < 6) {
         AppendSome();
       } else if (choice < 8) {
@@ -154,10 +154,10 @@ class Incarnation {
 
  private:
   void AppendSome() {
-    const int count = static_cast<int>(world_.random().UniformIn(1, 4));
+    const int count = static_cast<int>(world_.rng().UniformIn(1, 4));
     for (int i = 0; i < count; ++i) {
       const Decree decree = world_.next_decree++;
-      std::string payload(world_.random().Uniform(60), 'a' + decree % 26);
+      std::string payload(world_.rng().Uniform(60), 'a' + decree % 26);
       world_.logical.push_back({decree, payload});
       log_->Append(decree, std::move(payload),
                    [this, index = world_.logical.size() - 1](absl::Status s) {
@@ -181,7 +181,7 @@ class Incarnation {
   void CollectGarbage() {
     if (world_.acked == 0) return;
     const Decree durable =
-        world_.logical[world_.random().Uniform(world_.acked)].decree;
+        world_.logical[world_.rng().Uniform(world_.acked)].decree;
     world_.gc_floor = std::max(world_.gc_floor, durable);
     (void)log_->GarbageCollect(durable);
   }
@@ -244,23 +244,23 @@ TEST(MutationLogCrashTest, AcknowledgedRecordsSurviveCrashesAtRandomPoints) {
     CrashWorld world(seed, disk_options);
     // Some seeds also fail writes and syncs: the log fails, the process
     // restarts, with or without losing the disk's cache.
-    if (world.random().Bernoulli(0.3)) {
+    if (world.rng().Bernoulli(0.3)) {
       world.disk().options().write_error_probability = 0.02;
     }
-    const MutationLogOptions options = RandomOptions(world.random());
+    const MutationLogOptions options = RandomOptions(world.rng());
     SCOPED_TRACE(options.sync_policy == SyncPolicy::kNone
                      ? "sync_policy=kNone"
                      : "sync_policy=kEveryGroupCommit");
     for (int life = 0; life < 8; ++life) {
-      Incarnation incarnation(
-          world, options, static_cast<int>(world.random().UniformIn(1, 80)));
+      Incarnation incarnation(world, options,
+                              static_cast<int>(world.rng().UniformIn(1, 80)));
       if (incarnation.Open()) {
         torn_tails += incarnation.torn_tails();
-        incarnation.Run(static_cast<int>(world.random().UniformIn(5, 40)));
+        incarnation.Run(static_cast<int>(world.rng().UniformIn(5, 40)));
       } else {
         ++crashes_in_open;
       }
-      incarnation.End(/*crash=*/world.random().Bernoulli(0.8));
+      incarnation.End(/*crash=*/world.rng().Bernoulli(0.8));
       if (testing::Test::HasFatalFailure() || testing::Test::HasFailure()) {
         return;
       }
