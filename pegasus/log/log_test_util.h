@@ -221,7 +221,9 @@ class LogTest : public testing::Test {
   void AppendAll(MutationLog* log, const std::vector<Decree>& decrees) {
     const size_t before = acks_.size();
     for (Decree decree : decrees) Append(log, decree);
+    log->CheckInvariants();
     executor_.RunReady();
+    log->CheckInvariants();
     ASSERT_EQ(acks_.size(), before + decrees.size());
     for (size_t i = before; i < acks_.size(); ++i) {
       ASSERT_TRUE(acks_[i].second.ok()) << acks_[i].second;

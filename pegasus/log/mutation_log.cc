@@ -311,6 +311,38 @@ absl::Status MutationLog::GarbageCollect(Decree durable_decree) {
   return absl::OkStatus();
 }
 
+void MutationLog::CheckInvariants() const {
+  int64_t queued_bytes = 0;
+  for (const Pending& pending : queue_) {
+    queued_bytes += static_cast<int64_t>(
+        log_internal::EncodedRecordBytes(pending.payload.size()));
+  }
+  PEGASUS_CHECK_EQ(queued_bytes, pending_bytes_);
+  PEGASUS_CHECK_LE(pending_bytes_, options_.max_pending_bytes);
+  PEGASUS_CHECK(queue_.empty() || commit_scheduled_)
+      << "records queued with no group commit to write them";
+  PEGASUS_CHECK(queue_.empty() || (!closed_ && failure_.ok()))
+      << "records queued in a closed or failed log";
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& segment = segments_[i];
+    if (i > 0) {
+      PEGASUS_CHECK_EQ(segment.sequence, segments_[i - 1].sequence + 1);
+    }
+    PEGASUS_CHECK_GE(segment.bytes, kSegmentOverheadBytes);
+    if (segment.records == 0) {
+      PEGASUS_CHECK_EQ(segment.max_decree, kNoDecree);
+    } else {
+      PEGASUS_CHECK_GE(segment.min_decree, 1);
+      PEGASUS_CHECK_LE(segment.min_decree, segment.max_decree);
+    }
+  }
+  if (!closed_ && failure_.ok()) {
+    PEGASUS_CHECK(file_ != nullptr);
+    PEGASUS_CHECK(!segments_.empty());
+    PEGASUS_CHECK_LE(segments_.back().bytes, options_.max_segment_bytes);
+  }
+}
+
 absl::Status MutationLog::Close() {
   if (closed_) return absl::OkStatus();
   closed_ = true;

@@ -180,10 +180,16 @@ class MutationLog {
 
   MutationLogStats stats() const { return stats_; }
 
+  // Aborts the process if the log's own bookkeeping is inconsistent (queued
+  // bytes, segment numbering, decree ranges). Cheap: linear in the queue and
+  // the segments kept. Tests and the simulator call it after every event.
+  void CheckInvariants() const;
+
   // Fails queued records with PERR_ABORTED (their callbacks are posted),
   // syncs the current segment under kNone, and closes it. Later calls fail
   // with PERR_ABORTED. Records not yet acknowledged may or may not be
-  // replayed by the next Open. Idempotent.
+  // replayed by the next Open. Returns the sync or close error, or the
+  // log's failure if it had FAILED; a second call returns OK.
   absl::Status Close();
 
  private:

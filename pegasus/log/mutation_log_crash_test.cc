@@ -138,6 +138,7 @@ class Incarnation {
       } else {
         CheckRead();
       }
+      if (log_ != nullptr) log_->CheckInvariants();
     }
   }
 
