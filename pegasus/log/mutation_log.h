@@ -211,6 +211,7 @@ class MutationLog {
   explicit MutationLog(const MutationLogOptions& options);
 
   // Open's steps (mutation_log_recovery.cc).
+  absl::Status CreateDirectory();
   absl::Status Recover(ReplayFunction replay);
   struct LastSegment;
   absl::Status ReplaySegment(uint64_t sequence, bool last,

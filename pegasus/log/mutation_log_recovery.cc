@@ -128,10 +128,31 @@ absl::StatusOr<std::unique_ptr<MutationLog>> MutationLog::Open(
   return log;
 }
 
-absl::Status MutationLog::Recover(ReplayFunction replay) {
+// Creates the log's directory and any missing parents. A new directory's
+// entry is durable only once its parent is synced (POSIX; the simulator's
+// disk makes directories durable at once), and a directory lost in a crash
+// would take every synced segment in it along.
+absl::Status MutationLog::CreateDirectory() {
   FileSystem* fs = options_.file_system;
+  std::vector<std::string> missing;
+  for (std::string dir = options_.dir; !fs->FileExists(dir);
+       dir = DirName(dir)) {
+    missing.push_back(dir);
+    if (DirName(dir) == dir) break;
+  }
   PEGASUS_RETURN_IF_ERROR(
       WithContext(fs->CreateDirs(options_.dir), "create", options_.dir));
+  for (const std::string& dir : missing) {
+    const std::string parent = DirName(dir);
+    ++stats_.syncs;
+    PEGASUS_RETURN_IF_ERROR(WithContext(fs->SyncDir(parent), "sync", parent));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MutationLog::Recover(ReplayFunction replay) {
+  FileSystem* fs = options_.file_system;
+  PEGASUS_RETURN_IF_ERROR(CreateDirectory());
   PEGASUS_ASSIGN_OR_RETURN(Listing listing, ListLog(fs, options_.dir));
   LastSegment newest;
   for (size_t i = 0; i < listing.sequences.size(); ++i) {

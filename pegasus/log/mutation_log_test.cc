@@ -5,6 +5,7 @@
 
 #include "pegasus/log/mutation_log.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,21 @@ TEST_F(MutationLogTest, OpenCreatesTheDirectoryAndReplaysNothingWhenEmpty) {
   EXPECT_EQ(log->min_decree(), kNoDecree);
   EXPECT_EQ(log->max_decree(), kNoDecree);
   EXPECT_EQ(log->stats().segments_created, 1u);
+}
+
+TEST_F(MutationLogTest, OpenMakesNewDirectoriesDurableInTheirParents) {
+  MutationLogOptions options = Options();
+  options.dir = "/data/replica/plog";
+  ASSERT_TRUE(mem_->CreateDirs("/data").ok());
+  ASSERT_NE(OpenLog(options), nullptr);
+  const std::vector<std::string>& trace = fs_.trace();
+  for (const char* dir : {"/data", "/data/replica"}) {
+    EXPECT_NE(
+        std::find(trace.begin(), trace.end(), std::string("syncdir ") + dir),
+        trace.end())
+        << dir;
+  }
+  EXPECT_EQ(std::find(trace.begin(), trace.end(), "syncdir /"), trace.end());
 }
 
 TEST_F(MutationLogTest, ReplaysRecordsInAppendOrderAfterReopen) {
