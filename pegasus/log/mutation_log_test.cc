@@ -6,6 +6,7 @@
 #include "pegasus/log/mutation_log.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -551,6 +552,34 @@ TEST_F(MutationLogTest, RejectsBadOptions) {
         << c.name << ": " << log.status();
   }
   EXPECT_FALSE(mem_->FileExists("/log"));  // Nothing was created.
+}
+
+TEST_F(MutationLogTest, WorksOnThePosixFileSystem) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(root, nullptr) << "run under bazel test";
+  MutationLogOptions options = SmallSegmentOptions();
+  options.file_system = PosixFileSystem();
+  options.dir = std::string(root) + "/mutation_log_test/plog";
+  std::unique_ptr<MutationLog> log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  for (Decree decree = 1; decree <= 20; ++decree)
+    AppendAll(log.get(), {decree});
+  ASSERT_TRUE(log->GarbageCollect(8).ok());
+  EXPECT_EQ(log->stats().segments_deleted, 1u);
+  log.reset();
+  // A torn tail in the newest segment, then a reopen.
+  const std::string newest = options.dir + "/log.000000000003";
+  absl::StatusOr<std::string> data = PosixFileSystem()->ReadFile(newest);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_TRUE(WriteFileAtomically(PosixFileSystem(), newest,
+                                  data->substr(0, data->size() - 1))
+                  .ok());
+  log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->stats().torn_tails_truncated, 1u);
+  std::vector<Decree> decrees;
+  for (Decree decree = 9; decree <= 19; ++decree) decrees.push_back(decree);
+  EXPECT_EQ(replayed_, Records(decrees));
 }
 
 TEST_F(MutationLogTest, DefaultOptionsAreValid) {
