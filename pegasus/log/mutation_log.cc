@@ -30,13 +30,10 @@ std::string MutationLog::SegmentPath(uint64_t sequence) const {
 absl::Status MutationLog::StartSegment(uint64_t sequence) {
   FileSystem* fs = options_.file_system;
   const std::string path = SegmentPath(sequence);
-  PEGASUS_ASSIGN_OR_RETURN(
-      std::unique_ptr<WritableFile> file,
-      [&]() -> absl::StatusOr<std::unique_ptr<WritableFile>> {
-        auto opened = fs->NewWritableFile(path);
-        if (!opened.ok()) return WithContext(opened.status(), "create", path);
-        return opened;
-      }());
+  absl::StatusOr<std::unique_ptr<WritableFile>> opened =
+      fs->NewWritableFile(path);
+  if (!opened.ok()) return WithContext(opened.status(), "create", path);
+  std::unique_ptr<WritableFile> file = std::move(*opened);
   const std::string header = log_internal::EncodeSegmentHeader(sequence);
   PEGASUS_RETURN_IF_ERROR(WithContext(file->Append(header), "append to", path));
   stats_.syncs += 2;
@@ -80,39 +77,38 @@ void MutationLog::FailLater(AppendCallback done, absl::Status status) {
       });
 }
 
-void MutationLog::Append(Decree decree, std::string payload,
-                         AppendCallback done) {
-  PEGASUS_CHECK(done != nullptr);
-  if (absl::Status status = UsableStatus(); !status.ok()) {
-    FailLater(std::move(done), std::move(status));
-    return;
-  }
+// Why a record cannot be queued, or OK.
+absl::Status MutationLog::Admit(Decree decree, int64_t bytes) {
+  PEGASUS_RETURN_IF_ERROR(UsableStatus());
   if (decree <= kNoDecree) {
-    FailLater(std::move(done),
-              PegasusError(ErrorCode::kInvalidArgument,
-                           absl::StrCat("mutation log: decree ", decree,
-                                        " appended; decrees start at 1")));
-    return;
+    return PegasusError(ErrorCode::kInvalidArgument,
+                        absl::StrCat("mutation log: decree ", decree,
+                                     " appended; decrees start at 1"));
   }
-  const auto bytes =
-      static_cast<int64_t>(log_internal::EncodedRecordBytes(payload.size()));
   if (bytes > options_.max_group_commit_bytes) {
-    FailLater(
-        std::move(done),
-        PegasusError(ErrorCode::kInvalidArgument,
-                     absl::StrCat("mutation log: a record of ", bytes,
-                                  " bytes exceeds max_group_commit_bytes (",
-                                  options_.max_group_commit_bytes, ")")));
-    return;
+    return PegasusError(ErrorCode::kInvalidArgument,
+                        absl::StrCat("mutation log: a record of ", bytes,
+                                     " bytes exceeds max_group_commit_bytes (",
+                                     options_.max_group_commit_bytes, ")"));
   }
   if (pending_bytes_ + bytes > options_.max_pending_bytes) {
     ++stats_.appends_rejected_busy;
-    FailLater(std::move(done),
-              PegasusError(ErrorCode::kBusy,
-                           absl::StrCat("mutation log: ", pending_bytes_,
-                                        " bytes already queued (max_pending_"
-                                        "bytes=",
-                                        options_.max_pending_bytes, ")")));
+    return PegasusError(
+        ErrorCode::kBusy,
+        absl::StrCat("mutation log: ", pending_bytes_, " bytes queued; ", bytes,
+                     " more would pass max_pending_bytes (",
+                     options_.max_pending_bytes, ")"));
+  }
+  return absl::OkStatus();
+}
+
+void MutationLog::Append(Decree decree, std::string payload,
+                         AppendCallback done) {
+  PEGASUS_CHECK(done != nullptr);
+  const auto bytes =
+      static_cast<int64_t>(log_internal::EncodedRecordBytes(payload.size()));
+  if (absl::Status status = Admit(decree, bytes); !status.ok()) {
+    FailLater(std::move(done), std::move(status));
     return;
   }
   pending_bytes_ += bytes;
@@ -227,7 +223,8 @@ absl::StatusOr<std::vector<LogRecord>> MutationLog::Read(Decree from,
     const std::string path = SegmentPath(segment.sequence);
     PEGASUS_ASSIGN_OR_RETURN(std::string data,
                              options_.file_system->ReadFile(path));
-    // Only the acknowledged prefix: later bytes may be a group being written.
+    // Only the acknowledged prefix: later bytes belong to no acknowledged
+    // record (a group whose sync failed, say).
     const std::string_view acknowledged =
         std::string_view(data).substr(0, static_cast<size_t>(segment.bytes));
     PEGASUS_ASSIGN_OR_RETURN(

@@ -227,6 +227,7 @@ class MutationLog {
   absl::Status WriteGroup(const std::deque<Pending>& group);
   size_t CountCollectable(Decree durable_decree) const;
   absl::Status UsableStatus() const;
+  absl::Status Admit(Decree decree, int64_t bytes);
   void FailLater(AppendCallback done, absl::Status status);
   void Fail(absl::Status status);
   std::string SegmentPath(uint64_t sequence) const;
