@@ -235,51 +235,9 @@ MutationLogOptions RandomOptions(Random& random) {
   return options;
 }
 
-TEST(MutationLogCrashTest, AcknowledgedRecordsSurviveCrashesAtRandomPoints) {
-  uint64_t torn_tails = 0;
-  uint64_t crashes_in_open = 0;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
-    SCOPED_TRACE("seed=" + std::to_string(seed));
-    sim::DiskOptions disk_options;
-    disk_options.torn_write_probability = 0.8;
-    CrashWorld world(seed, disk_options);
-    // Some seeds also fail writes and syncs: the log fails, the process
-    // restarts, with or without losing the disk's cache.
-    if (world.rng().Bernoulli(0.3)) {
-      world.disk().options().write_error_probability = 0.02;
-    }
-    const MutationLogOptions options = RandomOptions(world.rng());
-    SCOPED_TRACE(options.sync_policy == SyncPolicy::kNone
-                     ? "sync_policy=kNone"
-                     : "sync_policy=kEveryGroupCommit");
-    for (int life = 0; life < 8; ++life) {
-      Incarnation incarnation(world, options,
-                              static_cast<int>(world.rng().UniformIn(1, 80)));
-      if (incarnation.Open()) {
-        torn_tails += incarnation.torn_tails();
-        incarnation.Run(static_cast<int>(world.rng().UniformIn(5, 40)));
-      } else {
-        ++crashes_in_open;
-      }
-      incarnation.End(/*crash=*/world.rng().Bernoulli(0.8));
-      if (testing::Test::HasFatalFailure() || testing::Test::HasFailure()) {
-        return;
-      }
-    }
-    // A last, clean look: everything still checks out.
-    Incarnation last(world, options, /*crash_at=*/1 << 30);
-    world.disk().options().write_error_probability = 0;
-    ASSERT_TRUE(last.Open());
-    last.End(/*crash=*/false);
-  }
-  // The loop did reach the cases it is for.
-  EXPECT_GT(torn_tails, 10u);
-  EXPECT_GT(crashes_in_open, 10u);
-}
-
-class SimDiskLogTest : public testing::Test {
+class MutationLogCrashTest : public testing::Test {
  protected:
-  SimDiskLogTest()
+  MutationLogCrashTest()
       : disk_(sim::DiskOptions{}, std::make_unique<SeededRandom>(1), nullptr) {}
 
   MutationLogOptions Options() {
@@ -323,7 +281,50 @@ class SimDiskLogTest : public testing::Test {
   std::vector<Decree> replayed_;
 };
 
-TEST_F(SimDiskLogTest, NewSegmentSurvivesACrashOnceARecordInItWasAcknowledged) {
+TEST_F(MutationLogCrashTest, AcknowledgedRecordsSurviveCrashesAtRandomPoints) {
+  uint64_t torn_tails = 0;
+  uint64_t crashes_in_open = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    SCOPED_TRACE("seed=" + std::to_string(seed));
+    sim::DiskOptions disk_options;
+    disk_options.torn_write_probability = 0.8;
+    CrashWorld world(seed, disk_options);
+    // Some seeds also fail writes and syncs: the log fails, the process
+    // restarts, with or without losing the disk's cache.
+    if (world.rng().Bernoulli(0.3)) {
+      world.disk().options().write_error_probability = 0.02;
+    }
+    const MutationLogOptions options = RandomOptions(world.rng());
+    SCOPED_TRACE(options.sync_policy == SyncPolicy::kNone
+                     ? "sync_policy=kNone"
+                     : "sync_policy=kEveryGroupCommit");
+    for (int life = 0; life < 8; ++life) {
+      Incarnation incarnation(world, options,
+                              static_cast<int>(world.rng().UniformIn(1, 80)));
+      if (incarnation.Open()) {
+        torn_tails += incarnation.torn_tails();
+        incarnation.Run(static_cast<int>(world.rng().UniformIn(5, 40)));
+      } else {
+        ++crashes_in_open;
+      }
+      incarnation.End(/*crash=*/world.rng().Bernoulli(0.8));
+      if (testing::Test::HasFatalFailure() || testing::Test::HasFailure()) {
+        return;
+      }
+    }
+    // A last, clean look: everything still checks out.
+    Incarnation last(world, options, /*crash_at=*/1 << 30);
+    world.disk().options().write_error_probability = 0;
+    ASSERT_TRUE(last.Open());
+    last.End(/*crash=*/false);
+  }
+  // The loop did reach the cases it is for.
+  EXPECT_GT(torn_tails, 10u);
+  EXPECT_GT(crashes_in_open, 10u);
+}
+
+TEST_F(MutationLogCrashTest,
+       NewSegmentSurvivesACrashOnceARecordInItWasAcknowledged) {
   std::unique_ptr<MutationLog> log = Open(Options());
   for (Decree decree = 1; decree <= 9; ++decree) {
     ASSERT_TRUE(AppendAndRun(log.get(), decree).ok());
@@ -337,7 +338,7 @@ TEST_F(SimDiskLogTest, NewSegmentSurvivesACrashOnceARecordInItWasAcknowledged) {
   EXPECT_TRUE(disk_.FileExists(SegmentFile(2)));
 }
 
-TEST_F(SimDiskLogTest, UnacknowledgedRecordIsLostInACrash) {
+TEST_F(MutationLogCrashTest, UnacknowledgedRecordIsLostInACrash) {
   FaultyFileSystem fs(&disk_);
   MutationLogOptions options = Options();
   options.file_system = &fs;
@@ -360,7 +361,7 @@ TEST_F(SimDiskLogTest, UnacknowledgedRecordIsLostInACrash) {
 // a crash replays them, and Open must make them durable before it starts a
 // new segment, or a later crash would tear a segment that is no longer the
 // newest, which Open could only call corruption.
-TEST_F(SimDiskLogTest, RecordsReplayedAfterASyncErrorSurviveALaterCrash) {
+TEST_F(MutationLogCrashTest, RecordsReplayedAfterASyncErrorSurviveALaterCrash) {
   FaultyFileSystem fs(&disk_);
   MutationLogOptions options = Options();
   options.file_system = &fs;
@@ -384,7 +385,7 @@ TEST_F(SimDiskLogTest, RecordsReplayedAfterASyncErrorSurviveALaterCrash) {
   EXPECT_EQ(replayed_, Decrees(1, 3));
 }
 
-TEST_F(SimDiskLogTest,
+TEST_F(MutationLogCrashTest,
        SyncPolicyNoneMayLoseTheTailButNeverTearsAnOlderSegment) {
   MutationLogOptions options = Options();
   options.sync_policy = SyncPolicy::kNone;
