@@ -41,7 +41,7 @@ class CrashWorld {
   Random& rng() { return random_; }
 
   // The records the log holds, oldest first: what the last Open replayed,
-  // then what was appended since. The first acked_ are acknowledged.
+  // then what was appended since. The first `acked` are acknowledged.
   std::vector<LogRecord> logical;
   size_t acked = 0;
   // The largest durable decree given to GarbageCollect.
