@@ -44,8 +44,8 @@ absl::StatusOr<WriteRequest> WriteRequestFromProto(
                            request.remove().sort_key()};
     case proto::DataRequest::kMultiRemove: {
       const proto::MultiRemoveRequest& in = request.multi_remove();
-      return MultiRemoveRequest{
-          in.hash_key(), {in.sort_keys().begin(), in.sort_keys().end()}};
+      return MultiRemoveRequest{in.hash_key(),
+                                {in.sort_keys().begin(), in.sort_keys().end()}};
     }
     case proto::DataRequest::kIncr: {
       const proto::IncrRequest& in = request.incr();
@@ -54,7 +54,8 @@ absl::StatusOr<WriteRequest> WriteRequestFromProto(
     }
     case proto::DataRequest::kCheckAndSet: {
       const proto::CheckAndSetRequest& in = request.check_and_set();
-      PEGASUS_RETURN_IF_ERROR(ValidateCheckType(static_cast<CheckType>(in.check_type())));
+      PEGASUS_RETURN_IF_ERROR(
+          ValidateCheckType(static_cast<CheckType>(in.check_type())));
       CheckAndSetRequest out;
       out.hash_key = in.hash_key();
       out.check_sort_key = in.check_sort_key();
@@ -68,14 +69,14 @@ absl::StatusOr<WriteRequest> WriteRequestFromProto(
       return out;
     }
     default:
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "not a write request");
+      return PegasusError(ErrorCode::kInvalidArgument, "not a write request");
   }
 }
 
 absl::StatusOr<MultiGetRequest> MultiGetRequestFromProto(
     const proto::MultiGetRequest& in) {
-  PEGASUS_RETURN_IF_ERROR(ValidateFilterType(static_cast<FilterType>(in.sort_key_filter_type())));
+  PEGASUS_RETURN_IF_ERROR(
+      ValidateFilterType(static_cast<FilterType>(in.sort_key_filter_type())));
   MultiGetRequest out;
   out.hash_key = in.hash_key();
   out.sort_keys.assign(in.sort_keys().begin(), in.sort_keys().end());
@@ -127,6 +128,35 @@ void MultiGetResponseToProto(const MultiGetResponse& response,
     row->set_key(kv.key);
     row->set_value(kv.value);
   }
+}
+
+proto::DataResponse ServeDataRead(const Partition& partition,
+                                  const proto::DataRequest& request,
+                                  int64_t now_us) {
+  proto::DataResponse response;
+  switch (request.op_case()) {
+    case proto::DataRequest::kGet:
+      GetResponseToProto(partition.Get(request.get().hash_key(),
+                                       request.get().sort_key(), now_us),
+                         &response);
+      break;
+    case proto::DataRequest::kMultiGet: {
+      absl::StatusOr<MultiGetRequest> multi_get =
+          MultiGetRequestFromProto(request.multi_get());
+      if (!multi_get.ok()) {
+        StatusToProto(multi_get.status(), &response);
+        break;
+      }
+      MultiGetResponseToProto(partition.MultiGet(*multi_get, now_us),
+                              &response);
+      break;
+    }
+    default:
+      StatusToProto(PegasusError(ErrorCode::kInvalidArgument,
+                                 "request names no read operation"),
+                    &response);
+  }
+  return response;
 }
 
 }  // namespace pegasus

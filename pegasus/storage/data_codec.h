@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "pegasus/proto/data.pb.h"
+#include "pegasus/storage/partition.h"
 #include "pegasus/storage/partition_types.h"
 
 namespace pegasus {
@@ -31,6 +32,12 @@ void WriteResponseToProto(const WriteResponse& response,
 void GetResponseToProto(const GetResponse& response, proto::DataResponse* out);
 void MultiGetResponseToProto(const MultiGetResponse& response,
                              proto::DataResponse* out);
+
+// Serves a read request (get or multi_get) from `partition`, judged at
+// `now_us`; anything else is PERR_INVALID_ARGUMENT in the response.
+proto::DataResponse ServeDataRead(const Partition& partition,
+                                  const proto::DataRequest& request,
+                                  int64_t now_us);
 
 }  // namespace pegasus
 

@@ -80,7 +80,8 @@ struct KvService::PartitionState {
 };
 
 KvService::KvService(const ProcessEnv& env, const KvServiceOptions& options)
-    : env_(env), options_(options),
+    : env_(env),
+      options_(options),
       rpc_(env.transport, env.executor, env.random->Next64() | 1) {}
 
 KvService::~KvService() {
@@ -118,13 +119,14 @@ absl::Status KvService::RecoverPartition(PartitionState* state) {
   MemoryEngineOptions engine_options;
   engine_options.file_system = fs;
   engine_options.clock = env_.clock;
-  PEGASUS_ASSIGN_OR_RETURN(state->engine,
-                           OpenMemoryEngine(state->dir + "/engine", engine_options));
+  PEGASUS_ASSIGN_OR_RETURN(
+      state->engine, OpenMemoryEngine(state->dir + "/engine", engine_options));
   state->partition =
       std::make_unique<Partition>(state->engine.get(), PartitionOptions{});
   state->last_decree = state->engine->LastAppliedDecree();
 
-  PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(state->dir));
+  PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                           fs->ListDir(state->dir));
   std::vector<std::pair<int64_t, std::string>> logs;
   for (const std::string& name : names) {
     int64_t first = 0;
@@ -151,14 +153,17 @@ absl::Status KvService::RecoverPartition(PartitionState* state) {
         ++stats_.torn_records;
         break;
       }
-      const std::string_view payload(data.data() + offset + kRecordHeaderBytes, n);
+      const std::string_view payload(data.data() + offset + kRecordHeaderBytes,
+                                     n);
       if (n < kPayloadHeaderBytes ||
           Crc64(payload) != DecodeBigEndian64(data.data() + offset + 4)) {
-        return PegasusError(ErrorCode::kCorruption,
-                            absl::StrCat(path, ": bad record at offset ", offset));
+        return PegasusError(
+            ErrorCode::kCorruption,
+            absl::StrCat(path, ": bad record at offset ", offset));
       }
       offset += kRecordHeaderBytes + n;
-      const auto decree = static_cast<Decree>(DecodeBigEndian64(payload.data()));
+      const auto decree =
+          static_cast<Decree>(DecodeBigEndian64(payload.data()));
       const auto timestamp_us =
           static_cast<int64_t>(DecodeBigEndian64(payload.data() + 8));
       if (decree <= state->last_decree) continue;
@@ -171,11 +176,12 @@ absl::Status KvService::RecoverPartition(PartitionState* state) {
       if (!request.ParseFromArray(payload.data() + kPayloadHeaderBytes,
                                   static_cast<int>(n - kPayloadHeaderBytes)) ||
           !IsWrite(request)) {
-        return PegasusError(ErrorCode::kCorruption,
-                            absl::StrCat(path, ": unreadable request at decree ",
-                                         decree));
+        return PegasusError(
+            ErrorCode::kCorruption,
+            absl::StrCat(path, ": unreadable request at decree ", decree));
       }
-      PEGASUS_ASSIGN_OR_RETURN(WriteRequest write, WriteRequestFromProto(request));
+      PEGASUS_ASSIGN_OR_RETURN(WriteRequest write,
+                               WriteRequestFromProto(request));
       PEGASUS_RETURN_IF_ERROR(
           state->partition->ApplyMutation(decree, timestamp_us, {&write, 1})
               .status());
@@ -190,7 +196,8 @@ absl::Status KvService::RecoverPartition(PartitionState* state) {
 
 absl::Status KvService::StartNewLog(PartitionState* state) {
   FileSystem* fs = env_.file_system;
-  PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(state->dir));
+  PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                           fs->ListDir(state->dir));
   const std::string name = absl::StrCat(kLogPrefix, state->last_decree + 1);
   if (state->log != nullptr) PEGASUS_RETURN_IF_ERROR(state->log->Close());
   PEGASUS_ASSIGN_OR_RETURN(state->log,
@@ -206,8 +213,8 @@ absl::Status KvService::StartNewLog(PartitionState* state) {
 }
 
 void KvService::ScheduleCheckpoint() {
-  checkpoint_timer_ = env_.executor->ScheduleAfter(
-      options_.checkpoint_interval_ns, [this] {
+  checkpoint_timer_ =
+      env_.executor->ScheduleAfter(options_.checkpoint_interval_ns, [this] {
         checkpoint_timer_ = kNoTimer;
         Checkpoint();
       });
@@ -235,8 +242,8 @@ void KvService::Handle(std::string request_bytes,
                        RpcEndpoint::Responder responder) {
   proto::DataRequest request;
   if (!request.ParseFromString(request_bytes)) {
-    responder.Reply(PegasusError(ErrorCode::kInvalidArgument,
-                                 "request does not parse"));
+    responder.Reply(
+        PegasusError(ErrorCode::kInvalidArgument, "request does not parse"));
     return;
   }
   PartitionState* state = nullptr;
@@ -271,8 +278,8 @@ void KvService::HandleWrite(PartitionState* state,
   }
   const Decree decree = state->last_decree + 1;
   const int64_t timestamp_us = env_.clock->WallNowUs();
-  absl::Status logged =
-      state->log->Append(EncodeRecord(decree, timestamp_us, request.SerializeAsString()));
+  absl::Status logged = state->log->Append(
+      EncodeRecord(decree, timestamp_us, request.SerializeAsString()));
   if (logged.ok() && options_.planted_bug != PlantedBug::kAckBeforeSync) {
     logged = state->log->Sync();
   }
@@ -318,27 +325,14 @@ void KvService::HandleRead(PartitionState* state,
       GetResponse got =
           state->partition->Get(get.hash_key(), get.sort_key(), now_us);
       if (options_.planted_bug == PlantedBug::kStaleCache) {
-        state->cache[key] = got.status.ok() ? std::optional(got.value)
-                                            : std::nullopt;
+        state->cache[key] =
+            got.status.ok() ? std::optional(got.value) : std::nullopt;
       }
       GetResponseToProto(got, &response);
       break;
     }
-    case proto::DataRequest::kMultiGet: {
-      absl::StatusOr<MultiGetRequest> multi_get =
-          MultiGetRequestFromProto(request.multi_get());
-      if (!multi_get.ok()) {
-        StatusToProto(multi_get.status(), &response);
-        break;
-      }
-      MultiGetResponseToProto(state->partition->MultiGet(*multi_get, now_us),
-                              &response);
-      break;
-    }
     default:
-      StatusToProto(PegasusError(ErrorCode::kInvalidArgument,
-                                 "request names no operation"),
-                    &response);
+      response = ServeDataRead(*state->partition, request, now_us);
   }
   responder.Reply(response.SerializeAsString());
 }

@@ -1,0 +1,189 @@
+// A replica server's replicas: the driver of every Replica state machine on
+// one node. It hosts each replica's mutation log and storage, carries out
+// the replicas' effects (appends, messages, applies, reads, proposals to the
+// meta server), serves clients' data requests, beacons the meta server and
+// holds the server's lease, and syncs its replicas' configurations.
+//
+//   ReplicaHostOptions options;
+//   options.self = NodeId{3};
+//   options.meta = NodeId{1};
+//   options.env = {clock, executor, transport, file_system, random};
+//   options.open_engine = [&](const std::string& dir) {
+//     return OpenMemoryEngine(dir, engine_options);
+//   };
+//   auto host = ReplicaHost::Start(options);   // recovers what is on disk
+//
+// Layout on disk, per replica: `<data_dir>/<app>.<partition>/` holding the
+// log in `plog/`, storage in `data.<n>/`, and `current_data` naming n (a
+// learner's checkpoint goes into the next n).
+//
+// Lease: every beacon the meta server answers extends the lease to the
+// beacon's send time plus lease_ns (by this node's monotonic clock). When it
+// runs out every replica turns inactive and serves nothing; it must be
+// shorter than the meta server's grace period, so the server stops serving
+// before the meta server declares it dead and moves its primaries.
+//
+// Failures: an I/O error in a replica's log, or storage failing to apply a
+// committed mutation, stops that replica (it answers nothing and reports
+// itself in error) and is reported through on_fatal, since the fate of the
+// write is unknown. A replica whose log or storage is corrupt on disk is
+// not opened; Start reports it.
+//
+// Thread-safety: everything runs on options.env.executor (one strand for
+// the whole host).
+
+#ifndef PEGASUS_REPLICATION_REPLICA_HOST_H_
+#define PEGASUS_REPLICATION_REPLICA_HOST_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/base/random.h"
+#include "pegasus/log/mutation_log.h"
+#include "pegasus/proto/replication.pb.h"
+#include "pegasus/replication/core/replica.h"
+#include "pegasus/runtime/clock.h"
+#include "pegasus/runtime/executor.h"
+#include "pegasus/runtime/file_system.h"
+#include "pegasus/runtime/rpc.h"
+#include "pegasus/runtime/transport.h"
+#include "pegasus/storage/storage_engine.h"
+
+namespace pegasus::replication {
+
+struct HostEnv {
+  Clock* clock = nullptr;
+  Executor* executor = nullptr;
+  Transport* transport = nullptr;
+  FileSystem* file_system = nullptr;
+  Random* random = nullptr;
+};
+
+using EngineFactory =
+    std::function<absl::StatusOr<std::unique_ptr<StorageEngine>>(
+        const std::string& dir)>;
+
+struct ReplicaHostOptions {
+  NodeId self;
+  // The meta server.
+  NodeId meta;
+  HostEnv env;
+  // Where replicas live. Default "/data".
+  std::string data_dir = "/data";
+  // Opens (creating if missing) a storage engine in a directory. Required.
+  EngineFactory open_engine;
+  ReplicaOptions replica;
+  MutationLogOptions::SyncPolicy log_sync_policy =
+      MutationLogOptions::SyncPolicy::kEveryGroupCommit;
+  int64_t log_segment_bytes = int64_t{4} << 20;
+  // How often replicas are ticked. Default 10 ms.
+  int64_t tick_interval_ns = 10'000'000;
+  // Beacons to the meta server. Default every 500 ms.
+  int64_t beacon_interval_ns = 500'000'000;
+  // The lease a answered beacon grants, from its send time. Must be shorter
+  // than the meta server's grace. Default 3 s.
+  int64_t lease_ns = 3'000'000'000;
+  // Configuration sync with the meta server. Default every 1 s.
+  int64_t config_sync_interval_ns = 1'000'000'000;
+  // Storage is flushed and the log garbage collected this often. Default 2 s.
+  int64_t checkpoint_interval_ns = 2'000'000'000;
+  // A learner is sent at most this many bytes of log per answer.
+  int64_t max_learn_bytes = int64_t{8} << 20;
+  // A client whose answer has not come this long is let go (its write's
+  // outcome may be unknown to the replica). Default 10 s.
+  int64_t client_timeout_ns = 10'000'000'000;
+  // Called when a replica stops on an error.
+  std::function<void(Gpid, const absl::Status&)> on_fatal;
+};
+
+struct ReplicaHostStats {
+  uint64_t client_writes = 0;
+  uint64_t client_reads = 0;
+  uint64_t applies = 0;
+  uint64_t beacons_answered = 0;
+  uint64_t lease_lapses = 0;
+  uint64_t learns_from_log = 0;
+  uint64_t learns_from_checkpoint = 0;
+  uint64_t checkpoints_installed = 0;
+};
+
+class ReplicaHost {
+ public:
+  // Recovers every replica under data_dir and starts the timers. Fails on a
+  // replica whose log or storage is corrupt (PERR_CORRUPTION, naming it).
+  static absl::StatusOr<std::unique_ptr<ReplicaHost>> Start(
+      const ReplicaHostOptions& options);
+  ~ReplicaHost();
+
+  ReplicaHost(const ReplicaHost&) = delete;
+  ReplicaHost& operator=(const ReplicaHost&) = delete;
+
+  // For checkers and tests: the replica of `gpid` on this node, or null.
+  const Replica* replica(Gpid gpid) const;
+  // The storage of `gpid`, or null.
+  const StorageEngine* storage(Gpid gpid) const;
+  std::vector<Gpid> replicas() const;
+  bool lease_valid() const { return lease_valid_; }
+  const ReplicaHostStats& stats() const { return stats_; }
+
+ private:
+  struct Hosted;
+
+  explicit ReplicaHost(const ReplicaHostOptions& options);
+  absl::Status RecoverAll();
+  absl::StatusOr<Hosted*> Open(Gpid gpid);
+  Hosted* Find(Gpid gpid);
+  // The running replica of `gpid`, opened first if `may_open`; else null.
+  Hosted* Target(Gpid gpid, bool may_open);
+  void RegisterHandlers();
+
+  // Runs a replica's effects until it has none.
+  void Process(Hosted* hosted);
+  void StartAppends(Hosted* hosted, std::vector<LogAppend> appends);
+  void SendMessages(std::vector<PeerMessage> messages);
+  void SendProposals(Gpid gpid,
+                     std::vector<proto::ConfigUpdateRequest> requests);
+  void ApplyCommitted(Hosted* hosted, std::vector<Apply> applies);
+  void ServeReads(Hosted* hosted, std::vector<ServeRead> reads);
+  void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
+  void Install(Hosted* hosted, const InstallCheckpoint& install);
+  void Stop(Hosted* hosted, const absl::Status& status);
+
+  void HandleData(std::string request, RpcEndpoint::Responder responder);
+  void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);
+  void HandleProposal(const std::string& payload);
+
+  void Tick();
+  void SendBeacon();
+  void SetLease(bool valid);
+  void SyncConfig();
+  void OnConfigSync(const proto::ConfigSyncResponse& response);
+  void Checkpoint();
+  struct Periodic {
+    int64_t interval_ns = 0;
+    void (ReplicaHost::*method)() = nullptr;
+    TimerId timer = kNoTimer;
+  };
+  void Arm(size_t index);
+
+  const ReplicaHostOptions options_;
+  RpcEndpoint rpc_;
+  std::map<Gpid, std::unique_ptr<Hosted>> hosted_;
+  std::vector<Periodic> periodic_;
+  bool lease_valid_ = false;
+  int64_t lease_until_ns_ = 0;
+  ClientToken next_client_ = 1;
+  ReplicaHostStats stats_;
+  // Outlives posted callbacks: they check it before touching the host.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace pegasus::replication
+
+#endif  // PEGASUS_REPLICATION_REPLICA_HOST_H_
