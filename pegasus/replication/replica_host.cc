@@ -217,6 +217,7 @@ std::vector<Gpid> ReplicaHost::replicas() const {
 void ReplicaHost::Process(Hosted* hosted) {
   while (!hosted->stopped && hosted->replica->HasReady()) {
     Ready ready = hosted->replica->TakeReady();
+    hosted->replica->CheckInvariants();
     if (!ready.fatal.ok()) {
       Stop(hosted, ready.fatal);
       return;
@@ -335,6 +336,7 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
       return;
     }
     ++stats_.applies;
+    if (options_.on_apply) options_.on_apply(hosted->gpid, mutation);
     for (size_t i = 0; i < apply.clients.size(); ++i) {
       auto it = hosted->clients.find(apply.clients[i]);
       if (it == hosted->clients.end()) continue;

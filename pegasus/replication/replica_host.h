@@ -98,6 +98,9 @@ struct ReplicaHostOptions {
   // A client whose answer has not come this long is let go (its write's
   // outcome may be unknown to the replica). Default 10 s.
   int64_t client_timeout_ns = 10'000'000'000;
+  // Called with every mutation a replica applies, after it is applied: for
+  // checkers (the simulator compares every replica's history) and metrics.
+  std::function<void(Gpid, const proto::Mutation&)> on_apply;
   // Called when a replica stops on an error.
   std::function<void(Gpid, const absl::Status&)> on_fatal;
 };
@@ -130,6 +133,8 @@ class ReplicaHost {
   const StorageEngine* storage(Gpid gpid) const;
   std::vector<Gpid> replicas() const;
   bool lease_valid() const { return lease_valid_; }
+  // When the lease runs out, by this node's monotonic clock.
+  int64_t lease_until_ns() const { return lease_until_ns_; }
   const ReplicaHostStats& stats() const { return stats_; }
 
  private:
