@@ -35,7 +35,8 @@ bool IsPrimaryRequest(proto::ConfigType type) {
   return type == proto::CONFIG_DOWNGRADE_TO_INACTIVE ||
          type == proto::CONFIG_REMOVE ||
          type == proto::CONFIG_UPGRADE_TO_SECONDARY ||
-         type == proto::CONFIG_DOWNGRADE_TO_SECONDARY;
+         type == proto::CONFIG_DOWNGRADE_TO_SECONDARY ||
+         type == proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT;
 }
 
 // What can be said of a request without looking at the partition.
@@ -68,9 +69,12 @@ absl::StatusOr<proto::PartitionConfig> ExpectedConfig(
     return PegasusError(ErrorCode::kInvalidArgument,
                         "a primary may only drop a secondary");
   }
-  if (type == proto::CONFIG_DOWNGRADE_TO_SECONDARY && node != from) {
-    return PegasusError(ErrorCode::kInvalidArgument,
-                        "a primary may only downgrade itself");
+  if ((type == proto::CONFIG_DOWNGRADE_TO_SECONDARY ||
+       type == proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT) &&
+      node != from) {
+    return PegasusError(
+        ErrorCode::kInvalidArgument,
+        proto::ConfigType_Name(type) + " must name the primary itself");
   }
   PEGASUS_ASSIGN_OR_RETURN(
       proto::PartitionConfig next,

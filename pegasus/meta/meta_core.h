@@ -140,8 +140,10 @@ class MetaCore {
 
   // A primary asks for a change of its partition's configuration:
   // DOWNGRADE_TO_INACTIVE or REMOVE of a secondary, UPGRADE_TO_SECONDARY of
-  // a learner, DOWNGRADE_TO_SECONDARY of itself. Accepted only when `from`
-  // is the current primary, the proposed ballot is the current one plus
+  // a learner, DOWNGRADE_TO_SECONDARY of itself, or PRIMARY_FORCE_UPDATE_
+  // BALLOT (the same members under a new ballot, which a primary needs
+  // after its server restarted or its lease came back). Accepted only when
+  // `from` is the current primary, the proposed ballot is the current one plus
   // one, and the proposed members are exactly the current ones with that
   // change; then persisted, and answered once the write completes (error 0
   // and the new configuration, or PERR_IO_ERROR and the old one). Refused at

@@ -114,12 +114,16 @@ class Walk {
     static constexpr proto::ConfigType kTypes[] = {
         proto::CONFIG_REMOVE, proto::CONFIG_DOWNGRADE_TO_INACTIVE,
         proto::CONFIG_UPGRADE_TO_SECONDARY,
-        proto::CONFIG_DOWNGRADE_TO_SECONDARY};
-    const proto::ConfigType type = kTypes[random_.Uniform(4)];
+        proto::CONFIG_DOWNGRADE_TO_SECONDARY,
+        proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT};
+    const proto::ConfigType type = kTypes[random_.Uniform(5)];
     NodeId from{config.primary()};
     if (from.value == 0 || random_.Bernoulli(0.15)) from = RandomNode();
     NodeId node = RandomNode();
-    if (type == proto::CONFIG_DOWNGRADE_TO_SECONDARY) node = from;
+    if (type == proto::CONFIG_DOWNGRADE_TO_SECONDARY ||
+        type == proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT) {
+      node = from;
+    }
     auto request = MakeUpdate(config, type, node, from);
     if (random_.Bernoulli(0.1)) {
       request.mutable_config()->set_ballot(config.ballot() +

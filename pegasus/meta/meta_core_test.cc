@@ -339,6 +339,29 @@ TEST_F(MetaCoreTest, PrimaryMayDowngradeItselfToSecondary) {
   EXPECT_EQ(Config().last_drops_size(), 0);
 }
 
+TEST_F(MetaCoreTest, PrimaryMayAskForANewBallotWithTheSameMembers) {
+  MakeFullTable();
+  const proto::PartitionConfig before = Config();
+  const NodeId p = Primary();
+  const ReplyToken token = h_.ConfigUpdate(
+      p, MakeUpdate(before, proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT, p, p));
+  h_.Settle();
+  auto response = h_.ResponseFor<proto::ConfigUpdateResponse>(token);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(ErrorOf(*response), 0) << response->error_message();
+  EXPECT_EQ(Config().ballot(), before.ballot() + 1);
+  EXPECT_TRUE(meta_internal::SameMembers(Config(), before));
+  // Only for itself, and only the primary.
+  ExpectRefused(p,
+                MakeUpdate(Config(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT,
+                           Secondary(0), p),
+                ErrorCode::kInvalidArgument);
+  ExpectRefused(Secondary(0),
+                MakeUpdate(Config(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT,
+                           Secondary(0), Secondary(0)),
+                ErrorCode::kServerChanged);
+}
+
 TEST_F(MetaCoreTest, FailedStoreWriteLeavesTheConfigAndAnswersIoError) {
   MakeFullTable();
   const proto::PartitionConfig before = Config();

@@ -202,6 +202,8 @@ inline proto::ConfigUpdateRequest MakeUpdate(
       next.set_primary(0);
       next.add_secondaries(node.value);
       break;
+    case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
+      break;
     default:
       secondaries->erase(
           std::remove(secondaries->begin(), secondaries->end(), node.value),

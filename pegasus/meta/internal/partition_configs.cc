@@ -74,6 +74,7 @@ absl::Status CheckApplicable(const proto::PartitionConfig& current,
       }
       return absl::OkStatus();
     case proto::CONFIG_DOWNGRADE_TO_SECONDARY:
+    case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
       if (!is_primary) return Invalid(what + ": the node is not the primary");
       return absl::OkStatus();
     case proto::CONFIG_DOWNGRADE_TO_INACTIVE:
@@ -198,6 +199,8 @@ absl::StatusOr<proto::PartitionConfig> ApplyChange(
       next.set_primary(0);
       next.add_secondaries(node.value);
       break;
+    case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
+      break;  // Only the ballot moves.
     default:  // DOWNGRADE_TO_INACTIVE, REMOVE (CheckApplicable said so).
       if (next.primary() == node.value) next.set_primary(0);
       RemoveSecondary(next, node);

@@ -63,6 +63,23 @@ TEST(ApplyChangeTest, UpgradeToPrimaryMovesTheSecondary) {
   EXPECT_EQ(next->secondaries(0), 2u);
 }
 
+TEST(ApplyChangeTest, ForceUpdateBallotKeepsTheMembers) {
+  auto next =
+      ApplyChange(Config(1, {2, 3}, {4}),
+                  proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT, NodeId{1}, 6);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->ballot(), 6);
+  EXPECT_TRUE(SameConfig(*next, [] {
+    auto c = Config(1, {2, 3}, {4});
+    c.set_ballot(6);
+    return c;
+  }()));
+  EXPECT_FALSE(ApplyChange(Config(1, {2}),
+                           proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT, NodeId{2},
+                           6)
+                   .ok());
+}
+
 TEST(ApplyChangeTest, ChangesThatDoNotApplyAreRefused) {
   auto refused = [](const proto::PartitionConfig& config,
                     proto::ConfigType type, uint64_t node) {
