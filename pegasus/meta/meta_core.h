@@ -2,7 +2,9 @@
 // manager) as a pure state machine, in the manner of etcd raft's RawNode.
 //
 // Inputs are messages from replica servers, ticks and store completions,
-// each with the caller's monotonic time `now_ns`. Outputs accumulate in a
+// each with the caller's monotonic time `now_ns` (a value below one seen
+// before counts as that one, so inputs posted from several threads of one
+// clock cannot move time back). Outputs accumulate in a
 // MetaReady the caller drains with TakeReady(): messages to send and store
 // writes to carry out. MetaCore has no threads, reads no clock, does no I/O
 // and draws no randomness: the same inputs give the same outputs.
