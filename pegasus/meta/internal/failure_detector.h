@@ -1,0 +1,72 @@
+// The meta server's side of failure detection: which replica servers are
+// alive, judged only by when their beacons arrived (times come in as
+// arguments; nothing here reads a clock).
+//
+//   kUnknown: named in a recovered configuration, not heard from since the
+//             meta server started; it has grace_ns from the recovery time.
+//   kAlive:   a beacon arrived less than grace_ns ago.
+//   kDead:    declared dead by DeclareDead, or never heard from at all.
+//
+// Unknown nodes are neither used for new roles nor removed from
+// configurations: after a meta restart every node gets a full grace period
+// to beacon before its partitions are taken from it.
+
+#ifndef PEGASUS_META_INTERNAL_FAILURE_DETECTOR_H_
+#define PEGASUS_META_INTERNAL_FAILURE_DETECTOR_H_
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "pegasus/base/ids.h"
+
+namespace pegasus {
+
+enum class NodeStatus { kUnknown, kAlive, kDead };
+
+namespace meta_internal {
+
+class FailureDetector {
+ public:
+  // REQUIRES: grace_ns > 0, max_nodes >= 1.
+  FailureDetector(int64_t grace_ns, int max_nodes);
+
+  // Tracks `node` as kUnknown with grace from `now_ns`, unless it is
+  // tracked already.
+  void Expect(NodeId node, int64_t now_ns);
+
+  // Records a beacon: the node is alive as of `now_ns`. Returns false, and
+  // records nothing, when the node is new and max_nodes are tracked, none of
+  // them dead (a dead one is evicted to make room: the lowest id).
+  bool OnBeacon(NodeId node, int64_t now_ns);
+
+  // Declares dead every alive or unknown node last heard from grace_ns or
+  // more before `now_ns`; returns them in id order.
+  std::vector<NodeId> DeclareDead(int64_t now_ns);
+
+  NodeStatus Status(NodeId node) const;
+  bool IsAlive(NodeId node) const { return Status(node) == NodeStatus::kAlive; }
+  bool IsDead(NodeId node) const { return Status(node) == NodeStatus::kDead; }
+
+  // Alive nodes in id order.
+  std::vector<NodeId> AliveNodes() const;
+  size_t tracked() const { return nodes_.size(); }
+
+ private:
+  struct Node {
+    NodeStatus status = NodeStatus::kUnknown;
+    // The last beacon's arrival, or the recovery time for kUnknown.
+    int64_t last_heard_ns = 0;
+  };
+
+  bool MakeRoom();
+
+  const int64_t grace_ns_;
+  const int max_nodes_;
+  std::map<NodeId, Node> nodes_;
+};
+
+}  // namespace meta_internal
+}  // namespace pegasus
+
+#endif  // PEGASUS_META_INTERNAL_FAILURE_DETECTOR_H_

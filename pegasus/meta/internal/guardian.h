@@ -1,0 +1,81 @@
+// The guardian: for one partition, the one change that moves it toward a
+// full, healthy configuration, as a pure function of the partition's
+// configuration, the nodes' liveness and load, what nodes reported, and the
+// time. MetaCore carries the decision out (persist, then notify).
+//
+// The rules, first match wins (docs/meta_server.md gives the reasons):
+//   1. the primary is dead: DOWNGRADE_TO_INACTIVE it;
+//   2. a secondary is dead: DOWNGRADE_TO_INACTIVE it (the first in order);
+//   3. no primary, an alive secondary: UPGRADE_TO_PRIMARY the alive
+//      secondary whose node has the fewest primaries (ties: lowest id);
+//   4. no primary, no members, no drops (a new partition): ASSIGN_PRIMARY
+//      the alive node with the fewest replicas (ties: fewest primaries, then
+//      lowest id);
+//   5. no primary, no members, drops (every replica died): ASSIGN_PRIMARY
+//      the newest dropped node once it is alive and has reported a replica
+//      of the partition; never any other node;
+//   6. an alive primary and fewer members than max_replica_count: ask the
+//      primary (ADD_SECONDARY) for a learner: an alive dropped node (newest
+//      first) at once; otherwise, once the partition has been short for
+//      add_secondary_delay_ns (at once if it never lost a member), the
+//      alive non-member with the fewest replicas (ties: lowest id). At most
+//      once per add_secondary_delay_ns.
+
+#ifndef PEGASUS_META_INTERNAL_GUARDIAN_H_
+#define PEGASUS_META_INTERNAL_GUARDIAN_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "absl/functional/function_ref.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/meta/internal/failure_detector.h"
+#include "pegasus/meta/meta_options.h"
+#include "pegasus/proto/replication.pb.h"
+
+namespace pegasus::meta_internal {
+
+// How many replicas (primaries included) and primaries a node holds.
+struct NodeLoad {
+  int replicas = 0;
+  int primaries = 0;
+};
+using LoadMap = std::map<NodeId, NodeLoad>;
+
+// Adds (sign +1) or removes (sign -1) `config`'s members to `loads`.
+void CountLoad(const proto::PartitionConfig& config, int sign, LoadMap& loads);
+
+struct CureAction {
+  enum class Kind {
+    kNone,
+    // Persist ApplyChange(config, type, node), then notify the members.
+    kChange,
+    // Send CONFIG_ADD_SECONDARY naming `node` to the primary.
+    kAddSecondary,
+  };
+  Kind kind = Kind::kNone;
+  proto::ConfigType type = proto::CONFIG_INVALID;
+  NodeId node;
+};
+
+struct CureInput {
+  const proto::PartitionConfig& config;
+  const FailureDetector& nodes;
+  const LoadMap& loads;
+  // Whether `node` has reported (configuration sync) a replica of this
+  // partition since it was last declared dead.
+  absl::FunctionRef<bool(NodeId)> has_report;
+  // When the partition was first seen short of members with a primary, and
+  // when an ADD_SECONDARY was last sent for its current ballot.
+  std::optional<int64_t> short_since_ns;
+  std::optional<int64_t> last_add_secondary_ns;
+  int64_t now_ns = 0;
+  const MetaOptions& options;
+};
+
+CureAction DecideCure(const CureInput& input);
+
+}  // namespace pegasus::meta_internal
+
+#endif  // PEGASUS_META_INTERNAL_GUARDIAN_H_

@@ -1,0 +1,301 @@
+// MetaCore: the meta server's membership role (PacificA's configuration
+// manager) as a pure state machine, in the manner of etcd raft's RawNode.
+//
+// Inputs are messages from replica servers, ticks and store completions,
+// each with the caller's monotonic time `now_ns` (a value below one seen
+// before counts as that one, so inputs posted from several threads of one
+// clock cannot move time back). Outputs accumulate in a
+// MetaReady the caller drains with TakeReady(): messages to send and store
+// writes to carry out. MetaCore has no threads, reads no clock, does no I/O
+// and draws no randomness: the same inputs give the same outputs.
+//
+// The driver's loop:
+//   1. LoadAll() from the MetaStore, then Recover() with the result (an
+//      empty map for a new cluster). Until then beacons are answered
+//      allowed=false and requests PERR_TRY_AGAIN.
+//   2. Feed every message, a Tick() at an interval well under grace_ns
+//      (100 ms, say), and every store completion (OnStoreWriteDone).
+//   3. After each input, TakeReady(): send each message, and hand each
+//      StoreWrite to MetaStore::Write with a `done` that calls
+//      OnStoreWriteDone(write_id, status, now).
+//
+// Protocol (docs/meta_server.md has the whole of it):
+//   - Every configuration change bumps the ballot by one and is persisted
+//     before anyone hears of it: a primary's request is answered, and the
+//     meta server's own changes are proposed to the members, only after the
+//     store write completed OK. A failed write changes nothing.
+//   - One change per partition is in flight at a time. A request that
+//     arrives while one is in flight is refused with PERR_SERVER_CHANGED
+//     (not queued): its ballot is about to be stale, and the primary learns
+//     the new configuration from the answer to its next request. The only
+//     exception is a repeat of the very change in flight (an RPC retry),
+//     which waits for it and gets the same answer.
+//   - Failure detection: a node is alive while its beacons arrive; after
+//     grace_ns without one it is dead and removed from every configuration
+//     it is in (see Tick).
+//
+// Thread-safety: none. Call everything from one strand.
+
+#ifndef PEGASUS_META_META_CORE_H_
+#define PEGASUS_META_META_CORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pegasus/base/ids.h"
+#include "pegasus/meta/internal/failure_detector.h"
+#include "pegasus/meta/internal/guardian.h"
+#include "pegasus/meta/meta_options.h"
+#include "pegasus/proto/replication.pb.h"
+
+namespace pegasus {
+
+// Chosen by the caller for each request, handed back with its response so
+// the caller can route it (to an RPC responder, say). The core never looks
+// inside. kNoReplyToken marks a message that answers no request.
+using ReplyToken = uint64_t;
+inline constexpr ReplyToken kNoReplyToken = 0;
+
+using MetaMessage =
+    std::variant<proto::ConfigProposal, proto::ConfigUpdateResponse,
+                 proto::ConfigSyncResponse, proto::BeaconResponse>;
+
+struct OutMessage {
+  // The request's token for a response; kNoReplyToken for a proposal.
+  ReplyToken reply_token = kNoReplyToken;
+  MetaMessage message;
+};
+
+// One write for the MetaStore. Issue them in order.
+struct StoreWrite {
+  uint64_t write_id = 0;
+  std::string key;
+  std::string value;
+};
+
+struct MetaReady {
+  std::vector<std::pair<NodeId, OutMessage>> messages;
+  std::vector<StoreWrite> writes;
+
+  bool empty() const { return messages.empty() && writes.empty(); }
+};
+
+struct MetaStats {
+  uint64_t beacons = 0;
+  uint64_t nodes_declared_dead = 0;
+  uint64_t updates_accepted = 0;
+  uint64_t updates_rejected = 0;
+  uint64_t writes_started = 0;
+  uint64_t writes_failed = 0;
+  uint64_t proposals_sent = 0;
+  // Requests dropped or refused as malformed.
+  uint64_t malformed_messages = 0;
+  // OnStoreWriteDone calls for no write in flight.
+  uint64_t unknown_write_completions = 0;
+};
+
+class MetaCore {
+ public:
+  // PERR_INVALID_ARGUMENT when ValidateMetaOptions refuses `options`.
+  static absl::StatusOr<std::unique_ptr<MetaCore>> Create(
+      const MetaOptions& options);
+
+  MetaCore(const MetaCore&) = delete;
+  MetaCore& operator=(const MetaCore&) = delete;
+
+  // Rebuilds the configurations from what MetaStore::LoadAll returned and
+  // makes the core ready. Every member of a recovered configuration starts
+  // kUnknown with grace_ns from `now_ns` to beacon before it is declared
+  // dead. Keys other than partition keys are ignored (tables come later).
+  // PERR_CORRUPTION when a partition entry does not parse or is not a
+  // well-formed configuration; PERR_INVALID_ARGUMENT when called twice.
+  absl::Status Recover(const std::map<std::string, std::string>& stored,
+                       int64_t now_ns);
+  bool ready() const { return ready_; }
+
+  // A minimal table registry until table management exists: creates
+  // partitions 0..partition_count-1 of table `app_id` with ballot 0, no
+  // members and max_replica_count = replica_count, and persists each (the
+  // cure assigns primaries once a partition's write has completed).
+  // Errors: PERR_TRY_AGAIN before Recover; PERR_INVALID_ARGUMENT for
+  // app_id <= 0; PERR_APP_EXIST; PERR_INVALID_REP_COUNT outside [1, 5];
+  // PERR_INVALID_PAR_COUNT outside [1, max_partitions_per_table] or beyond
+  // max_partitions in all.
+  absl::Status CreateTable(int32_t app_id, int32_t partition_count,
+                           int32_t replica_count, int64_t now_ns);
+
+  // A beacon from `from`: the node is alive as of now_ns (a dead or unknown
+  // node becomes alive). Answered with a BeaconResponse echoing
+  // send_time_ns, allowed=true; allowed=false before Recover, or when
+  // max_nodes are tracked and none is dead. A beacon whose `node` is not
+  // `from` is dropped unanswered (counted as malformed).
+  void OnBeacon(NodeId from, const proto::Beacon& beacon,
+                ReplyToken reply_token, int64_t now_ns);
+
+  // A primary asks for a change of its partition's configuration:
+  // DOWNGRADE_TO_INACTIVE or REMOVE of a secondary, UPGRADE_TO_SECONDARY of
+  // a learner, DOWNGRADE_TO_SECONDARY of itself, or PRIMARY_FORCE_UPDATE_
+  // BALLOT (the same members under a new ballot, which a primary needs
+  // after its server restarted or its lease came back). Accepted only when
+  // `from` is the current primary, the proposed ballot is the current one plus
+  // one, and the proposed members are exactly the current ones with that
+  // change; then persisted, and answered once the write completes (error 0
+  // and the new configuration, or PERR_IO_ERROR and the old one). Refused at
+  // once, changing nothing, with the current configuration and:
+  //   PERR_INVALID_ARGUMENT  malformed (request.from != from, a node id 0,
+  //                          a duplicate, the primary also a secondary, a
+  //                          type only the meta server makes, a change
+  //                          that does not apply or does not match);
+  //   PERR_OBJECT_NOT_FOUND  no such partition;
+  //   PERR_SERVER_CHANGED    `from` is not the primary, the ballot is not
+  //                          current + 1, or a change is in flight;
+  //   PERR_BUSY              max_waiters_per_change repeats are waiting;
+  //   PERR_TRY_AGAIN         before Recover.
+  // The proposal's last_drops, last_committed_decree and max_replica_count
+  // are ignored: the meta server owns them. A repeat of the last accepted
+  // request is answered OK again.
+  void OnConfigUpdate(NodeId from, const proto::ConfigUpdateRequest& request,
+                      ReplyToken reply_token, int64_t now_ns);
+
+  // A replica server reports the replicas it hosts. The reports of an alive
+  // node are remembered (replacing its earlier ones) until it is declared
+  // dead; the all-dead cure needs them. Answered with the configuration of
+  // every partition `from` is a member of, so it can close other replicas.
+  // error PERR_INVALID_ARGUMENT when request.node != from or more than
+  // max_replicas_per_sync replicas are reported; PERR_TRY_AGAIN before
+  // Recover.
+  void OnConfigSync(NodeId from, const proto::ConfigSyncRequest& request,
+                    ReplyToken reply_token, int64_t now_ns);
+
+  // Failure detection and cure, for every partition with no change in
+  // flight (docs/meta_server.md, internal/guardian.h):
+  //   - nodes silent for grace_ns are declared dead. A dead primary is
+  //     downgraded (DOWNGRADE_TO_INACTIVE: primary cleared, node appended
+  //     to last_drops) by the meta server itself, as Pegasus does. So is a
+  //     dead secondary: Pegasus asks the primary to propose the removal,
+  //     but the dead node's lease has lapsed, so it serves nothing and
+  //     removing it at the meta server is equivalent, and needs no round
+  //     trip. The members are then sent the new configuration.
+  //   - partitions without a primary get one (ASSIGN_PRIMARY or
+  //     UPGRADE_TO_PRIMARY, persisted and then proposed to the node);
+  //     partitions short of secondaries get CONFIG_ADD_SECONDARY sent to
+  //     their primary.
+  // A failed store write is retried here, on a later tick.
+  void Tick(int64_t now_ns);
+
+  // The outcome of StoreWrite `write_id`. On OK the change becomes current
+  // and whoever waits for it hears; on error nothing changes.
+  void OnStoreWriteDone(uint64_t write_id, const absl::Status& status,
+                        int64_t now_ns);
+
+  // What to send and persist since the last call.
+  MetaReady TakeReady();
+
+  // --- For checkers and tests -------------------------------------------
+
+  // The current (persisted) configuration; nullptr for no such partition.
+  // A partition whose creation write has not completed shows ballot 0.
+  const proto::PartitionConfig* GetConfig(Gpid gpid) const;
+  bool HasChangeInFlight(Gpid gpid) const;
+  std::vector<Gpid> Partitions() const;
+  NodeStatus GetNodeStatus(NodeId node) const;
+  std::vector<NodeId> AliveNodes() const;
+  const MetaStats& stats() const { return stats_; }
+  const MetaOptions& options() const { return options_; }
+
+  // Aborts (PEGASUS_CHECK) unless: every configuration is well formed (no
+  // node id 0, no duplicate member, the primary not a secondary, members
+  // <= max_replica_count, bounded last_drops); no ballot went down since
+  // the last call; a change in flight has ballot current + 1 (the creation
+  // write: 0); every bound holds.
+  void CheckInvariants() const;
+
+ private:
+  struct Waiter {
+    NodeId node;
+    ReplyToken token = kNoReplyToken;
+  };
+  struct PendingChange {
+    uint64_t write_id = 0;
+    proto::PartitionConfig config;
+    // CONFIG_INVALID for a partition's creation write.
+    proto::ConfigType type = proto::CONFIG_INVALID;
+    NodeId node;
+    // The primary that asked, or 0 for the meta server's own change.
+    NodeId requester;
+    std::vector<Waiter> waiters;
+  };
+  // The last primary-requested change persisted, to answer its repeats.
+  struct AcceptedUpdate {
+    int64_t ballot = 0;
+    NodeId requester;
+    proto::ConfigType type = proto::CONFIG_INVALID;
+    NodeId node;
+  };
+  struct Partition {
+    proto::PartitionConfig config;
+    // False until the creation write completed.
+    bool durable = false;
+    std::optional<PendingChange> pending;
+    std::optional<int64_t> short_since_ns;
+    std::optional<int64_t> last_add_secondary_ns;
+    std::optional<AcceptedUpdate> last_update;
+  };
+  struct Table {
+    int32_t partition_count = 0;
+    int32_t replica_count = 0;
+  };
+
+  explicit MetaCore(const MetaOptions& options);
+
+  void AdvanceTime(int64_t now_ns);
+  Partition* FindPartition(Gpid gpid);
+  absl::Status RecoverPartition(const std::string& key,
+                                const std::string& value);
+  void RebuildTables();
+  void StartWrite(Gpid gpid, Partition& partition,
+                  proto::PartitionConfig config, proto::ConfigType type,
+                  NodeId node, NodeId requester, std::vector<Waiter> waiters);
+  void CompleteChange(Partition& partition, PendingChange change);
+  absl::Status AcceptUpdate(Gpid gpid, Partition& partition, NodeId from,
+                            const proto::ConfigUpdateRequest& request,
+                            ReplyToken reply_token);
+  absl::Status WaitWithRepeat(PendingChange& pending, NodeId from,
+                              const proto::ConfigUpdateRequest& request,
+                              ReplyToken reply_token);
+  void ReplyUpdate(NodeId to, ReplyToken token, const absl::Status& status,
+                   const proto::PartitionConfig& config);
+  void Send(NodeId to, ReplyToken token, MetaMessage message);
+  void ProposeToMembers(const PendingChange& change);
+  void AskForLearner(Partition& partition, NodeId node);
+  void CurePartition(Gpid gpid, Partition& partition,
+                     meta_internal::LoadMap& loads);
+
+  const MetaOptions options_;
+  bool ready_ = false;
+  // The latest now_ns seen; an earlier one counts as this.
+  int64_t now_ns_;
+  meta_internal::FailureDetector nodes_;
+  std::map<Gpid, Partition> partitions_;
+  std::map<int32_t, Table> tables_;
+  // Per node, its last reported replicas of existing partitions.
+  std::map<NodeId, std::map<Gpid, proto::ReplicaReport>> reports_;
+  std::map<uint64_t, Gpid> writes_in_flight_;
+  uint64_t next_write_id_ = 1;
+  MetaReady out_;
+  MetaStats stats_;
+  // The ballots CheckInvariants last saw: its own record, not core state.
+  mutable std::map<Gpid, int64_t> checked_ballots_;
+};
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_META_META_CORE_H_

@@ -1,0 +1,90 @@
+// MetaOptions: every interval and bound of the meta server's membership
+// logic (MetaCore), with units and defaults. ValidateMetaOptions says which
+// values are accepted; MetaCore::Create refuses anything else.
+//
+// Defaults are chosen for seconds-scale failover, not Pegasus's 20 s lease,
+// 22 s grace and 10 min wait before replacing a dropped replica.
+
+#ifndef PEGASUS_META_META_OPTIONS_H_
+#define PEGASUS_META_META_OPTIONS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+
+namespace pegasus {
+
+// The replica count a table may ask for: 1 to 5, as in Pegasus.
+inline constexpr int kMinReplicaCount = 1;
+inline constexpr int kMaxReplicaCount = 5;
+
+struct MetaOptions {
+  // --- Failure detection -------------------------------------------------
+
+  // A node from which no beacon arrived for grace_ns is declared dead and
+  // removed from every configuration. Default 5 s. > 0.
+  int64_t grace_ns = 5'000'000'000;
+
+  // The replica servers' lease: a server whose last answered beacon was sent
+  // more than lease_ns ago makes all its replicas inactive. The replica side
+  // enforces it; the meta server only checks lease_ns < grace_ns, which is
+  // what guarantees that a node has stopped serving before the meta server
+  // gives its partitions to someone else. Default 4 s. > 0.
+  int64_t lease_ns = 4'000'000'000;
+
+  // Accept lease_ns >= grace_ns. Default false. ONLY for the planted bug
+  // `lease_ge_grace`, which the simulator must catch as two primaries
+  // serving at once. Never set it otherwise.
+  bool allow_lease_ge_grace = false;
+
+  // --- Cure ------------------------------------------------------------
+
+  // How long a partition that lost a secondary waits for a dropped node to
+  // come back before a learner is requested on another node, and how often
+  // a CONFIG_ADD_SECONDARY proposal is re-sent while the partition is still
+  // short. Default 3 s. >= 0.
+  int64_t add_secondary_delay_ns = 3'000'000'000;
+
+  // How many dropped nodes a configuration remembers (last_drops), newest
+  // last; older ones are forgotten. The all-dead cure needs only the newest.
+  // Default 6 (the largest replica count plus one). >= 1.
+  int max_last_drops = 6;
+
+  // --- Bounds ------------------------------------------------------------
+
+  // Replica servers tracked by the failure detector. A beacon from a new
+  // node when this many are tracked evicts a dead one (lowest id), or, when
+  // none is dead, is answered allowed=false. Keep it above the cluster's
+  // size: a recovered member that finds no room counts as dead. Default
+  // 4096. >= 1.
+  int max_nodes = 4096;
+
+  // Partitions of one table. Default 65536. >= 1.
+  int max_partitions_per_table = 65536;
+
+  // Partitions of all tables together. Default 1 << 20. >= 1.
+  int max_partitions = 1 << 20;
+
+  // Replica reports accepted in one configuration sync; a larger request is
+  // refused with PERR_INVALID_ARGUMENT. Default 65536. >= 1.
+  int max_replicas_per_sync = 65536;
+
+  // Requests waiting for one configuration change to be persisted: the
+  // first, plus repeats of it (an RPC retry). Further repeats are refused
+  // with PERR_BUSY. Default 4. >= 1.
+  int max_waiters_per_change = 4;
+
+  // --- Planted bugs (the simulator must catch each) ---------------------
+
+  // When every replica of a partition is dead, promote the OLDEST dropped
+  // node as soon as it is alive, instead of waiting for the newest (the only
+  // one guaranteed to hold every committed mutation). Default false.
+  bool planted_promote_removed = false;
+};
+
+// OK, or PERR_INVALID_ARGUMENT naming the first bad field.
+absl::Status ValidateMetaOptions(const MetaOptions& options);
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_META_META_OPTIONS_H_

@@ -1,0 +1,257 @@
+// A hand-driven MetaCore for tests: the core, an InMemoryMetaStore and a
+// ManualExecutor that is also the clock. Every input is fed at the
+// executor's current time; after each, the core's outbox is drained: store
+// writes go to the store (they complete when the executor runs), messages
+// are collected for the test to inspect.
+//
+//   MetaHarness h;
+//   h.Start();
+//   h.Beacon(NodeId{1});
+//   ASSERT_TRUE(h.core().CreateTable(1, 4, 3, h.now()).ok());
+//   h.Drain();
+//   h.Settle();     // the creation writes complete
+//   h.Tick();       // the cure assigns primaries
+//
+// Thread-safety: none; the test's thread only.
+
+#ifndef PEGASUS_META_META_TEST_HARNESS_H_
+#define PEGASUS_META_META_TEST_HARNESS_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "pegasus/base/check.h"
+#include "pegasus/meta/meta_core.h"
+#include "pegasus/meta/meta_store.h"
+#include "pegasus/runtime/manual_executor.h"
+
+namespace pegasus {
+
+inline constexpr int64_t kMsNs = 1'000'000;
+inline constexpr int64_t kSecondNs = 1'000'000'000;
+
+struct SentMessage {
+  NodeId to;
+  OutMessage out;
+};
+
+class MetaHarness {
+ public:
+  explicit MetaHarness(const MetaOptions& options = {})
+      : options_(options),
+        medium_(std::make_shared<InMemoryMetaStore::Medium>()) {}
+
+  // A new core and store over the medium, recovered from it. Writes of an
+  // earlier incarnation still in flight complete on the medium (or not) but
+  // are never reported to the new core.
+  absl::Status Start() {
+    ++generation_;
+    // The old incarnation's writes land (or fail) before the new one loads,
+    // as with a real store: a read after a restart sees every write the
+    // dead process's session completed.
+    executor_.RunReady();
+    store_ = std::make_unique<InMemoryMetaStore>(&executor_, medium_);
+    auto core = MetaCore::Create(options_);
+    PEGASUS_CHECK_OK(core.status());
+    core_ = *std::move(core);
+    auto stored = store_->LoadAll();
+    if (!stored.ok()) return stored.status();
+    return core_->Recover(*stored, now());
+  }
+
+  MetaCore& core() { return *core_; }
+  InMemoryMetaStore& store() { return *store_; }
+  InMemoryMetaStore::Medium& medium() { return *medium_; }
+  ManualExecutor& executor() { return executor_; }
+  int64_t now() { return executor_.MonotonicNowNs(); }
+
+  // Hands the core's outbox out: writes to the store, messages to sent().
+  void Drain() {
+    MetaReady ready = core_->TakeReady();
+    for (StoreWrite& write : ready.writes) {
+      ++writes_issued_;
+      store_->Write(std::move(write.key), std::move(write.value),
+                    [this, id = write.write_id,
+                     generation = generation_](absl::Status status) {
+                      if (generation != generation_) return;
+                      core_->OnStoreWriteDone(id, status, now());
+                      Drain();
+                    });
+    }
+    for (auto& [to, out] : ready.messages) {
+      sent_.push_back(SentMessage{to, std::move(out)});
+    }
+  }
+
+  // Runs the store's completions (and whatever they cause).
+  void Settle() { executor_.RunReady(); }
+
+  // Moves time forward (running completions due on the way).
+  void Advance(int64_t delta_ns) { executor_.AdvanceNs(delta_ns); }
+
+  ReplyToken Beacon(NodeId node) {
+    proto::Beacon beacon;
+    beacon.set_node(node.value);
+    beacon.set_send_time_ns(now());
+    const ReplyToken token = next_token_++;
+    core_->OnBeacon(node, beacon, token, now());
+    Drain();
+    return token;
+  }
+
+  void BeaconAll(const std::set<NodeId>& nodes) {
+    for (NodeId node : nodes) Beacon(node);
+  }
+
+  ReplyToken ConfigUpdate(NodeId from,
+                          const proto::ConfigUpdateRequest& request) {
+    const ReplyToken token = next_token_++;
+    core_->OnConfigUpdate(from, request, token, now());
+    Drain();
+    return token;
+  }
+
+  ReplyToken ConfigSync(NodeId from,
+                        const std::vector<proto::ReplicaReport>& replicas) {
+    proto::ConfigSyncRequest request;
+    request.set_node(from.value);
+    for (const auto& replica : replicas) *request.add_replicas() = replica;
+    const ReplyToken token = next_token_++;
+    core_->OnConfigSync(from, request, token, now());
+    Drain();
+    return token;
+  }
+
+  void Tick() {
+    core_->Tick(now());
+    Drain();
+  }
+
+  // Tick, then let the writes it started complete.
+  void TickAndSettle() {
+    Tick();
+    Settle();
+  }
+
+  // For `duration_ns`, every step_ns: `alive` beacon, the core ticks, and
+  // the store's writes complete.
+  void Run(int64_t duration_ns, const std::set<NodeId>& alive,
+           int64_t step_ns = 100 * kMsNs) {
+    for (int64_t t = 0; t < duration_ns; t += step_ns) {
+      Advance(step_ns);
+      BeaconAll(alive);
+      TickAndSettle();
+    }
+  }
+
+  std::vector<SentMessage>& sent() { return sent_; }
+  std::vector<SentMessage> TakeSent() { return std::exchange(sent_, {}); }
+  uint64_t writes_issued() const { return writes_issued_; }
+
+  // The response with `token`, if one was sent, as type T.
+  template <typename T>
+  std::optional<T> ResponseFor(ReplyToken token) const {
+    for (const SentMessage& m : sent_) {
+      if (m.out.reply_token != token) continue;
+      if (const T* message = std::get_if<T>(&m.out.message)) return *message;
+    }
+    return std::nullopt;
+  }
+
+  // The proposals sent, in order, with their destinations.
+  std::vector<std::pair<NodeId, proto::ConfigProposal>> Proposals() const {
+    std::vector<std::pair<NodeId, proto::ConfigProposal>> proposals;
+    for (const SentMessage& m : sent_) {
+      if (const auto* p = std::get_if<proto::ConfigProposal>(&m.out.message)) {
+        proposals.emplace_back(m.to, *p);
+      }
+    }
+    return proposals;
+  }
+
+ private:
+  const MetaOptions options_;
+  ManualExecutor executor_;
+  std::shared_ptr<InMemoryMetaStore::Medium> medium_;
+  std::unique_ptr<InMemoryMetaStore> store_;
+  std::unique_ptr<MetaCore> core_;
+  uint64_t generation_ = 0;
+  ReplyToken next_token_ = 1;
+  uint64_t writes_issued_ = 0;
+  std::vector<SentMessage> sent_;
+};
+
+// A primary's request for (type, node) on `current`, as a correct primary
+// builds it: the current members with that change, ballot + 1.
+inline proto::ConfigUpdateRequest MakeUpdate(
+    const proto::PartitionConfig& current, proto::ConfigType type, NodeId node,
+    NodeId from) {
+  proto::PartitionConfig next = current;
+  next.set_ballot(current.ballot() + 1);
+  auto* secondaries = next.mutable_secondaries();
+  switch (type) {
+    case proto::CONFIG_UPGRADE_TO_SECONDARY:
+      next.add_secondaries(node.value);
+      break;
+    case proto::CONFIG_DOWNGRADE_TO_SECONDARY:
+      next.set_primary(0);
+      next.add_secondaries(node.value);
+      break;
+    case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
+      break;
+    default:
+      secondaries->erase(
+          std::remove(secondaries->begin(), secondaries->end(), node.value),
+          secondaries->end());
+      break;
+  }
+  proto::ConfigUpdateRequest request;
+  *request.mutable_config() = next;
+  request.set_type(type);
+  request.set_node(node.value);
+  request.set_from(from.value);
+  return request;
+}
+
+// Plays the primaries' part for the proposals sent so far (and clears
+// them): each CONFIG_ADD_SECONDARY for the current ballot is answered with
+// an UPGRADE_TO_SECONDARY request, as a primary does once its learner has
+// caught up. Then lets the writes complete.
+inline void CompleteLearners(MetaHarness& h) {
+  for (const auto& [to, proposal] : h.Proposals()) {
+    if (proposal.type() != proto::CONFIG_ADD_SECONDARY) continue;
+    const Gpid gpid{proposal.config().app_id(),
+                    proposal.config().partition_index()};
+    const proto::PartitionConfig* config = h.core().GetConfig(gpid);
+    if (config == nullptr || config->primary() != to.value ||
+        config->ballot() != proposal.config().ballot() ||
+        h.core().HasChangeInFlight(gpid)) {
+      continue;
+    }
+    h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
+                                  NodeId{proposal.node()}, to));
+  }
+  h.TakeSent();
+  h.Settle();
+}
+
+// `rounds` steps of 100 ms in which `alive` beacon, the core ticks, and
+// primaries complete the learners they are asked for.
+inline void Heal(MetaHarness& h, const std::set<NodeId>& alive,
+                 int rounds = 30) {
+  for (int i = 0; i < rounds; ++i) {
+    h.Advance(100 * kMsNs);
+    h.BeaconAll(alive);
+    h.TickAndSettle();
+    CompleteLearners(h);
+  }
+}
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_META_META_TEST_HARNESS_H_
