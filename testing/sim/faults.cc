@@ -8,13 +8,20 @@ namespace pegasus::sim {
 
 const std::vector<FaultKind>& AllFaultKinds() {
   static const std::vector<FaultKind> kinds = {
-      FaultKind::kCrash,         FaultKind::kPause,
-      FaultKind::kPartitionOne,  FaultKind::kPartitionSplit,
-      FaultKind::kPartitionOneWay, FaultKind::kPartitionMeta,
-      FaultKind::kClog,          FaultKind::kLoss,
-      FaultKind::kDuplicate,     FaultKind::kReorder,
-      FaultKind::kSlowDisk,      FaultKind::kDiskErrors,
-      FaultKind::kTornWrites,    FaultKind::kClockDrift,
+      FaultKind::kCrash,
+      FaultKind::kPause,
+      FaultKind::kPartitionOne,
+      FaultKind::kPartitionSplit,
+      FaultKind::kPartitionOneWay,
+      FaultKind::kPartitionMeta,
+      FaultKind::kClog,
+      FaultKind::kLoss,
+      FaultKind::kDuplicate,
+      FaultKind::kReorder,
+      FaultKind::kSlowDisk,
+      FaultKind::kDiskErrors,
+      FaultKind::kTornWrites,
+      FaultKind::kClockDrift,
       FaultKind::kBitFlip,
   };
   return kinds;
@@ -22,21 +29,36 @@ const std::vector<FaultKind>& AllFaultKinds() {
 
 const char* FaultKindName(FaultKind kind) {
   switch (kind) {
-    case FaultKind::kCrash: return "crash";
-    case FaultKind::kPause: return "pause";
-    case FaultKind::kPartitionOne: return "partition_one";
-    case FaultKind::kPartitionSplit: return "partition_split";
-    case FaultKind::kPartitionOneWay: return "partition_oneway";
-    case FaultKind::kPartitionMeta: return "partition_meta";
-    case FaultKind::kClog: return "clog";
-    case FaultKind::kLoss: return "loss";
-    case FaultKind::kDuplicate: return "duplicate";
-    case FaultKind::kReorder: return "reorder";
-    case FaultKind::kSlowDisk: return "slow_disk";
-    case FaultKind::kDiskErrors: return "disk_errors";
-    case FaultKind::kTornWrites: return "torn_writes";
-    case FaultKind::kClockDrift: return "clock_drift";
-    case FaultKind::kBitFlip: return "bitflip";
+    case FaultKind::kCrash:
+      return "crash";
+    case FaultKind::kPause:
+      return "pause";
+    case FaultKind::kPartitionOne:
+      return "partition_one";
+    case FaultKind::kPartitionSplit:
+      return "partition_split";
+    case FaultKind::kPartitionOneWay:
+      return "partition_oneway";
+    case FaultKind::kPartitionMeta:
+      return "partition_meta";
+    case FaultKind::kClog:
+      return "clog";
+    case FaultKind::kLoss:
+      return "loss";
+    case FaultKind::kDuplicate:
+      return "duplicate";
+    case FaultKind::kReorder:
+      return "reorder";
+    case FaultKind::kSlowDisk:
+      return "slow_disk";
+    case FaultKind::kDiskErrors:
+      return "disk_errors";
+    case FaultKind::kTornWrites:
+      return "torn_writes";
+    case FaultKind::kClockDrift:
+      return "clock_drift";
+    case FaultKind::kBitFlip:
+      return "bitflip";
   }
   return "?";
 }
@@ -67,7 +89,8 @@ absl::StatusOr<FaultSelection> ParseFaultSelection(const std::string& text) {
     }
     if (!known) {
       std::vector<std::string> names;
-      for (FaultKind kind : AllFaultKinds()) names.push_back(FaultKindName(kind));
+      for (FaultKind kind : AllFaultKinds())
+        names.push_back(FaultKindName(kind));
       return PegasusError(ErrorCode::kInvalidArgument,
                           "unknown fault kind '" + std::string(part) +
                               "'; known: swarm, none, all, " +

@@ -12,9 +12,9 @@
 namespace pegasus::sim {
 namespace {
 
+using checkers::Operation;
 using checkers::OpKind;
 using checkers::OpResult;
-using checkers::Operation;
 
 constexpr char kCounterSortKey[] = "n";
 
@@ -23,7 +23,7 @@ constexpr char kCounterSortKey[] = "n";
 KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
                    WorkloadOptions options,
                    std::function<NodeId(int32_t)> server_for, int64_t stop_ns,
-                   std::vector<Operation>* history)
+                   std::vector<Operation>* history, std::optional<NodeId> meta)
     : env_(env),
       client_id_(client_id),
       options_(options),
@@ -31,6 +31,10 @@ KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
       stop_ns_(stop_ns),
       history_(history),
       rpc_(env.transport, env.executor, env.random->Next64() | 1) {
+  if (meta.has_value()) {
+    router_ = std::make_unique<MetaRouter>(&rpc_, *meta, options_.app_id,
+                                           options_.timeout_ns / 2);
+  }
   Next();
 }
 
@@ -175,15 +179,32 @@ void KvClient::Issue() {
   Operation op;
   proto::DataRequest request = MakeRequest(&op);
   op.call_ns = env_.clock->MonotonicNowNs();
-  const bool read =
-      op.kind == OpKind::kGet || op.kind == OpKind::kMultiGet;
   in_flight_ = std::move(op);
+  in_flight_partition_ = request.partition_index();
+  if (router_ == nullptr) {
+    Send(server_for_(request.partition_index()), request);
+    return;
+  }
+  const int64_t sequence = sequence_;
+  router_->Locate(request.partition_index(), [this, sequence, request](
+                                                 absl::StatusOr<NodeId> node) {
+    if (sequence != sequence_ || !in_flight_.has_value()) return;
+    if (node.ok()) return Send(*node, request);
+    // Nothing was sent anywhere: the operation failed.
+    Complete(PegasusError(
+        ErrorCode::kServerChanged,
+        "no route to the partition's primary: " + node.status().ToString()));
+  });
+}
+
+void KvClient::Send(NodeId to, const proto::DataRequest& request) {
+  const bool read =
+      in_flight_->kind == OpKind::kGet || in_flight_->kind == OpKind::kMultiGet;
   CallOptions call;
   // Reads are idempotent, so they may be retried; writes are not.
   call.max_attempts = read ? 2 : 1;
   call.timeout_ns = options_.timeout_ns / call.max_attempts;
-  rpc_.Call(server_for_(request.partition_index()), kDataMethod,
-            request.SerializeAsString(), call,
+  rpc_.Call(to, kDataMethod, request.SerializeAsString(), call,
             [this](absl::StatusOr<std::string> response) {
               Complete(std::move(response));
             });
@@ -197,11 +218,18 @@ void KvClient::Complete(absl::StatusOr<std::string> response) {
   proto::DataResponse answer;
   absl::Status status = response.status();
   if (status.ok() && !answer.ParseFromString(*response)) {
-    status = PegasusError(ErrorCode::kInvalidArgument, "response does not parse");
+    status =
+        PegasusError(ErrorCode::kInvalidArgument, "response does not parse");
   }
   if (status.ok()) status = StatusFromProto(answer);
   const ErrorCode code = ToErrorCode(status);
-  const bool absent_ok = op.kind == OpKind::kGet && code == ErrorCode::kNotFound;
+  if (router_ != nullptr &&
+      (code == ErrorCode::kServerChanged ||
+       code == ErrorCode::kObjectNotFound || code == ErrorCode::kTimeout)) {
+    router_->Invalidate(in_flight_partition_);
+  }
+  const bool absent_ok =
+      op.kind == OpKind::kGet && code == ErrorCode::kNotFound;
   // A check that does not pass is an answer, not a failure (Pegasus reports
   // it as PERR_TRY_AGAIN with check_succeeded false).
   const bool check_failed_ok =

@@ -20,6 +20,7 @@
 #include "pegasus/proto/data.pb.h"
 #include "pegasus/runtime/rpc.h"
 #include "testing/checkers/history.h"
+#include "testing/sim/cluster.h"
 #include "testing/sim/process.h"
 
 namespace pegasus::sim {
@@ -40,12 +41,14 @@ struct WorkloadOptions {
 
 class KvClient final : public Service {
  public:
-  // `server_for` names the node serving a partition. Operations are
-  // appended to `history` as they complete. No operation starts after
-  // `stop_ns` (simulated time).
+  // `server_for` names the node serving a partition; with `meta` set
+  // instead, the client asks that meta server where each partition's
+  // primary is. Operations are appended to `history` as they complete. No
+  // operation starts after `stop_ns` (simulated time).
   KvClient(const ProcessEnv& env, int64_t client_id, WorkloadOptions options,
-           std::function<NodeId(int32_t partition)> server_for,
-           int64_t stop_ns, std::vector<checkers::Operation>* history);
+           std::function<NodeId(int32_t partition)> server_for, int64_t stop_ns,
+           std::vector<checkers::Operation>* history,
+           std::optional<NodeId> meta = std::nullopt);
   ~KvClient() override;
 
   // Records the operation in flight, if any, as unknown (end of the run).
@@ -56,6 +59,7 @@ class KvClient final : public Service {
   // operation whose fate is unknown, as a client backs off a sick server).
   void Next(bool back_off = false);
   void Issue();
+  void Send(NodeId to, const proto::DataRequest& request);
   void Complete(absl::StatusOr<std::string> response);
   proto::DataRequest MakeRequest(checkers::Operation* op);
 
@@ -66,6 +70,8 @@ class KvClient final : public Service {
   const int64_t stop_ns_;
   std::vector<checkers::Operation>* history_;
   RpcEndpoint rpc_;
+  std::unique_ptr<MetaRouter> router_;
+  int32_t in_flight_partition_ = 0;
   int64_t sequence_ = 0;
   std::optional<checkers::Operation> in_flight_;
   TimerId think_timer_ = kNoTimer;

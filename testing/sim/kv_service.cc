@@ -45,28 +45,6 @@ std::string PartitionDir(int32_t partition) {
 
 }  // namespace
 
-const char* PlantedBugName(PlantedBug bug) {
-  switch (bug) {
-    case PlantedBug::kNone:
-      return "none";
-    case PlantedBug::kStaleCache:
-      return "stale_cache";
-    case PlantedBug::kAckBeforeSync:
-      return "ack_before_sync";
-  }
-  return "?";
-}
-
-absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
-  for (PlantedBug bug : {PlantedBug::kNone, PlantedBug::kStaleCache,
-                         PlantedBug::kAckBeforeSync}) {
-    if (name == PlantedBugName(bug)) return bug;
-  }
-  return PegasusError(ErrorCode::kInvalidArgument,
-                      "unknown planted bug '" + name +
-                          "' (known: none, stale_cache, ack_before_sync)");
-}
-
 struct KvService::PartitionState {
   int32_t index = 0;
   std::string dir;

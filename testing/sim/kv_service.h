@@ -27,24 +27,13 @@
 #include "absl/status/statusor.h"
 #include "pegasus/proto/data.pb.h"
 #include "pegasus/runtime/rpc.h"
+#include "testing/sim/planted_bug.h"
 #include "testing/sim/process.h"
 
 namespace pegasus::sim {
 
 // The one RPC method: a DataRequest in, a DataResponse out.
 inline constexpr RpcMethod kDataMethod = 1;
-
-enum class PlantedBug {
-  kNone,
-  // Reads are sometimes answered from a cache that writes never invalidate.
-  kStaleCache,
-  // Writes are acknowledged once appended to the log, before it is synced:
-  // a crash then loses acknowledged writes.
-  kAckBeforeSync,
-};
-
-const char* PlantedBugName(PlantedBug bug);
-absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name);
 
 struct KvServiceOptions {
   int32_t app_id = 1;
@@ -59,8 +48,8 @@ struct KvServiceOptions {
 struct KvServiceStats {
   uint64_t writes = 0;
   uint64_t reads = 0;
-  uint64_t replayed = 0;       // Log records replayed at start.
-  uint64_t torn_records = 0;   // Incomplete records dropped at start.
+  uint64_t replayed = 0;      // Log records replayed at start.
+  uint64_t torn_records = 0;  // Incomplete records dropped at start.
   uint64_t checkpoints = 0;
   uint64_t stale_answers = 0;  // Reads answered from the planted cache.
 };

@@ -47,8 +47,7 @@ void SimNetwork::Send(int from, int to, std::string message,
     // Owned by the destination: it is dropped if the destination is down
     // when it arrives, and waits while the destination is paused or busy.
     world_->At(arrive, EventOwner{to, EventOwner::kAnyIncarnation}, "deliver",
-               detail,
-               [this, from, to, payload = std::move(payload)] {
+               detail, [this, from, to, payload = std::move(payload)] {
                  if (IsCut(from, to)) {
                    ++stats_.cut;
                    return;

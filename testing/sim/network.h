@@ -37,9 +37,9 @@ struct NetworkOptions {
 struct NetworkStats {
   uint64_t sent = 0;
   uint64_t delivered = 0;
-  uint64_t lost = 0;         // Dropped by the loss probability.
+  uint64_t lost = 0;  // Dropped by the loss probability.
   uint64_t duplicated = 0;
-  uint64_t cut = 0;          // Dropped by a partition.
+  uint64_t cut = 0;            // Dropped by a partition.
   uint64_t undeliverable = 0;  // Destination down or unknown.
 };
 

@@ -106,7 +106,10 @@ class SimProcess final : public Executor, public Clock {
 
   // The gate's view (see World).
   std::optional<int64_t> Admit(const EventOwner& owner, int64_t now_ns) const;
-  void BeginEvent(int64_t now_ns) { cursor_ns_ = now_ns; in_event_ = true; }
+  void BeginEvent(int64_t now_ns) {
+    cursor_ns_ = now_ns;
+    in_event_ = true;
+  }
   void EndEvent() {
     in_event_ = false;
     busy_until_ns_ = cursor_ns_;

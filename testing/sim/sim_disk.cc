@@ -49,7 +49,9 @@ bool IsDirectChild(const std::string& dir, const std::string& path) {
 
 SimDisk::SimDisk(DiskOptions options, std::unique_ptr<Random> random,
                  std::function<void(int64_t)> charge)
-    : options_(options), random_(std::move(random)), charge_(std::move(charge)) {
+    : options_(options),
+      random_(std::move(random)),
+      charge_(std::move(charge)) {
   dirs_.insert("/");
 }
 
@@ -96,7 +98,8 @@ absl::StatusOr<std::unique_ptr<WritableFile>> SimDisk::NewWritableFile(
   Charge(options_.write_latency_ns);
   if (!dirs_.contains(DirName(path))) return NotFound("open", path);
   if (dirs_.contains(path)) {
-    return PegasusError(ErrorCode::kIoError, "open " + path + ": is a directory");
+    return PegasusError(ErrorCode::kIoError,
+                        "open " + path + ": is a directory");
   }
   const uint64_t inode = next_inode_++;
   inodes_[inode];
@@ -174,7 +177,8 @@ absl::Status SimDisk::SyncDir(const std::string& path) {
     return PegasusError(ErrorCode::kIoError, "injected fsync error: " + path);
   }
   for (auto it = durable_names_.begin(); it != durable_names_.end();) {
-    it = IsDirectChild(path, it->first) ? durable_names_.erase(it) : std::next(it);
+    it = IsDirectChild(path, it->first) ? durable_names_.erase(it)
+                                        : std::next(it);
   }
   for (const auto& [name, inode] : names_) {
     if (IsDirectChild(path, name)) durable_names_[name] = inode;
@@ -216,10 +220,12 @@ std::string SimDisk::FlipBitAtRest() {
     if (inodes_.at(inode).synced > 0) candidates.emplace_back(name, inode);
   }
   if (candidates.empty()) return "";
-  const auto& [name, inode_id] = candidates[random_->Uniform(candidates.size())];
+  const auto& [name, inode_id] =
+      candidates[random_->Uniform(candidates.size())];
   Inode& inode = inodes_.at(inode_id);
   const uint64_t bit = random_->Uniform(inode.synced * 8);
-  inode.data[bit / 8] = static_cast<char>(inode.data[bit / 8] ^ (1 << (bit % 8)));
+  inode.data[bit / 8] =
+      static_cast<char>(inode.data[bit / 8] ^ (1 << (bit % 8)));
   ++stats_.bits_flipped;
   return name;
 }

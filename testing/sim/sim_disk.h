@@ -53,8 +53,8 @@ struct DiskStats {
   uint64_t reads = 0;
   uint64_t write_errors = 0;
   uint64_t read_errors = 0;
-  uint64_t torn_files = 0;     // Files left with a torn tail by crashes.
-  uint64_t lost_bytes = 0;     // Unsynced bytes crashes threw away.
+  uint64_t torn_files = 0;  // Files left with a torn tail by crashes.
+  uint64_t lost_bytes = 0;  // Unsynced bytes crashes threw away.
   uint64_t bits_flipped = 0;
 };
 

@@ -10,12 +10,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -34,9 +34,16 @@ ABSL_FLAG(double, duration_s, 20, "Simulated seconds per seed.");
 ABSL_FLAG(std::string, faults, "swarm",
           "swarm (a random subset per seed), none, all, or a comma-separated "
           "list of fault kinds (see docs/simulator.md).");
+ABSL_FLAG(std::string, service, "",
+          "What the servers run: 'cluster' (a meta server and replica "
+          "servers, PacificA) or 'single' (each partition on one server "
+          "alone). Default: single for its planted bugs, else cluster.");
 ABSL_FLAG(std::string, planted_bug, "none",
-          "Run a deliberately broken service: none, stale_cache or "
-          "ack_before_sync.");
+          "Run a deliberately broken service (see docs/simulator.md): "
+          "stale_cache and ack_before_sync (single); majority_commit, "
+          "secondary_read, lease_ge_grace, ack_before_durable, "
+          "skip_reconciliation, stale_ballot_prepare, early_learner_upgrade "
+          "and promote_removed (cluster).");
 ABSL_FLAG(std::string, script, "",
           "A scenario file of timed faults; turns the swarm's episodes off.");
 ABSL_FLAG(std::string, history_out, "",
@@ -63,12 +70,16 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 std::string ReplayCommand(uint64_t seed) {
-  std::string command = absl::StrCat(
-      "bazel run //testing/sim:simulate -- --seed=", seed,
-      " --duration_s=", absl::GetFlag(FLAGS_duration_s),
-      " --faults=", absl::GetFlag(FLAGS_faults));
+  std::string command =
+      absl::StrCat("bazel run //testing/sim:simulate -- --seed=", seed,
+                   " --duration_s=", absl::GetFlag(FLAGS_duration_s),
+                   " --faults=", absl::GetFlag(FLAGS_faults));
+  if (!absl::GetFlag(FLAGS_service).empty()) {
+    absl::StrAppend(&command, " --service=", absl::GetFlag(FLAGS_service));
+  }
   if (absl::GetFlag(FLAGS_planted_bug) != "none") {
-    absl::StrAppend(&command, " --planted_bug=", absl::GetFlag(FLAGS_planted_bug));
+    absl::StrAppend(&command,
+                    " --planted_bug=", absl::GetFlag(FLAGS_planted_bug));
   }
   if (!absl::GetFlag(FLAGS_script).empty()) {
     absl::StrAppend(&command, " --script=", absl::GetFlag(FLAGS_script));
@@ -114,9 +125,9 @@ bool RunSeed(const SimulationOptions& base, uint64_t seed, bool many,
             *at < again.trace.size() ? DescribeTraceRecord(again.trace[*at])
                                      : std::string("(ended)"));
       }
-      problems.push_back(absl::StrFormat(
-          "nondeterminism: digests %016x and %016x; %s", result.digest,
-          again.digest, where));
+      problems.push_back(
+          absl::StrFormat("nondeterminism: digests %016x and %016x; %s",
+                          result.digest, again.digest, where));
     }
   }
   const std::string history_out = absl::GetFlag(FLAGS_history_out);
@@ -183,7 +194,8 @@ int Main(int argc, char** argv) {
   };
   if (options.servers < 1 || options.clients < 0 ||
       options.partition_count < 1) {
-    return usage_error("--servers and --partitions must be >= 1, --clients >= 0");
+    return usage_error(
+        "--servers and --partitions must be >= 1, --clients >= 0");
   }
   if (options.duration_ns <= options.workload.timeout_ns) {
     return usage_error("--duration_s must exceed the client timeout (0.5 s)");
@@ -192,9 +204,28 @@ int Main(int argc, char** argv) {
       ParseFaultSelection(absl::GetFlag(FLAGS_faults));
   if (!faults.ok()) return usage_error(std::string(faults.status().message()));
   options.faults = *faults;
-  absl::StatusOr<PlantedBug> bug = ParsePlantedBug(absl::GetFlag(FLAGS_planted_bug));
+  absl::StatusOr<PlantedBug> bug =
+      ParsePlantedBug(absl::GetFlag(FLAGS_planted_bug));
   if (!bug.ok()) return usage_error(std::string(bug.status().message()));
   options.planted_bug = *bug;
+  const std::string service = absl::GetFlag(FLAGS_service);
+  if (service == "cluster" || (service.empty() && !IsSingleCopyBug(*bug))) {
+    options.service = ServiceKind::kCluster;
+  } else if (service == "single" || service.empty()) {
+    options.service = ServiceKind::kSingleCopy;
+  } else {
+    return usage_error("--service wants 'cluster' or 'single', got '" +
+                       service + "'");
+  }
+  if (options.service == ServiceKind::kCluster && IsSingleCopyBug(*bug)) {
+    return usage_error("--planted_bug=" + absl::GetFlag(FLAGS_planted_bug) +
+                       " is a bug of --service=single");
+  }
+  if (options.service == ServiceKind::kSingleCopy &&
+      *bug != PlantedBug::kNone && !IsSingleCopyBug(*bug)) {
+    return usage_error("--planted_bug=" + absl::GetFlag(FLAGS_planted_bug) +
+                       " is a bug of --service=cluster");
+  }
   if (const std::string path = absl::GetFlag(FLAGS_script); !path.empty()) {
     std::ifstream in(path);
     if (!in) return usage_error("cannot read --script " + path);
@@ -210,7 +241,8 @@ int Main(int argc, char** argv) {
     std::vector<std::string> ends = absl::StrSplit(range, "..");
     if (ends.size() != 2 || !absl::SimpleAtoi(ends[0], &first) ||
         !absl::SimpleAtoi(ends[1], &last) || first > last) {
-      return usage_error("--seeds wants 'A..B' with A <= B, got '" + range + "'");
+      return usage_error("--seeds wants 'A..B' with A <= B, got '" + range +
+                         "'");
     }
   }
   Totals totals;

@@ -10,11 +10,26 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "pegasus/base/check.h"
+#include "pegasus/base/crc64.h"
+#include "pegasus/base/random.h"
 #include "pegasus/base/status.h"
+#include "pegasus/storage/memory/memory_engine.h"
+#include "testing/sim/cluster.h"
 #include "testing/sim/process.h"
 
 namespace pegasus::sim {
 namespace {
+
+// A hash of every row a storage engine holds, in key order.
+uint64_t StorageDigest(const StorageEngine& engine) {
+  std::unique_ptr<StorageIterator> it = engine.NewIterator(IteratorOptions{});
+  uint64_t digest = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    digest = MixBits(digest ^ Crc64(it->key()));
+    digest = MixBits(digest ^ Crc64(it->value()));
+  }
+  return digest;
+}
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kMs = 1'000'000;
@@ -31,9 +46,9 @@ struct ScriptStep {
 
 absl::Status ScriptError(int line_number, const std::string& line,
                          const std::string& why) {
-  return PegasusError(ErrorCode::kInvalidArgument,
-                      absl::StrCat("script line ", line_number, " '", line,
-                                   "': ", why));
+  return PegasusError(
+      ErrorCode::kInvalidArgument,
+      absl::StrCat("script line ", line_number, " '", line, "': ", why));
 }
 
 absl::StatusOr<int64_t> ParseSeconds(absl::string_view text) {
@@ -67,7 +82,7 @@ absl::StatusOr<std::vector<int>> ParseNodeList(absl::string_view text,
 }
 
 absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
-                                                     int servers) {
+                                                    int servers) {
   std::vector<ScriptStep> steps;
   int line_number = 0;
   for (absl::string_view raw : absl::StrSplit(script, '\n')) {
@@ -134,8 +149,9 @@ absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
     } else if (step.verb == "heal") {
       expected = 0;
     } else {
-      return fail("unknown action (known: crash, restart, pause, isolate, "
-                  "split, cut, clog, heal, flip)");
+      return fail(
+          "unknown action (known: crash, restart, pause, isolate, "
+          "split, cut, clog, heal, flip)");
     }
     if (args.size() != expected) return fail("wrong number of arguments");
     steps.push_back(std::move(step));
@@ -161,10 +177,25 @@ class Simulation final : public EventGate {
   }
   void EndEvent(const EventOwner& owner) override {
     processes_[owner.process]->EndEvent();
+    if (cluster()) CheckPrimaries();
   }
 
  private:
   int64_t quiet_ns() const { return options_.duration_ns * 3 / 4; }
+  bool cluster() const { return options_.service == ServiceKind::kCluster; }
+  // The meta server's process (cluster only): right after the servers.
+  int meta_index() const { return options_.servers; }
+  NodeId meta_node() const {
+    return NodeId{static_cast<uint64_t>(meta_index()) + 1};
+  }
+  int first_client() const { return options_.servers + (cluster() ? 1 : 0); }
+  absl::StatusOr<std::unique_ptr<Service>> StartReplicaServer(
+      int index, const ProcessEnv& env);
+  void StartMeta();
+  void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
+  void CheckPrimaries();
+  void CheckConvergence(SimulationResult* result);
+  void Violation(const std::string& line);
   std::vector<int> Servers() const;
   std::vector<int> Everyone() const;
   NodeId ServerFor(int32_t partition) const {
@@ -193,6 +224,15 @@ class Simulation final : public EventGate {
   std::vector<std::string> violations_;
   std::vector<std::string> notes_;
   bool quiet_ = false;
+  // Cluster only.
+  std::shared_ptr<InMemoryMetaStore::Medium> meta_medium_ =
+      std::make_shared<InMemoryMetaStore::Medium>();
+  // Every partition's committed history as first applied anywhere: decree
+  // -> the mutation's content (its writes and timestamp).
+  std::map<Gpid, std::map<Decree, std::string>> committed_;
+  uint64_t applies_checked_ = 0;
+  // The ballot of the last primary seen serving each partition.
+  std::map<Gpid, Ballot> serving_ballot_;
 };
 
 Simulation::Simulation(const SimulationOptions& options)
@@ -200,43 +240,49 @@ Simulation::Simulation(const SimulationOptions& options)
   world_.set_gate(this);
   if (options_.trace) world_.EnableTrace();
   std::unique_ptr<Random> plan_random = world_.NewRandom("fault_plan");
-  plan_ = DrawFaultPlan(options_.faults, /*meta_servers=*/false, *plan_random);
+  plan_ =
+      DrawFaultPlan(options_.faults, /*meta_servers=*/cluster(), *plan_random);
   nemesis_random_ = world_.NewRandom("nemesis");
   network_ = std::make_unique<SimNetwork>(
       &world_, plan_.network, world_.NewRandom("network"),
       [this](int from, int to, const std::string& message) {
         if (to < 0 || to >= static_cast<int>(processes_.size())) return false;
-        return processes_[to]->Receive(
-            NodeId{static_cast<uint64_t>(from) + 1}, message);
+        return processes_[to]->Receive(NodeId{static_cast<uint64_t>(from) + 1},
+                                       message);
       });
   std::unique_ptr<Random> clock_random = world_.NewRandom("clocks");
-  const int total = options_.servers + options_.clients;
+  const int total = first_client() + options_.clients;
   for (int i = 0; i < total; ++i) {
     const bool server = i < options_.servers;
+    const bool meta = cluster() && i == meta_index();
     ProcessOptions process;
     // Drawn for every process so that the count of servers does not shift
     // what the clients get.
     const double drift =
         (clock_random->UniformDouble() * 2 - 1) * plan_.max_clock_drift;
-    const int64_t offset = plan_.max_wall_offset_us == 0
-                               ? 0
-                               : clock_random->UniformIn(
-                                     -plan_.max_wall_offset_us,
-                                     plan_.max_wall_offset_us);
+    const int64_t offset =
+        plan_.max_wall_offset_us == 0
+            ? 0
+            : clock_random->UniformIn(-plan_.max_wall_offset_us,
+                                      plan_.max_wall_offset_us);
     if (server) {
       process.has_disk = true;
       process.disk = plan_.disk;
+    }
+    if (server || meta) {
       process.clock_drift = drift;
       process.wall_offset_us = offset;
     }
     processes_.push_back(std::make_unique<SimProcess>(
         &world_, network_.get(), i, NodeId{static_cast<uint64_t>(i) + 1},
         server ? absl::StrCat("n", i + 1)
-               : absl::StrCat("client", i - options_.servers),
+               : (meta ? std::string("meta")
+                       : absl::StrCat("client", i - first_client())),
         process));
     if (server) {
       processes_.back()->set_on_fail_stop([this](SimProcess* p) {
-        RestartLater(p->index(), 100 * kMs + nemesis_random_->Exponential(500 * kMs));
+        RestartLater(p->index(),
+                     100 * kMs + nemesis_random_->Exponential(500 * kMs));
       });
     }
   }
@@ -250,12 +296,14 @@ std::vector<int> Simulation::Servers() const {
 
 std::vector<int> Simulation::Everyone() const {
   std::vector<int> all;
-  for (int i = 0; i < static_cast<int>(processes_.size()); ++i) all.push_back(i);
+  for (int i = 0; i < static_cast<int>(processes_.size()); ++i)
+    all.push_back(i);
   return all;
 }
 
 absl::StatusOr<std::unique_ptr<Service>> Simulation::StartServer(
     int index, const ProcessEnv& env) {
+  if (cluster()) return StartReplicaServer(index, env);
   KvServiceOptions service;
   service.partition_count = options_.partition_count;
   service.planted_bug = options_.planted_bug;
@@ -267,12 +315,130 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartServer(
   return std::unique_ptr<Service>(std::move(kv));
 }
 
+// Lease and grace: the servers stop serving (lease) well before the meta
+// server declares them dead (grace), unless a planted bug says otherwise.
+constexpr int64_t kLeaseNs = 3 * kSecond;
+constexpr int64_t kGraceNs = 5 * kSecond;
+
+absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
+    int index, const ProcessEnv& env) {
+  replication::ReplicaHostOptions host;
+  host.meta = meta_node();
+  host.lease_ns = options_.planted_bug == PlantedBug::kLeaseGeGrace
+                      ? kGraceNs + kSecond
+                      : kLeaseNs;
+  host.open_engine = [fs = env.file_system,
+                      clock = env.clock](const std::string& dir)
+      -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
+    MemoryEngineOptions engine;
+    engine.file_system = fs;
+    engine.clock = clock;
+    return OpenMemoryEngine(dir, engine);
+  };
+  replication::ReplicaPlantedBugs& bugs = host.replica.planted_bugs;
+  bugs.majority_commit = options_.planted_bug == PlantedBug::kMajorityCommit;
+  bugs.secondary_read = options_.planted_bug == PlantedBug::kSecondaryRead;
+  bugs.ack_before_durable =
+      options_.planted_bug == PlantedBug::kAckBeforeDurable;
+  bugs.skip_reconciliation =
+      options_.planted_bug == PlantedBug::kSkipReconciliation;
+  bugs.stale_ballot_prepare =
+      options_.planted_bug == PlantedBug::kStaleBallotPrepare;
+  bugs.early_learner_upgrade =
+      options_.planted_bug == PlantedBug::kEarlyLearnerUpgrade;
+  host.on_apply = [this, index](Gpid gpid, const proto::Mutation& mutation) {
+    RecordApply(index, gpid, mutation);
+  };
+  PEGASUS_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaServerService> service,
+                           ReplicaServerService::Start(env, std::move(host)));
+  return std::unique_ptr<Service>(std::move(service));
+}
+
+void Simulation::StartMeta() {
+  MetaServiceOptions meta;
+  meta.meta.grace_ns = kGraceNs;
+  meta.meta.lease_ns = kLeaseNs;
+  if (options_.planted_bug == PlantedBug::kLeaseGeGrace) {
+    meta.meta.lease_ns = kGraceNs + kSecond;
+    meta.meta.allow_lease_ge_grace = true;
+  }
+  meta.meta.add_secondary_delay_ns = kSecond;
+  meta.meta.planted_promote_removed =
+      options_.planted_bug == PlantedBug::kPromoteRemoved;
+  meta.tables.push_back(TableSpec{options_.workload.app_id,
+                                  options_.partition_count,
+                                  options_.replica_count});
+  meta.medium = meta_medium_;
+  PEGASUS_CHECK_OK(processes_[meta_index()]->Start(
+      [&](const ProcessEnv& env) -> absl::StatusOr<std::unique_ptr<Service>> {
+        PEGASUS_ASSIGN_OR_RETURN(std::unique_ptr<MetaService> service,
+                                 MetaService::Start(env, meta));
+        return std::unique_ptr<Service>(std::move(service));
+      }));
+}
+
+void Simulation::Violation(const std::string& line) {
+  // The first few are enough to debug by; the run fails either way.
+  if (violations_.size() < 20) violations_.push_back(line);
+}
+
+// Invariant 3 of docs/replication.md's checks: a committed decree has one
+// mutation, whichever replica applies it, whenever.
+void Simulation::RecordApply(int server, Gpid gpid,
+                             const proto::Mutation& mutation) {
+  proto::Mutation content = mutation;
+  content.clear_ballot();
+  content.clear_last_committed();
+  std::string bytes;
+  content.SerializeToString(&bytes);
+  auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
+  ++applies_checked_;
+  if (!first && it->second != bytes) {
+    Violation(absl::StrCat("divergence: n", server + 1,
+                           " applied a different "
+                           "mutation at ",
+                           gpid.ToString(), " decree ", mutation.decree(),
+                           " (ballot ", mutation.ballot(), ") at ",
+                           world_.now_ns(), " ns"));
+  }
+}
+
+// Invariant 1: at most one replica of a partition serves as primary at any
+// instant: primary, with its server's lease unexpired by its own clock.
+void Simulation::CheckPrimaries() {
+  std::map<Gpid, std::pair<int, Ballot>> serving;
+  for (int index : Servers()) {
+    SimProcess* process = processes_[index].get();
+    if (!process->up()) continue;
+    const auto* service =
+        static_cast<const ReplicaServerService*>(process->service());
+    const replication::ReplicaHost& host = service->host();
+    if (host.lease_until_ns() <= process->MonotonicNowNs()) continue;
+    for (Gpid gpid : host.replicas()) {
+      const replication::Replica* replica = host.replica(gpid);
+      if (replica == nullptr || !replica->serving_reads()) continue;
+      if (replica->status() != replication::ReplicaStatus::kPrimary &&
+          options_.planted_bug != PlantedBug::kSecondaryRead) {
+        continue;
+      }
+      auto [it, first] =
+          serving.emplace(gpid, std::make_pair(index, replica->ballot()));
+      if (!first) {
+        Violation(absl::StrCat("two primaries serve ", gpid.ToString(), ": n",
+                               it->second.first + 1, " (ballot ",
+                               it->second.second, ") and n", index + 1,
+                               " (ballot ", replica->ballot(), ") at ",
+                               world_.now_ns(), " ns"));
+      }
+    }
+  }
+}
+
 void Simulation::Restart(int index) {
   SimProcess* process = processes_[index].get();
   if (process->up()) return;
-  absl::Status status = process->Start([this, index](const ProcessEnv& env) {
-    return StartServer(index, env);
-  });
+  absl::Status status = process->Start(
+      [this, index](const ProcessEnv& env) { return StartServer(index, env); });
   if (status.ok()) return;
   const std::string line =
       absl::StrCat(process->name(), " refused to start: ", status.ToString());
@@ -321,7 +487,7 @@ void Simulation::RunEpisode() {
   for (FaultKind kind :
        {FaultKind::kCrash, FaultKind::kPause, FaultKind::kPartitionOne,
         FaultKind::kPartitionSplit, FaultKind::kPartitionOneWay,
-        FaultKind::kClog}) {
+        FaultKind::kClog, FaultKind::kPartitionMeta}) {
     if (plan_.has(kind)) kinds.push_back(kind);
   }
   if (kinds.empty()) return;
@@ -356,7 +522,9 @@ void Simulation::RunEpisode() {
       for (size_t i = 0; i < servers.size(); ++i) {
         (i < minority ? a : b).push_back(servers[i]);
       }
-      for (int i = options_.servers; i < static_cast<int>(processes_.size()); ++i) {
+      // The meta server and each client on a random side.
+      for (int i = options_.servers; i < static_cast<int>(processes_.size());
+           ++i) {
         (random.Bernoulli(0.5) ? a : b).push_back(i);
       }
       network_->Split(a, b);
@@ -374,6 +542,11 @@ void Simulation::RunEpisode() {
       HealLater(length);
       break;
     }
+    case FaultKind::kPartitionMeta:
+      network_->Cut(server, meta_index());
+      network_->Cut(meta_index(), server);
+      HealLater(length);
+      break;
     case FaultKind::kClog: {
       const int other = static_cast<int>(random.Uniform(processes_.size()));
       if (other == server) break;
@@ -424,16 +597,18 @@ void Simulation::Quiesce() {
 }
 
 SimulationResult Simulation::Run() {
+  if (cluster()) StartMeta();
   for (int server : Servers()) Restart(server);
   const int64_t stop_ns =
       options_.duration_ns - options_.workload.timeout_ns - 100 * kMs;
   for (int c = 0; c < options_.clients; ++c) {
-    SimProcess* process = processes_[options_.servers + c].get();
+    SimProcess* process = processes_[first_client() + c].get();
     PEGASUS_CHECK_OK(process->Start([&](const ProcessEnv& env) {
       auto client = std::make_unique<KvClient>(
           env, c, options_.workload,
           [this](int32_t partition) { return ServerFor(partition); }, stop_ns,
-          &history_);
+          &history_,
+          cluster() ? std::optional<NodeId>(meta_node()) : std::nullopt);
       clients_.push_back(client.get());
       return absl::StatusOr<std::unique_ptr<Service>>(std::move(client));
     }));
@@ -462,17 +637,65 @@ SimulationResult Simulation::Run() {
   for (const auto& process : processes_) result.crashes += process->crashes();
   result.messages_sent = network_->stats().sent;
   result.messages_delivered = network_->stats().delivered;
+  if (cluster()) CheckConvergence(&result);
   Check(&result);
   result.trace = world_.trace();
   return result;
 }
 
+// At the end, after the faults stopped: every partition has a serving
+// primary (liveness), and replicas of a partition at the same commit point
+// hold the same data (convergence).
+void Simulation::CheckConvergence(SimulationResult* result) {
+  result->applies_checked = applies_checked_;
+  std::map<Gpid, std::map<Decree, std::pair<int, uint64_t>>> seen;
+  std::set<Gpid> with_primary;
+  for (int index : Servers()) {
+    SimProcess* process = processes_[index].get();
+    if (!process->up()) continue;
+    const replication::ReplicaHost& host =
+        static_cast<const ReplicaServerService*>(process->service())->host();
+    for (Gpid gpid : host.replicas()) {
+      const replication::Replica* replica = host.replica(gpid);
+      if (replica->status() == replication::ReplicaStatus::kPrimary &&
+          replica->serving_reads()) {
+        with_primary.insert(gpid);
+      }
+      if (replica->status() != replication::ReplicaStatus::kPrimary &&
+          replica->status() != replication::ReplicaStatus::kSecondary) {
+        continue;
+      }
+      const uint64_t digest = StorageDigest(*host.storage(gpid));
+      auto [it, first] = seen[gpid].emplace(replica->last_committed(),
+                                            std::make_pair(index, digest));
+      if (!first && it->second.second != digest) {
+        Violation(absl::StrCat("no convergence: ", gpid.ToString(),
+                               " at decree ", replica->last_committed(),
+                               " differs between n", it->second.first + 1,
+                               " and n", index + 1));
+      }
+    }
+  }
+  result->partitions_with_primary = static_cast<int32_t>(with_primary.size());
+  if (result->partitions_with_primary < options_.partition_count) {
+    Violation(absl::StrCat("liveness: only ", with_primary.size(), " of ",
+                           options_.partition_count,
+                           " partitions have a serving primary at the end"));
+  }
+}
+
 void Simulation::Check(SimulationResult* result) {
   for (const checkers::Operation& op : history_) {
     switch (op.result) {
-      case checkers::OpResult::kOk: ++result->ops_ok; break;
-      case checkers::OpResult::kFailed: ++result->ops_failed; break;
-      case checkers::OpResult::kUnknown: ++result->ops_unknown; break;
+      case checkers::OpResult::kOk:
+        ++result->ops_ok;
+        break;
+      case checkers::OpResult::kFailed:
+        ++result->ops_failed;
+        break;
+      case checkers::OpResult::kUnknown:
+        ++result->ops_unknown;
+        break;
     }
   }
   checkers::CheckOptions check;
@@ -482,14 +705,13 @@ void Simulation::Check(SimulationResult* result) {
     case checkers::Verdict::kLinearizable:
       break;
     case checkers::Verdict::kNotLinearizable:
-      violations_.push_back("history not linearizable at hashkey '" +
-                            result->linearizability.hashkey + "'");
+      Violation("history not linearizable at hashkey '" +
+                result->linearizability.hashkey + "'");
       break;
     case checkers::Verdict::kUnknown:
-      violations_.push_back("linearizability undecided within " +
-                            std::to_string(options_.check_budget_ms) +
-                            " ms at hashkey '" +
-                            result->linearizability.hashkey + "'");
+      Violation("linearizability undecided within " +
+                std::to_string(options_.check_budget_ms) + " ms at hashkey '" +
+                result->linearizability.hashkey + "'");
       break;
   }
   result->violations = violations_;
@@ -501,6 +723,10 @@ void Simulation::Check(SimulationResult* result) {
 
 absl::Status ValidateScript(const std::string& script, int servers) {
   return ParseScript(script, servers).status();
+}
+
+const char* ServiceKindName(ServiceKind kind) {
+  return kind == ServiceKind::kCluster ? "cluster" : "single";
 }
 
 SimulationResult RunSimulation(const SimulationOptions& options) {

@@ -20,8 +20,22 @@
 
 namespace pegasus::sim {
 
+// What the servers run.
+enum class ServiceKind {
+  // Each partition on one server alone (kv_service.h).
+  kSingleCopy,
+  // A meta server and replica servers: every partition replicated by
+  // PacificA (cluster.h).
+  kCluster,
+};
+
+const char* ServiceKindName(ServiceKind kind);
+
 struct SimulationOptions {
   uint64_t seed = 1;
+  ServiceKind service = ServiceKind::kSingleCopy;
+  // Replicas per partition (cluster only).
+  int32_t replica_count = 3;
   // Simulated time the run lasts. Faults stop at three quarters of it (the
   // network heals and crashed servers restart) and clients start nothing in
   // the last timeout, so the run ends quiet.
@@ -54,6 +68,11 @@ struct SimulationResult {
   uint64_t crashes = 0;
   uint64_t messages_sent = 0;
   uint64_t messages_delivered = 0;
+  // Cluster only: mutations applied by replicas, each checked against every
+  // other replica's mutation at the same decree.
+  uint64_t applies_checked = 0;
+  // Cluster only: partitions with a serving primary at the end.
+  int32_t partitions_with_primary = 0;
   checkers::CheckReport linearizability;
   // Every failed check, one readable line each. Empty means the run passed.
   std::vector<std::string> violations;

@@ -21,8 +21,8 @@ SimulationOptions Small(uint64_t seed) {
 }
 
 std::string Summary(const SimulationResult& result) {
-  std::string text = "seed " + std::to_string(result.seed) + " faults " +
-                     result.faults;
+  std::string text =
+      "seed " + std::to_string(result.seed) + " faults " + result.faults;
   for (const std::string& violation : result.violations) {
     text += "\n  " + violation;
   }
@@ -120,8 +120,7 @@ TEST(SimulationTest, ScriptedCrashesLoseNoAcknowledgedWrite) {
 TEST(SimulationTest, ScriptErrorsNameTheLine) {
   absl::Status status = ValidateScript("at 1 crash n1\nat x crash n1\n", 3);
   EXPECT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("line 2"), absl::string_view::npos)
-      << status;
+  EXPECT_NE(status.message().find("line 2"), absl::string_view::npos) << status;
   EXPECT_FALSE(ValidateScript("at 1 crash n4", 3).ok());
   EXPECT_FALSE(ValidateScript("at 1 explode n1", 3).ok());
   EXPECT_FALSE(ValidateScript("at 1 split n1 n2", 3).ok());

@@ -31,9 +31,7 @@ uint64_t HashKind(const char* kind) {
 
 }  // namespace
 
-uint64_t HashBytes(std::string_view bytes) {
-  return Crc64(bytes);
-}
+uint64_t HashBytes(std::string_view bytes) { return Crc64(bytes); }
 
 World::World(uint64_t seed) : seed_(seed), digest_(MixBits(seed)) {}
 
@@ -108,7 +106,8 @@ std::optional<size_t> FirstDivergence(const std::vector<TraceRecord>& a,
                                       const std::vector<TraceRecord>& b) {
   const size_t n = std::min(a.size(), b.size());
   for (size_t i = 0; i < n; ++i) {
-    if (a[i].time_ns != b[i].time_ns || std::strcmp(a[i].kind, b[i].kind) != 0 ||
+    if (a[i].time_ns != b[i].time_ns ||
+        std::strcmp(a[i].kind, b[i].kind) != 0 ||
         a[i].process != b[i].process || a[i].detail != b[i].detail ||
         a[i].digest != b[i].digest) {
       return i;
@@ -120,8 +119,8 @@ std::optional<size_t> FirstDivergence(const std::vector<TraceRecord>& a,
 
 std::string DescribeTraceRecord(const TraceRecord& record) {
   return absl::StrFormat(
-      "event #%d at %.9fs: %s on %s (detail %016x, digest %016x)",
-      record.index, record.time_ns / 1e9, record.kind,
+      "event #%d at %.9fs: %s on %s (detail %016x, digest %016x)", record.index,
+      record.time_ns / 1e9, record.kind,
       record.process == EventOwner::kWorld
           ? std::string("world")
           : "process " + std::to_string(record.process),

@@ -226,8 +226,8 @@ TEST_F(WorldTest, HeldBackEventKeepsItsPlaceInItsProcessOrder) {
   Schedule(10, "posted_first", EventOwner{1, 0});
   Schedule(50, "posted_second", EventOwner{1, 0});
   RunAll();
-  EXPECT_EQ(ran_, (std::vector<Ran>{{"posted_first", 50},
-                                    {"posted_second", 50}}));
+  EXPECT_EQ(ran_,
+            (std::vector<Ran>{{"posted_first", 50}, {"posted_second", 50}}));
 }
 
 // Regression: a deferred event was requeued under a new id, so cancelling it

@@ -1,0 +1,105 @@
+// The replicated cluster inside the simulator: a meta server process
+// (MetaCore over an in-memory store whose medium outlives crashes) and
+// replica server processes (ReplicaHost over the memory engine on the
+// process's simulated disk), and the routing clients use to find a
+// partition's primary.
+
+#ifndef PEGASUS_TESTING_SIM_CLUSTER_H_
+#define PEGASUS_TESTING_SIM_CLUSTER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "pegasus/meta/meta_core.h"
+#include "pegasus/meta/meta_store.h"
+#include "pegasus/proto/replication.pb.h"
+#include "pegasus/replication/replica_host.h"
+#include "pegasus/runtime/rpc.h"
+#include "testing/sim/process.h"
+
+namespace pegasus::sim {
+
+struct TableSpec {
+  int32_t app_id = 1;
+  int32_t partition_count = 8;
+  int32_t replica_count = 3;
+};
+
+struct MetaServiceOptions {
+  MetaOptions meta;
+  std::vector<TableSpec> tables;
+  // How often the core is ticked.
+  int64_t tick_interval_ns = 100'000'000;
+  // What the meta server persists; shared across its incarnations.
+  std::shared_ptr<InMemoryMetaStore::Medium> medium;
+};
+
+class MetaService final : public Service {
+ public:
+  static absl::StatusOr<std::unique_ptr<MetaService>> Start(
+      const ProcessEnv& env, const MetaServiceOptions& options);
+  ~MetaService() override;
+
+  const MetaCore& core() const { return *core_; }
+
+ private:
+  MetaService(const ProcessEnv& env, const MetaServiceOptions& options);
+  void RegisterHandlers();
+  // Sends and persists what the core produced.
+  void Drain();
+  void Tick();
+  int64_t now_ns() const { return env_.clock->MonotonicNowNs(); }
+  ReplyToken Hold(RpcEndpoint::Responder responder);
+
+  ProcessEnv env_;
+  MetaServiceOptions options_;
+  RpcEndpoint rpc_;
+  std::unique_ptr<InMemoryMetaStore> store_;
+  std::unique_ptr<MetaCore> core_;
+  std::map<ReplyToken, RpcEndpoint::Responder> responders_;
+  ReplyToken next_token_ = 1;
+  TimerId tick_timer_ = kNoTimer;
+};
+
+class ReplicaServerService final : public Service {
+ public:
+  static absl::StatusOr<std::unique_ptr<ReplicaServerService>> Start(
+      const ProcessEnv& env, replication::ReplicaHostOptions options);
+
+  const replication::ReplicaHost& host() const { return *host_; }
+
+ private:
+  std::unique_ptr<replication::ReplicaHost> host_;
+};
+
+// Where a client sends a partition's requests: the primary in the
+// configuration it last fetched from the meta server, fetched again when
+// it has none or was told it is stale.
+class MetaRouter {
+ public:
+  MetaRouter(RpcEndpoint* rpc, NodeId meta, int32_t app_id,
+             int64_t query_timeout_ns);
+
+  // `done` gets the primary of `partition`, or PERR_SERVER_CHANGED when
+  // the meta server knows none (nothing was sent anywhere), or the query's
+  // error.
+  void Locate(int32_t partition,
+              absl::AnyInvocable<void(absl::StatusOr<NodeId>)> done);
+  // The primary refused a request as not (or no longer) the primary.
+  void Invalidate(int32_t partition);
+
+ private:
+  RpcEndpoint* const rpc_;
+  const NodeId meta_;
+  const int32_t app_id_;
+  const int64_t query_timeout_ns_;
+  std::map<int32_t, proto::PartitionConfig> configs_;
+};
+
+}  // namespace pegasus::sim
+
+#endif  // PEGASUS_TESTING_SIM_CLUSTER_H_
