@@ -17,6 +17,19 @@ namespace pegasus::replication {
 namespace {
 
 constexpr char kCurrentData[] = "current_data";
+constexpr char kBallotFile[] = "ballot";
+
+// Reads a small file holding one non-negative number; 0 when it is absent.
+absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
+                                       const std::string& path) {
+  if (!fs->FileExists(path)) return 0;
+  PEGASUS_ASSIGN_OR_RETURN(std::string text, fs->ReadFile(path));
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < 0) {
+    return PegasusError(ErrorCode::kCorruption, path + " is unreadable");
+  }
+  return value;
+}
 
 std::string ReplicaDirName(Gpid gpid) {
   return absl::StrCat(gpid.app_id, ".", gpid.partition_index);
@@ -144,14 +157,11 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   hosted->dir = absl::StrCat(options_.data_dir, "/", ReplicaDirName(gpid));
   PEGASUS_RETURN_IF_ERROR(fs->CreateDirs(hosted->dir));
   PEGASUS_RETURN_IF_ERROR(fs->SyncDir(options_.data_dir));
-  const std::string current = hosted->dir + "/" + kCurrentData;
-  if (fs->FileExists(current)) {
-    PEGASUS_ASSIGN_OR_RETURN(std::string text, fs->ReadFile(current));
-    if (!absl::SimpleAtoi(text, &hosted->data_generation) ||
-        hosted->data_generation < 0) {
-      return PegasusError(ErrorCode::kCorruption, current + " is unreadable");
-    }
-  }
+  PEGASUS_ASSIGN_OR_RETURN(
+      hosted->data_generation,
+      ReadNumberFile(fs, hosted->dir + "/" + kCurrentData));
+  PEGASUS_ASSIGN_OR_RETURN(const int64_t ballot,
+                           ReadNumberFile(fs, hosted->dir + "/" + kBallotFile));
   PEGASUS_ASSIGN_OR_RETURN(hosted->engine,
                            options_.open_engine(hosted->data_dir()));
   hosted->partition =
@@ -181,9 +191,9 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
             logged.push_back(std::move(mutation));
             return absl::OkStatus();
           }));
-  hosted->replica =
-      std::make_unique<Replica>(gpid, options_.self, options_.replica,
-                                hosted->engine->LastAppliedDecree(), logged);
+  hosted->replica = std::make_unique<Replica>(
+      gpid, options_.self, options_.replica,
+      hosted->engine->LastAppliedDecree(), logged, ballot);
   if (!lease_valid_) hosted->replica->SetLeaseValid(false);
   Hosted* raw = hosted.get();
   hosted_[gpid] = std::move(hosted);
@@ -221,6 +231,15 @@ void ReplicaHost::Process(Hosted* hosted) {
     if (!ready.fatal.ok()) {
       Stop(hosted, ready.fatal);
       return;
+    }
+    if (ready.persist_ballot != 0) {
+      absl::Status persisted = WriteFileAtomically(
+          options_.env.file_system, hosted->dir + "/" + kBallotFile,
+          std::to_string(ready.persist_ballot));
+      if (!persisted.ok()) {
+        Stop(hosted, persisted);
+        return;
+      }
     }
     StartAppends(hosted, std::move(ready.log_appends));
     SendMessages(std::move(ready.messages));

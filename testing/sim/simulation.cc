@@ -159,6 +159,14 @@ absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
   return steps;
 }
 
+// Lease and grace: the servers stop serving (lease) well before the meta
+// server declares them dead (grace), unless a planted bug says otherwise.
+constexpr int64_t kLeaseNs = 3 * kSecond;
+constexpr int64_t kGraceNs = 5 * kSecond;
+// After the faults stop, every partition must have a serving primary within
+// this long: the grace, and time for failover and learning.
+constexpr int64_t kLivenessBoundNs = kGraceNs + 5 * kSecond;
+
 class Simulation final : public EventGate {
  public:
   explicit Simulation(const SimulationOptions& options);
@@ -182,6 +190,13 @@ class Simulation final : public EventGate {
 
  private:
   int64_t quiet_ns() const { return options_.duration_ns * 3 / 4; }
+  // A cluster run goes on after the faults stop for long enough that every
+  // partition must have healed: failure detection (grace), then failover.
+  int64_t end_ns() const {
+    return cluster()
+               ? std::max(options_.duration_ns, quiet_ns() + kLivenessBoundNs)
+               : options_.duration_ns;
+  }
   bool cluster() const { return options_.service == ServiceKind::kCluster; }
   // The meta server's process (cluster only): right after the servers.
   int meta_index() const { return options_.servers; }
@@ -315,11 +330,6 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartServer(
   return std::unique_ptr<Service>(std::move(kv));
 }
 
-// Lease and grace: the servers stop serving (lease) well before the meta
-// server declares them dead (grace), unless a planted bug says otherwise.
-constexpr int64_t kLeaseNs = 3 * kSecond;
-constexpr int64_t kGraceNs = 5 * kSecond;
-
 absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
     int index, const ProcessEnv& env) {
   replication::ReplicaHostOptions host;
@@ -392,6 +402,11 @@ void Simulation::RecordApply(int server, Gpid gpid,
   std::string bytes;
   content.SerializeToString(&bytes);
   auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
+  if (getenv("SIM_DEBUG_APPLY") &&
+      gpid.partition_index == atoi(getenv("SIM_DEBUG_APPLY"))) {
+    fprintf(stderr, "%ld n%d apply %s\n", (long)world_.now_ns(), server + 1,
+            mutation.ShortDebugString().c_str());
+  }
   ++applies_checked_;
   if (!first && it->second != bytes) {
     Violation(absl::StrCat("divergence: n", server + 1,
@@ -591,6 +606,14 @@ void Simulation::RunStep(const ScriptStep& step) {
 void Simulation::Quiesce() {
   quiet_ = true;
   network_->Heal();
+  if (cluster()) {
+    // Liveness is judged with the disks healthy too: a disk failing writes
+    // stops its node (fail-stop) over and over, which no protocol heals.
+    for (int server : Servers()) {
+      processes_[server]->disk()->options().write_error_probability = 0;
+      processes_[server]->disk()->options().read_error_probability = 0;
+    }
+  }
   for (int server : Servers()) {
     if (!processes_[server]->up()) Restart(server);
   }
@@ -625,7 +648,7 @@ SimulationResult Simulation::Run() {
     }
   }
   world_.At(quiet_ns(), EventOwner{}, "quiesce", 0, [this] { Quiesce(); });
-  world_.RunUntil(options_.duration_ns);
+  world_.RunUntil(end_ns());
   for (KvClient* client : clients_) client->Abandon();
 
   SimulationResult result;
@@ -681,6 +704,38 @@ void Simulation::CheckConvergence(SimulationResult* result) {
     Violation(absl::StrCat("liveness: only ", with_primary.size(), " of ",
                            options_.partition_count,
                            " partitions have a serving primary at the end"));
+    // What each of them looks like, to debug by.
+    const MetaService* meta = processes_[meta_index()]->up()
+                                  ? static_cast<const MetaService*>(
+                                        processes_[meta_index()]->service())
+                                  : nullptr;
+    for (int32_t p = 0; p < options_.partition_count; ++p) {
+      const Gpid gpid{options_.workload.app_id, p};
+      if (with_primary.count(gpid)) continue;
+      std::string line = absl::StrCat("  ", gpid.ToString(), ": meta ");
+      const proto::PartitionConfig* config =
+          meta == nullptr ? nullptr : meta->core().GetConfig(gpid);
+      absl::StrAppend(&line,
+                      config == nullptr ? "-" : config->ShortDebugString());
+      for (int index : Servers()) {
+        SimProcess* process = processes_[index].get();
+        if (!process->up()) {
+          absl::StrAppend(&line, "; n", index + 1, " down");
+          continue;
+        }
+        const replication::ReplicaHost& host =
+            static_cast<const ReplicaServerService*>(process->service())
+                ->host();
+        const replication::Replica* replica = host.replica(gpid);
+        if (replica == nullptr) continue;
+        absl::StrAppend(&line, "; n", index + 1, " ",
+                        replication::ReplicaStatusName(replica->status()), " b",
+                        replica->ballot(), " c", replica->last_committed(),
+                        " p", replica->last_prepared(),
+                        host.lease_valid() ? "" : " nolease");
+      }
+      notes_.push_back(line);
+    }
   }
 }
 

@@ -61,7 +61,8 @@ absl::Status ValidateReplicaOptions(const ReplicaOptions& o) {
 
 Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
                  Decree last_applied,
-                 const std::vector<proto::Mutation>& logged)
+                 const std::vector<proto::Mutation>& logged,
+                 Ballot persisted_ballot)
     : gpid_(gpid), self_(self), options_(options) {
   PEGASUS_CHECK_OK(ValidateReplicaOptions(options));
   config_.set_app_id(gpid.app_id);
@@ -84,7 +85,8 @@ Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
     entry.mutation = mutation;
     entry.logged = true;
   }
-  config_.set_ballot(max_ballot);
+  config_.set_ballot(std::max(max_ballot, persisted_ballot));
+  persisted_ballot_ = config_.ballot();
   // What a later record says was committed is committed: apply it.
   CommitTo(known_committed);
 }
@@ -141,6 +143,10 @@ void Replica::OnConfig(const proto::PartitionConfig& config,
 void Replica::AdoptConfig(const proto::PartitionConfig& config) {
   const bool was_primary = status_ == ReplicaStatus::kPrimary;
   config_ = config;
+  if (config_.ballot() > persisted_ballot_) {
+    persisted_ballot_ = config_.ballot();
+    ready_.persist_ballot = persisted_ballot_;
+  }
   proposal_pending_ = false;
   if (!lease_valid_) {
     BecomeInactive();

@@ -49,10 +49,12 @@ class Replica {
   // `logged` in its log (in log order; later records of one decree replace
   // earlier ones). Mutations the log proves committed (a later record's
   // last_committed covers them) are applied through the first Ready.
-  // It starts inactive, at the highest ballot its log shows, until a
-  // configuration arrives.
+  // It starts inactive, at the highest ballot its log shows or
+  // `persisted_ballot` says (the last Ready::persist_ballot its driver made
+  // durable), until a configuration arrives.
   Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
-          Decree last_applied, const std::vector<proto::Mutation>& logged);
+          Decree last_applied, const std::vector<proto::Mutation>& logged,
+          Ballot persisted_ballot = 0);
 
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -205,6 +207,8 @@ class Replica {
 
   ReplicaStatus status_ = ReplicaStatus::kInactive;
   proto::PartitionConfig config_;
+  // The highest ballot the driver was asked to persist.
+  Ballot persisted_ballot_ = 0;
   bool lease_valid_ = true;
   int64_t now_ns_ = 0;
   int64_t wall_now_us_ = 0;

@@ -148,6 +148,13 @@ struct InstallCheckpoint {
 };
 
 struct Ready {
+  // Before anything else: make this ballot durable (0: nothing to do). The
+  // replica acts under a new ballot only in the Ready that persists it, so
+  // a restart never forgets a ballot it acted under: it would otherwise
+  // take the same ballot again as if new, and a restarted primary would
+  // prepare different mutations under a ballot its secondaries already
+  // hold mutations for.
+  Ballot persist_ballot = 0;
   std::vector<LogAppend> log_appends;
   std::vector<PeerMessage> messages;
   // Proposals for the meta server.
@@ -161,9 +168,10 @@ struct Ready {
   absl::Status fatal;
 
   bool empty() const {
-    return log_appends.empty() && messages.empty() && meta_requests.empty() &&
-           installs.empty() && applies.empty() && reads.empty() &&
-           errors.empty() && learn_fetches.empty() && fatal.ok();
+    return persist_ballot == 0 && log_appends.empty() && messages.empty() &&
+           meta_requests.empty() && installs.empty() && applies.empty() &&
+           reads.empty() && errors.empty() && learn_fetches.empty() &&
+           fatal.ok();
   }
 };
 
