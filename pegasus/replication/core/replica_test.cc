@@ -309,12 +309,12 @@ TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
-  ASSERT_EQ(g.fetches.size(), 1u);
-  EXPECT_EQ(g.fetches[0].start_decree, 1);
+  ASSERT_EQ(g.fetches[1].size(), 1u);
+  EXPECT_EQ(g.fetches[1][0].start_decree, 1);
   proto::LearnResponse data;
   data.set_type(proto::LEARN_LOG);
   for (const proto::Mutation& m : g.logs[1]) *data.add_mutations() = m;
-  g.at(1).OnLearnData(NodeId{3}, g.fetches[0].signature, data);
+  g.at(1).OnLearnData(NodeId{3}, g.fetches[1][0].signature, data);
   g.Drain(1);
   g.Settle();
   EXPECT_EQ(g.at(3).last_committed(), 4);
