@@ -91,9 +91,12 @@ class ReplicaGroup {
     Drain(n);
   }
 
-  // Completes node n's log appends, oldest first.
+  // Completes node n's pending log appends, oldest first (not the ones
+  // completing them starts).
   void CompleteLogs(int n, absl::Status status = absl::OkStatus()) {
-    while (!pending_logs[n].empty()) CompleteLog(n, 0, status);
+    for (size_t i = pending_logs[n].size(); i > 0; --i) {
+      CompleteLog(n, 0, status);
+    }
   }
   // Completes node n's pending append at `index` (its log keeps it if
   // `status` is OK).
