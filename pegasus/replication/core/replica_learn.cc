@@ -126,7 +126,7 @@ void Replica::OnAddLearner(const proto::PartitionConfig& config,
                            next_learner_signature_++;
   }
   if (options_.planted_bugs.early_learner_upgrade) {
-    MaybeUpgradeLearner(learner, &it->second);
+    MaybeUpgradeLearner(learner);
   }
   proto::GroupCheckRequest request;
   *request.mutable_config() = config_;
@@ -150,19 +150,20 @@ void Replica::OnGroupCheckResponse(NodeId from,
   if (response.learner_status() == proto::LEARNER_SUCCEEDED &&
       it->second.prepare_start != kNoDecree &&
       response.last_prepared() >= it->second.prepare_start - 1) {
-    MaybeUpgradeLearner(from, &it->second);
+    MaybeUpgradeLearner(from);
   }
 }
 
 // Proposes the learner as a secondary: it holds every mutation before its
-// prepare start and has acknowledged every prepare since.
-void Replica::MaybeUpgradeLearner(NodeId learner, Learner* state) {
-  if (proposal_pending_ || state->upgrade_proposed) return;
+// prepare start and has acknowledged every prepare since. Once is not
+// enough: if the meta server refuses (its configuration moved on), the
+// learner's next success report brings a new proposal.
+void Replica::MaybeUpgradeLearner(NodeId learner) {
+  if (proposal_pending_) return;
   if (config_.secondaries_size() + 1 >= config_.max_replica_count() &&
       config_.max_replica_count() > 0) {
     return;
   }
-  state->upgrade_proposed = true;
   proto::ConfigUpdateRequest request;
   *request.mutable_config() = config_;
   request.mutable_config()->set_ballot(config_.ballot() + 1);

@@ -297,6 +297,36 @@ TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
   EXPECT_EQ(g.at(1).last_committed(), 4);
 }
 
+// Regression: the primary marked a learner's upgrade as proposed for good,
+// so once the meta server refused the proposal (its configuration had moved
+// on) the caught-up learner was never proposed again, even when the meta
+// server asked for it to be added once more.
+TEST(ReplicaTest, LearnerUpgradeIsProposedAgainAfterTheMetaServerRefusesIt) {
+  Group g(4);
+  g.Configure(Group::Config(1, 1, {2, 3}, 4));
+  g.Write(1, "k", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2, 3}, 4), NodeId{4});
+  g.Drain(1);
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  // Refused: the meta server is at ballot 2 already, without node 3.
+  proto::ConfigUpdateResponse response;
+  response.set_error(static_cast<int32_t>(ErrorCode::kServerChanged));
+  *response.mutable_config() = Group::Config(2, 1, {2}, 4);
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.meta_inbox.clear();
+  ASSERT_EQ(g.at(1).ballot(), 2);
+  g.Tick(1, 600 * kMs);  // The group check: the learner reports success.
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 4u);
+  EXPECT_EQ(g.meta_inbox[0].config().ballot(), 3);
+}
+
 TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   ReplicaOptions options;
   options.max_cached_mutations = 1;
