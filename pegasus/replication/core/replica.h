@@ -166,6 +166,7 @@ class Replica {
   void BecomeSecondary();
   void BecomeInactive();
   void DropClients(const absl::Status& status);
+  void RefuseQueuedWrites(const absl::Status& status);
   bool IsMember(NodeId node) const;
   std::vector<NodeId> Secondaries() const;
   void ProposeConfig(proto::ConfigUpdateRequest request);

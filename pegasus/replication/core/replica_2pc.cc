@@ -38,6 +38,17 @@ void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
 // No new mutation is made while a membership change is pending at the meta
 // server: it would be prepared to a configuration about to change.
 void Replica::MakeMutations() {
+  if (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
+      !proposal_pending_ &&
+      config_.secondaries_size() + 1 < options_.min_replica_count) {
+    // Writes queued while the configuration still had enough members are
+    // refused like new ones once it has fewer: made into a mutation now,
+    // they would be acknowledged with fewer copies than min_replica_count.
+    RefuseQueuedWrites(PegasusError(
+        ErrorCode::kNotEnoughMember,
+        "the partition has fewer replicas than min_replica_count"));
+    return;
+  }
   while (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
          !proposal_pending_ && !queue_.empty() &&
          last_prepared() - last_committed_ < options_.max_inflight_mutations) {

@@ -118,6 +118,31 @@ TEST(ReplicaTest, WritesNeedMinReplicaCountMembers) {
   EXPECT_EQ(g.errors[5], ErrorCode::kNotEnoughMember);
 }
 
+// Regression: a write queued while the primary waited for the meta server
+// to remove a member became a mutation under the smaller configuration and
+// was acknowledged with a single copy, though min_replica_count was 2 and a
+// write arriving then was refused with PERR_NOT_ENOUGH_MEMBER.
+TEST(ReplicaTest,
+     WritesQueuedWhileTheGroupShrankBelowMinReplicaCountAreRefused) {
+  Group g(2);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle({2});
+  g.Tick(1, 100 * kMs);
+  g.Tick(1, 1'000 * kMs);  // Node 2 is proposed for removal.
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  g.Write(1, "b", 2);  // Queued: the removal is pending.
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Settle({2});
+  EXPECT_EQ(g.errors[2], ErrorCode::kNotEnoughMember);
+  EXPECT_EQ(g.at(1).last_prepared(), 1);
+  // Decree 1 was prepared before: reconciliation commits it regardless.
+  EXPECT_EQ(g.acked, std::vector<ClientToken>{1});
+}
+
 TEST(ReplicaTest, InflightWindowBoundsMutationsAndQueuedWritesCoalesce) {
   ReplicaOptions options;
   options.max_inflight_mutations = 2;
