@@ -38,11 +38,13 @@ class ReplicaGroup {
     for (int i = 1; i <= nodes; ++i) Restart(i, kNoDecree, {});
   }
 
-  // A new incarnation of node `n` with what its storage and log kept.
+  // A new incarnation of node `n` with what its storage and log kept, and
+  // the last ballot it persisted.
   void Restart(int n, Decree last_applied,
                const std::vector<proto::Mutation>& logged) {
-    replicas[n] = std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)}, options,
-                                            last_applied, logged);
+    replicas[n] =
+        std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)}, options,
+                                  last_applied, logged, persisted_ballot[n]);
     pending_logs[n].clear();
     fetches[n].clear();
     installs[n].clear();
@@ -188,6 +190,7 @@ class ReplicaGroup {
     Ready ready = at(n).TakeReady();
     at(n).CheckInvariants();
     if (on_ready) on_ready(n, ready);
+    if (ready.persist_ballot != 0) persisted_ballot[n] = ready.persist_ballot;
     for (LogAppend& append : ready.log_appends) {
       pending_logs[n].push_back(std::move(append.mutation));
     }
@@ -234,6 +237,8 @@ class ReplicaGroup {
   std::map<int, std::vector<InstallCheckpoint>> installs;
   // The highest decree each node's storage holds (applied or installed).
   std::map<int, Decree> storage_decree;
+  // The last ballot each node persisted (Ready::persist_ballot).
+  std::map<int, Ballot> persisted_ballot;
   // Called with every Ready before the group carries it out.
   std::function<void(int n, const Ready& ready)> on_ready;
   std::map<int, absl::Status> fatal;

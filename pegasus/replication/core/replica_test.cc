@@ -278,6 +278,44 @@ TEST(ReplicaTest, RestartedPrimaryAsksForANewBallotInsteadOfReusingIts) {
   EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
 }
 
+// A restarted primary whose log lost every record of its ballot (its own
+// append of decree 1 never became durable, while both secondaries logged
+// and acknowledged the prepare). From its log alone it would start at
+// ballot 0, take the configuration's ballot 1 as new, and make a different
+// decree 1 that the secondaries acknowledge as a repeat: they would commit
+// their old decree 1 and the primary its new one. The persisted ballot
+// makes it ask for a new ballot instead.
+TEST(ReplicaTest, RestartedPrimaryWhoseLogLostItsBallotAsksForANewOne) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Deliver();
+  g->CompleteLogs(2);
+  g->CompleteLogs(3);
+  g->network.clear();
+  ASSERT_TRUE(g->logs[1].empty());
+  g->Restart(1, kNoDecree, {});  // Its own append of decree 1 was lost.
+  EXPECT_EQ(g->at(1).ballot(), 1) << "the persisted ballot";
+  g->at(1).OnConfig(Group::Config(1, 1, {2, 3}));
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
+  ASSERT_EQ(g->meta_inbox.size(), 1u);
+  EXPECT_EQ(g->meta_inbox[0].type(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
+  EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g->meta_inbox[0].config();
+  g->at(1).OnConfigUpdateResponse(response);
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kPrimary);
+  g->Write(1, "b", 2);
+  g->Settle();
+  g->Tick(1, 600 * kMs);  // The commit point reaches the secondaries.
+  g->Settle();
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_GE(g->applied[n].size(), 1u) << "node " << n;
+    EXPECT_EQ(g->applied[n][0].writes(0).put().hash_key(), "b") << "node " << n;
+  }
+}
+
 TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
   auto g = ThreeReplicas();
   g->at(1).SetLeaseValid(false);
@@ -466,8 +504,7 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
       const uint64_t action = rng.Uniform(100);
       const int primary = int(config.primary());
       if (action < 25 && primary != 0) {
-        g.Write(primary, "k" + std::to_string(rng.Uniform(3)),
-                next_client++);
+        g.Write(primary, "k" + std::to_string(rng.Uniform(3)), next_client++);
       } else if (action < 60 && !g.network.empty()) {
         g.DeliverOne(rng.Uniform(g.network.size()), rng.Bernoulli(0.1));
       } else if (action < 80) {
