@@ -256,8 +256,13 @@ void Replica::OnLearnResponse(NodeId from,
     return;
   }
   if (response.error() != proto::REPLICA_OK) {
-    learn_in_flight_ = false;  // Asks again after learn_retry_ns.
-    learn_sent_ns_ = now_ns_;
+    // Refused: the primary is not primary now (its lease lapsed, say) or no
+    // longer knows this signature. Asking again under the same signature
+    // would not help, and waiting as a learner would never end: the round
+    // is over. A primary that still counts this replica as a learner
+    // invites it again with its next group check.
+    learn_in_flight_ = false;
+    BecomeInactive();
     return;
   }
   if (response.config().ballot() > config_.ballot()) {

@@ -390,6 +390,45 @@ TEST(ReplicaTest, LearnerUpgradeIsProposedAgainAfterTheMetaServerRefusesIt) {
   EXPECT_EQ(g.meta_inbox[0].config().ballot(), 3);
 }
 
+// Regression: a learner whose learn request reached its primary while the
+// primary's lease had lapsed was refused, and then neither asked again nor
+// was invited again (the primary, back under a new ballot, kept it as a
+// learner with the same signature), so it stayed learning forever.
+TEST(ReplicaTest, LearnerRefusedWhileThePrimaryLostItsLeaseLearnsLater) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "k", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  // The invitation reaches n3; its learn request waits.
+  ASSERT_EQ(g.network.size(), 1u);
+  auto [from, to, body] = std::move(g.network.front());
+  g.network.pop_front();
+  g.Receive(from, to, body);
+  ASSERT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  g.at(1).SetLeaseValid(false);
+  g.Drain(1);
+  g.Settle();  // Refused: n1 is not primary now.
+  g.at(1).SetLeaseValid(true);
+  g.at(1).OnConfig(Group::Config(1, 1, {2}));
+  g.Drain(1);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.meta_inbox.clear();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  ASSERT_EQ(g.at(1).status(), ReplicaStatus::kPrimary);
+  g.Tick(1, 600 * kMs);  // The group check invites the learner again.
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  EXPECT_EQ(g.at(3).last_committed(), 1);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 3u);
+}
+
 TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   ReplicaOptions options;
   options.max_cached_mutations = 1;
