@@ -241,8 +241,14 @@ void Replica::SendLearnResponse(NodeId learner, proto::LearnResponse response) {
   *response.mutable_config() = config_;
   response.set_learner_signature(state.signature);
   response.set_last_committed(last_committed_);
-  response.set_prepare_start_decree(last_prepared() + 1);
-  state.prepare_start = last_prepared() + 1;
+  // The first answer fixes where the prepares start. An answer to a request
+  // the learner sent again must not move the start on: the learner may act
+  // on the earlier answer, and would then lack the decrees between the two
+  // starts whose prepares it missed, which are resent only to targets.
+  if (state.prepare_start == kNoDecree) {
+    state.prepare_start = last_prepared() + 1;
+  }
+  response.set_prepare_start_decree(state.prepare_start);
   state.status = proto::LEARNER_LEARNING;
   ready_.messages.push_back(PeerMessage{learner, std::move(response)});
 }

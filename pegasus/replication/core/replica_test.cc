@@ -1,5 +1,6 @@
 #include "pegasus/replication/core/replica.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -427,6 +428,52 @@ TEST(ReplicaTest, LearnerRefusedWhileThePrimaryLostItsLeaseLearnsLater) {
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
   EXPECT_EQ(g.meta_inbox[0].node(), 3u);
+}
+
+// Regression: each answer to a learn request moved the learner's prepare
+// start to the primary's last prepared decree + 1. A learner that asked
+// again (its first answer was slow) and then acted on the first answer
+// lacked every decree between the two starts whose prepare it had missed:
+// the primary no longer counted it for those decrees, so it never sent
+// them again. Upgraded with that hole, and later made primary, it filled a
+// committed decree with an empty write.
+TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle();
+  // Takes the oldest queued message to `to` out of the network.
+  auto take = [&](int to) {
+    auto it = std::find_if(g.network.begin(), g.network.end(),
+                           [&](auto& m) { return std::get<1>(m) == to; });
+    EXPECT_NE(it, g.network.end());
+    auto message = std::move(*it);
+    g.network.erase(it);
+    return message;
+  };
+  auto receive = [&](auto message) {
+    g.Receive(std::get<0>(message), std::get<1>(message), std::get<2>(message));
+  };
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  receive(take(3));             // The invitation.
+  receive(take(1));             // The learn request.
+  auto first_answer = take(3);  // Slow: start 2.
+  g.Write(1, "b", 2);           // Decree 2, prepared to n2 and n3.
+  take(3);                      // Lost on its way to n3.
+  g.Settle({3});                // n2 acknowledges decree 2.
+  g.network.clear();
+  g.Tick(3, 1'000 * kMs);  // n3 asks again.
+  receive(take(1));
+  take(3);                           // The second answer (start 3) is lost.
+  receive(std::move(first_answer));  // n3 acts on the first.
+  for (int64_t ms = 100; ms <= 600; ms += 100) {
+    g.Tick(1, ms * kMs);
+    g.Settle();
+  }
+  ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "n3 lacks decree 2";
+  EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
+  EXPECT_EQ(g.at(1).last_committed(), 2);
 }
 
 TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
