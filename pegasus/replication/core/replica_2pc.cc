@@ -207,10 +207,18 @@ void Replica::RetryPrepares() {
 // A learner that stops answering is dropped here; a member is proposed for
 // removal to the meta server, which bumps the ballot.
 void Replica::RemoveUnresponsive(NodeId member) {
-  if (learners_.erase(member) > 0) {
+  const bool upgrade_pending =
+      proposal_pending_ &&
+      pending_proposal_.type() == proto::CONFIG_UPGRADE_TO_SECONDARY &&
+      pending_proposal_.node() == member.value;
+  if (learners_.count(member) > 0 && !upgrade_pending) {
+    learners_.erase(member);
     CommitReady();
     return;
   }
+  // Not even a learner proposed as a secondary is dropped: the meta server
+  // may yet accept it, and it must then hold every decree committed
+  // meanwhile. Like a member, it waits for the answer.
   if (proposal_pending_) return;
   proto::ConfigUpdateRequest request;
   proto::PartitionConfig* config = request.mutable_config();

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,24 @@ std::unique_ptr<Group> ThreeReplicas(ReplicaOptions options = {}) {
   auto group = std::make_unique<Group>(3, options);
   group->Configure(Group::Config(1, 1, {2, 3}));
   return group;
+}
+
+using Message = std::tuple<int, int, PeerMessageBody>;
+
+// Takes the oldest queued message to `to` out of the network.
+Message Take(Group& g, int to) {
+  auto it =
+      std::find_if(g.network.begin(), g.network.end(),
+                   [&](const Message& m) { return std::get<1>(m) == to; });
+  EXPECT_NE(it, g.network.end()) << "no message to node " << to;
+  if (it == g.network.end()) return Message{0, 0, proto::GroupCheckRequest()};
+  Message message = std::move(*it);
+  g.network.erase(it);
+  return message;
+}
+
+void Receive(Group& g, const Message& m) {
+  g.Receive(std::get<0>(m), std::get<1>(m), std::get<2>(m));
 }
 
 TEST(ReplicaTest, PrimaryCommitsOnlyOnceItsLogAndEveryMemberHaveTheMutation) {
@@ -442,36 +461,58 @@ TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
   g.Configure(Group::Config(1, 1, {2}));
   g.Write(1, "a", 1);
   g.Settle();
-  // Takes the oldest queued message to `to` out of the network.
-  auto take = [&](int to) {
-    auto it = std::find_if(g.network.begin(), g.network.end(),
-                           [&](auto& m) { return std::get<1>(m) == to; });
-    EXPECT_NE(it, g.network.end());
-    auto message = std::move(*it);
-    g.network.erase(it);
-    return message;
-  };
-  auto receive = [&](auto message) {
-    g.Receive(std::get<0>(message), std::get<1>(message), std::get<2>(message));
-  };
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
-  receive(take(3));             // The invitation.
-  receive(take(1));             // The learn request.
-  auto first_answer = take(3);  // Slow: start 2.
-  g.Write(1, "b", 2);           // Decree 2, prepared to n2 and n3.
-  take(3);                      // Lost on its way to n3.
-  g.Settle({3});                // n2 acknowledges decree 2.
+  Receive(g, Take(g, 3));                   // The invitation.
+  Receive(g, Take(g, 1));                   // The learn request.
+  const Message first_answer = Take(g, 3);  // Slow: start 2.
+  g.Write(1, "b", 2);                       // Decree 2, to n2 and n3.
+  Take(g, 3);                               // Lost on its way to n3.
+  g.Settle({3});                            // n2 acknowledges decree 2.
   g.network.clear();
   g.Tick(3, 1'000 * kMs);  // n3 asks again.
-  receive(take(1));
-  take(3);                           // The second answer (start 3) is lost.
-  receive(std::move(first_answer));  // n3 acts on the first.
+  Receive(g, Take(g, 1));
+  Take(g, 3);                // The second answer (start 3) is lost.
+  Receive(g, first_answer);  // n3 acts on the first.
   for (int64_t ms = 100; ms <= 600; ms += 100) {
     g.Tick(1, ms * kMs);
     g.Settle();
   }
   ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "n3 lacks decree 2";
+  EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
+  EXPECT_EQ(g.at(1).last_committed(), 2);
+}
+
+// Regression: a learner that reported success and was proposed as a
+// secondary, then stopped answering, was dropped, and the decrees after it
+// committed without it. The meta server still accepted the pending upgrade,
+// so it became a secondary lacking committed decrees.
+TEST(ReplicaTest, LearnerIsNotDroppedWhileItsUpgradeIsPending) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  g.Deliver();         // n3 learns decree 1; its append is pending.
+  g.Write(1, "b", 2);  // Decree 2 goes to the learner too; it is lost.
+  Take(g, 3);
+  g.CompleteLogs(3);  // Learning succeeded: n1 proposes the upgrade.
+  Receive(g, Take(g, 1));
+  g.Settle({3});  // From now on n3 answers nothing.
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  ASSERT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  g.Tick(1, 100 * kMs);
+  g.Settle({3});
+  g.Tick(1, 1'000 * kMs);  // Past the prepare timeout.
+  g.Settle({3});
+  EXPECT_EQ(g.at(1).last_committed(), 1) << "decree 2 waits for n3";
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Settle();
+  ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "the new secondary lacks d2";
   EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
   EXPECT_EQ(g.at(1).last_committed(), 2);
 }
