@@ -231,6 +231,11 @@ void Replica::BecomeInactive() {
 // their clients get no answer (they time out, and their outcome is
 // unknown).
 void Replica::DropClients(const absl::Status& status) {
+  RefuseQueuedWrites(status);
+  for (auto& [decree, entry] : entries_) entry.clients.clear();
+}
+
+void Replica::RefuseQueuedWrites(const absl::Status& status) {
   for (QueuedWrite& write : queue_) {
     if (write.client != kNoClient) {
       ready_.errors.push_back(ClientError{write.client, status});
@@ -238,7 +243,6 @@ void Replica::DropClients(const absl::Status& status) {
   }
   queue_.clear();
   queued_bytes_ = 0;
-  for (auto& [decree, entry] : entries_) entry.clients.clear();
 }
 
 void Replica::ProposeConfig(proto::ConfigUpdateRequest request) {

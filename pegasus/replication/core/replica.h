@@ -158,7 +158,6 @@ class Replica {
     // Prepares for decrees from here on go to the learner (0: not yet).
     Decree prepare_start = kNoDecree;
     proto::LearnerStatus status = proto::LEARNER_LEARNING;
-    bool upgrade_proposed = false;
   };
 
   // Configuration and roles (replica.cc).
@@ -167,6 +166,7 @@ class Replica {
   void BecomeSecondary();
   void BecomeInactive();
   void DropClients(const absl::Status& status);
+  void RefuseQueuedWrites(const absl::Status& status);
   bool IsMember(NodeId node) const;
   std::vector<NodeId> Secondaries() const;
   void ProposeConfig(proto::ConfigUpdateRequest request);
@@ -197,7 +197,7 @@ class Replica {
   void MaybeFinishLearning();
   void SendLearnResponse(NodeId learner, proto::LearnResponse response);
   proto::LearnResponse LearnFromCache(Decree start) const;
-  void MaybeUpgradeLearner(NodeId learner, Learner* state);
+  void MaybeUpgradeLearner(NodeId learner);
 
   proto::GroupCheckResponse GroupCheckAnswer(proto::ReplicaError error) const;
 

@@ -38,6 +38,17 @@ void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
 // No new mutation is made while a membership change is pending at the meta
 // server: it would be prepared to a configuration about to change.
 void Replica::MakeMutations() {
+  if (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
+      !proposal_pending_ &&
+      config_.secondaries_size() + 1 < options_.min_replica_count) {
+    // Writes queued while the configuration still had enough members are
+    // refused like new ones once it has fewer: made into a mutation now,
+    // they would be acknowledged with fewer copies than min_replica_count.
+    RefuseQueuedWrites(PegasusError(
+        ErrorCode::kNotEnoughMember,
+        "the partition has fewer replicas than min_replica_count"));
+    return;
+  }
   while (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
          !proposal_pending_ && !queue_.empty() &&
          last_prepared() - last_committed_ < options_.max_inflight_mutations) {
@@ -196,10 +207,18 @@ void Replica::RetryPrepares() {
 // A learner that stops answering is dropped here; a member is proposed for
 // removal to the meta server, which bumps the ballot.
 void Replica::RemoveUnresponsive(NodeId member) {
-  if (learners_.erase(member) > 0) {
+  const bool upgrade_pending =
+      proposal_pending_ &&
+      pending_proposal_.type() == proto::CONFIG_UPGRADE_TO_SECONDARY &&
+      pending_proposal_.node() == member.value;
+  if (learners_.count(member) > 0 && !upgrade_pending) {
+    learners_.erase(member);
     CommitReady();
     return;
   }
+  // Not even a learner proposed as a secondary is dropped: the meta server
+  // may yet accept it, and it must then hold every decree committed
+  // meanwhile. Like a member, it waits for the answer.
   if (proposal_pending_) return;
   proto::ConfigUpdateRequest request;
   proto::PartitionConfig* config = request.mutable_config();

@@ -8,7 +8,9 @@
 #ifndef PEGASUS_REPLICATION_CORE_REPLICA_GROUP_H_
 #define PEGASUS_REPLICATION_CORE_REPLICA_GROUP_H_
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,14 +38,22 @@ class ReplicaGroup {
     for (int i = 1; i <= nodes; ++i) Restart(i, kNoDecree, {});
   }
 
-  // A new incarnation of node `n` with what its storage and log kept.
+  // A new incarnation of node `n` with what its storage and log kept, and
+  // the last ballot it persisted.
   void Restart(int n, Decree last_applied,
                const std::vector<proto::Mutation>& logged) {
-    replicas[n] = std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)}, options,
-                                            last_applied, logged);
+    replicas[n] =
+        std::make_unique<Replica>(kGpid, NodeId{uint64_t(n)}, options,
+                                  last_applied, logged, persisted_ballot[n]);
     pending_logs[n].clear();
+    fetches[n].clear();
+    installs[n].clear();
+    storage_decree[n] = last_applied;
     Drain(n);
   }
+  // A new incarnation of node `n` with everything its storage applied and
+  // every completed log append (appends still pending are lost).
+  void Restart(int n) { Restart(n, storage_decree[n], logs[n]); }
 
   Replica& at(int n) { return *replicas.at(n); }
 
@@ -68,11 +78,12 @@ class ReplicaGroup {
     }
   }
 
-  void Write(int n, const std::string& key, ClientToken client) {
+  void Write(int n, const std::string& key, ClientToken client,
+             const std::string& value = "v") {
     proto::DataRequest request;
     request.mutable_put()->set_hash_key(key);
     request.mutable_put()->set_sort_key("s");
-    request.mutable_put()->set_value("v");
+    request.mutable_put()->set_value(value);
     at(n).ClientWrite(request, client, 1'000);
     Drain(n);
   }
@@ -82,15 +93,21 @@ class ReplicaGroup {
     Drain(n);
   }
 
-  // Completes node n's log appends, oldest first.
+  // Completes node n's pending log appends, oldest first (not the ones
+  // completing them starts).
   void CompleteLogs(int n, absl::Status status = absl::OkStatus()) {
-    std::vector<proto::Mutation> appends = std::move(pending_logs[n]);
-    pending_logs[n].clear();
-    for (const proto::Mutation& m : appends) {
-      if (status.ok()) logs[n].push_back(m);
-      at(n).OnLogAppended(m.ballot(), m.decree(), status);
-      Drain(n);
+    for (size_t i = pending_logs[n].size(); i > 0; --i) {
+      CompleteLog(n, 0, status);
     }
+  }
+  // Completes node n's pending append at `index` (its log keeps it if
+  // `status` is OK).
+  void CompleteLog(int n, size_t index, absl::Status status) {
+    proto::Mutation m = std::move(pending_logs[n][index]);
+    pending_logs[n].erase(pending_logs[n].begin() + index);
+    if (status.ok()) logs[n].push_back(m);
+    at(n).OnLogAppended(m.ballot(), m.decree(), status);
+    Drain(n);
   }
   void CompleteAllLogs() {
     for (auto& [n, replica] : replicas) CompleteLogs(n);
@@ -117,27 +134,41 @@ class ReplicaGroup {
       auto [from, to, body] = std::move(network.front());
       network.pop_front();
       if (cut.count(from) || cut.count(to) || !replicas.count(to)) continue;
-      Replica& r = at(to);
-      NodeId sender{uint64_t(from)};
-      std::visit(
-          [&](auto& m) {
-            using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, proto::PrepareRequest>)
-              r.OnPrepare(sender, m);
-            if constexpr (std::is_same_v<T, proto::PrepareResponse>)
-              r.OnPrepareResponse(sender, m);
-            if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
-              r.OnGroupCheck(sender, m);
-            if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
-              r.OnGroupCheckResponse(sender, m);
-            if constexpr (std::is_same_v<T, proto::LearnRequest>)
-              r.OnLearnRequest(sender, m);
-            if constexpr (std::is_same_v<T, proto::LearnResponse>)
-              r.OnLearnResponse(sender, m);
-          },
-          body);
-      Drain(to);
+      Receive(from, to, body);
     }
+  }
+
+  // Node `to` receives `body` from node `from`.
+  void Receive(int from, int to, const PeerMessageBody& body) {
+    Replica& r = at(to);
+    NodeId sender{uint64_t(from)};
+    std::visit(
+        [&](const auto& m) {
+          using T = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<T, proto::PrepareRequest>)
+            r.OnPrepare(sender, m);
+          if constexpr (std::is_same_v<T, proto::PrepareResponse>)
+            r.OnPrepareResponse(sender, m);
+          if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
+            r.OnGroupCheck(sender, m);
+          if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
+            r.OnGroupCheckResponse(sender, m);
+          if constexpr (std::is_same_v<T, proto::LearnRequest>)
+            r.OnLearnRequest(sender, m);
+          if constexpr (std::is_same_v<T, proto::LearnResponse>)
+            r.OnLearnResponse(sender, m);
+        },
+        body);
+    Drain(to);
+  }
+
+  // Storage on node n finished installing the checkpoint it was asked to.
+  void CompleteInstall(int n) {
+    InstallCheckpoint install = std::move(installs[n].front());
+    installs[n].erase(installs[n].begin());
+    storage_decree[n] = install.checkpoint_decree;
+    at(n).OnCheckpointInstalled(install.checkpoint_decree);
+    Drain(n);
   }
 
   // Logs and messages until nothing moves.
@@ -158,6 +189,8 @@ class ReplicaGroup {
   void Drain(int n) {
     Ready ready = at(n).TakeReady();
     at(n).CheckInvariants();
+    if (on_ready) on_ready(n, ready);
+    if (ready.persist_ballot != 0) persisted_ballot[n] = ready.persist_ballot;
     for (LogAppend& append : ready.log_appends) {
       pending_logs[n].push_back(std::move(append.mutation));
     }
@@ -167,6 +200,7 @@ class ReplicaGroup {
     for (auto& request : ready.meta_requests) meta_inbox.push_back(request);
     for (Apply& apply : ready.applies) {
       applied[n].push_back(apply.mutation);
+      storage_decree[n] = std::max(storage_decree[n], apply.mutation.decree());
       for (ClientToken client : apply.clients) {
         if (client != kNoClient) acked.push_back(client);
       }
@@ -175,9 +209,10 @@ class ReplicaGroup {
     for (ClientError& error : ready.errors) {
       errors[error.client] = ToErrorCode(error.status);
     }
-    for (LearnFetch& fetch : ready.learn_fetches) fetches.push_back(fetch);
-    for (InstallCheckpoint& install : ready.installs)
-      installs.push_back(install);
+    for (LearnFetch& fetch : ready.learn_fetches) fetches[n].push_back(fetch);
+    for (InstallCheckpoint& install : ready.installs) {
+      installs[n].push_back(install);
+    }
     if (!ready.fatal.ok()) fatal[n] = ready.fatal;
   }
 
@@ -197,8 +232,15 @@ class ReplicaGroup {
   std::vector<ClientToken> acked;
   std::vector<ClientToken> reads;
   std::map<ClientToken, ErrorCode> errors;
-  std::vector<LearnFetch> fetches;
-  std::vector<InstallCheckpoint> installs;
+  // By the node that must serve (fetches) or carry out (installs) them.
+  std::map<int, std::vector<LearnFetch>> fetches;
+  std::map<int, std::vector<InstallCheckpoint>> installs;
+  // The highest decree each node's storage holds (applied or installed).
+  std::map<int, Decree> storage_decree;
+  // The last ballot each node persisted (Ready::persist_ballot).
+  std::map<int, Ballot> persisted_ballot;
+  // Called with every Ready before the group carries it out.
+  std::function<void(int n, const Ready& ready)> on_ready;
   std::map<int, absl::Status> fatal;
   std::set<int> dead;
 };

@@ -126,7 +126,7 @@ void Replica::OnAddLearner(const proto::PartitionConfig& config,
                            next_learner_signature_++;
   }
   if (options_.planted_bugs.early_learner_upgrade) {
-    MaybeUpgradeLearner(learner, &it->second);
+    MaybeUpgradeLearner(learner);
   }
   proto::GroupCheckRequest request;
   *request.mutable_config() = config_;
@@ -150,19 +150,20 @@ void Replica::OnGroupCheckResponse(NodeId from,
   if (response.learner_status() == proto::LEARNER_SUCCEEDED &&
       it->second.prepare_start != kNoDecree &&
       response.last_prepared() >= it->second.prepare_start - 1) {
-    MaybeUpgradeLearner(from, &it->second);
+    MaybeUpgradeLearner(from);
   }
 }
 
 // Proposes the learner as a secondary: it holds every mutation before its
-// prepare start and has acknowledged every prepare since.
-void Replica::MaybeUpgradeLearner(NodeId learner, Learner* state) {
-  if (proposal_pending_ || state->upgrade_proposed) return;
+// prepare start and has acknowledged every prepare since. Once is not
+// enough: if the meta server refuses (its configuration moved on), the
+// learner's next success report brings a new proposal.
+void Replica::MaybeUpgradeLearner(NodeId learner) {
+  if (proposal_pending_) return;
   if (config_.secondaries_size() + 1 >= config_.max_replica_count() &&
       config_.max_replica_count() > 0) {
     return;
   }
-  state->upgrade_proposed = true;
   proto::ConfigUpdateRequest request;
   *request.mutable_config() = config_;
   request.mutable_config()->set_ballot(config_.ballot() + 1);
@@ -240,8 +241,14 @@ void Replica::SendLearnResponse(NodeId learner, proto::LearnResponse response) {
   *response.mutable_config() = config_;
   response.set_learner_signature(state.signature);
   response.set_last_committed(last_committed_);
-  response.set_prepare_start_decree(last_prepared() + 1);
-  state.prepare_start = last_prepared() + 1;
+  // The first answer fixes where the prepares start. An answer to a request
+  // the learner sent again must not move the start on: the learner may act
+  // on the earlier answer, and would then lack the decrees between the two
+  // starts whose prepares it missed, which are resent only to targets.
+  if (state.prepare_start == kNoDecree) {
+    state.prepare_start = last_prepared() + 1;
+  }
+  response.set_prepare_start_decree(state.prepare_start);
   state.status = proto::LEARNER_LEARNING;
   ready_.messages.push_back(PeerMessage{learner, std::move(response)});
 }
@@ -255,8 +262,13 @@ void Replica::OnLearnResponse(NodeId from,
     return;
   }
   if (response.error() != proto::REPLICA_OK) {
-    learn_in_flight_ = false;  // Asks again after learn_retry_ns.
-    learn_sent_ns_ = now_ns_;
+    // Refused: the primary is not primary now (its lease lapsed, say) or no
+    // longer knows this signature. Asking again under the same signature
+    // would not help, and waiting as a learner would never end: the round
+    // is over. A primary that still counts this replica as a learner
+    // invites it again with its next group check.
+    learn_in_flight_ = false;
+    BecomeInactive();
     return;
   }
   if (response.config().ballot() > config_.ballot()) {

@@ -1,8 +1,10 @@
 #include "pegasus/replication/core/replica.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -23,6 +25,24 @@ std::unique_ptr<Group> ThreeReplicas(ReplicaOptions options = {}) {
   auto group = std::make_unique<Group>(3, options);
   group->Configure(Group::Config(1, 1, {2, 3}));
   return group;
+}
+
+using Message = std::tuple<int, int, PeerMessageBody>;
+
+// Takes the oldest queued message to `to` out of the network.
+Message Take(Group& g, int to) {
+  auto it =
+      std::find_if(g.network.begin(), g.network.end(),
+                   [&](const Message& m) { return std::get<1>(m) == to; });
+  EXPECT_NE(it, g.network.end()) << "no message to node " << to;
+  if (it == g.network.end()) return Message{0, 0, proto::GroupCheckRequest()};
+  Message message = std::move(*it);
+  g.network.erase(it);
+  return message;
+}
+
+void Receive(Group& g, const Message& m) {
+  g.Receive(std::get<0>(m), std::get<1>(m), std::get<2>(m));
 }
 
 TEST(ReplicaTest, PrimaryCommitsOnlyOnceItsLogAndEveryMemberHaveTheMutation) {
@@ -116,6 +136,31 @@ TEST(ReplicaTest, WritesNeedMinReplicaCountMembers) {
   g.Configure(Group::Config(1, 1, {}));
   g.Write(1, "a", 5);
   EXPECT_EQ(g.errors[5], ErrorCode::kNotEnoughMember);
+}
+
+// Regression: a write queued while the primary waited for the meta server
+// to remove a member became a mutation under the smaller configuration and
+// was acknowledged with a single copy, though min_replica_count was 2 and a
+// write arriving then was refused with PERR_NOT_ENOUGH_MEMBER.
+TEST(ReplicaTest,
+     WritesQueuedWhileTheGroupShrankBelowMinReplicaCountAreRefused) {
+  Group g(2);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle({2});
+  g.Tick(1, 100 * kMs);
+  g.Tick(1, 1'000 * kMs);  // Node 2 is proposed for removal.
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  g.Write(1, "b", 2);  // Queued: the removal is pending.
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Settle({2});
+  EXPECT_EQ(g.errors[2], ErrorCode::kNotEnoughMember);
+  EXPECT_EQ(g.at(1).last_prepared(), 1);
+  // Decree 1 was prepared before: reconciliation commits it regardless.
+  EXPECT_EQ(g.acked, std::vector<ClientToken>{1});
 }
 
 TEST(ReplicaTest, InflightWindowBoundsMutationsAndQueuedWritesCoalesce) {
@@ -253,6 +298,44 @@ TEST(ReplicaTest, RestartedPrimaryAsksForANewBallotInsteadOfReusingIts) {
   EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
 }
 
+// A restarted primary whose log lost every record of its ballot (its own
+// append of decree 1 never became durable, while both secondaries logged
+// and acknowledged the prepare). From its log alone it would start at
+// ballot 0, take the configuration's ballot 1 as new, and make a different
+// decree 1 that the secondaries acknowledge as a repeat: they would commit
+// their old decree 1 and the primary its new one. The persisted ballot
+// makes it ask for a new ballot instead.
+TEST(ReplicaTest, RestartedPrimaryWhoseLogLostItsBallotAsksForANewOne) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Deliver();
+  g->CompleteLogs(2);
+  g->CompleteLogs(3);
+  g->network.clear();
+  ASSERT_TRUE(g->logs[1].empty());
+  g->Restart(1, kNoDecree, {});  // Its own append of decree 1 was lost.
+  EXPECT_EQ(g->at(1).ballot(), 1) << "the persisted ballot";
+  g->at(1).OnConfig(Group::Config(1, 1, {2, 3}));
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
+  ASSERT_EQ(g->meta_inbox.size(), 1u);
+  EXPECT_EQ(g->meta_inbox[0].type(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
+  EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g->meta_inbox[0].config();
+  g->at(1).OnConfigUpdateResponse(response);
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).status(), ReplicaStatus::kPrimary);
+  g->Write(1, "b", 2);
+  g->Settle();
+  g->Tick(1, 600 * kMs);  // The commit point reaches the secondaries.
+  g->Settle();
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_GE(g->applied[n].size(), 1u) << "node " << n;
+    EXPECT_EQ(g->applied[n][0].writes(0).put().hash_key(), "b") << "node " << n;
+  }
+}
+
 TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
   auto g = ThreeReplicas();
   g->at(1).SetLeaseValid(false);
@@ -297,6 +380,143 @@ TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
   EXPECT_EQ(g.at(1).last_committed(), 4);
 }
 
+// Regression: the primary marked a learner's upgrade as proposed for good,
+// so once the meta server refused the proposal (its configuration had moved
+// on) the caught-up learner was never proposed again, even when the meta
+// server asked for it to be added once more.
+TEST(ReplicaTest, LearnerUpgradeIsProposedAgainAfterTheMetaServerRefusesIt) {
+  Group g(4);
+  g.Configure(Group::Config(1, 1, {2, 3}, 4));
+  g.Write(1, "k", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2, 3}, 4), NodeId{4});
+  g.Drain(1);
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  // Refused: the meta server is at ballot 2 already, without node 3.
+  proto::ConfigUpdateResponse response;
+  response.set_error(static_cast<int32_t>(ErrorCode::kServerChanged));
+  *response.mutable_config() = Group::Config(2, 1, {2}, 4);
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.meta_inbox.clear();
+  ASSERT_EQ(g.at(1).ballot(), 2);
+  g.Tick(1, 600 * kMs);  // The group check: the learner reports success.
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 4u);
+  EXPECT_EQ(g.meta_inbox[0].config().ballot(), 3);
+}
+
+// Regression: a learner whose learn request reached its primary while the
+// primary's lease had lapsed was refused, and then neither asked again nor
+// was invited again (the primary, back under a new ballot, kept it as a
+// learner with the same signature), so it stayed learning forever.
+TEST(ReplicaTest, LearnerRefusedWhileThePrimaryLostItsLeaseLearnsLater) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "k", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  // The invitation reaches n3; its learn request waits.
+  ASSERT_EQ(g.network.size(), 1u);
+  auto [from, to, body] = std::move(g.network.front());
+  g.network.pop_front();
+  g.Receive(from, to, body);
+  ASSERT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  g.at(1).SetLeaseValid(false);
+  g.Drain(1);
+  g.Settle();  // Refused: n1 is not primary now.
+  g.at(1).SetLeaseValid(true);
+  g.at(1).OnConfig(Group::Config(1, 1, {2}));
+  g.Drain(1);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.meta_inbox.clear();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  ASSERT_EQ(g.at(1).status(), ReplicaStatus::kPrimary);
+  g.Tick(1, 600 * kMs);  // The group check invites the learner again.
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  EXPECT_EQ(g.at(3).last_committed(), 1);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 3u);
+}
+
+// Regression: each answer to a learn request moved the learner's prepare
+// start to the primary's last prepared decree + 1. A learner that asked
+// again (its first answer was slow) and then acted on the first answer
+// lacked every decree between the two starts whose prepare it had missed:
+// the primary no longer counted it for those decrees, so it never sent
+// them again. Upgraded with that hole, and later made primary, it filled a
+// committed decree with an empty write.
+TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  Receive(g, Take(g, 3));                   // The invitation.
+  Receive(g, Take(g, 1));                   // The learn request.
+  const Message first_answer = Take(g, 3);  // Slow: start 2.
+  g.Write(1, "b", 2);                       // Decree 2, to n2 and n3.
+  Take(g, 3);                               // Lost on its way to n3.
+  g.Settle({3});                            // n2 acknowledges decree 2.
+  g.network.clear();
+  g.Tick(3, 1'000 * kMs);  // n3 asks again.
+  Receive(g, Take(g, 1));
+  Take(g, 3);                // The second answer (start 3) is lost.
+  Receive(g, first_answer);  // n3 acts on the first.
+  for (int64_t ms = 100; ms <= 600; ms += 100) {
+    g.Tick(1, ms * kMs);
+    g.Settle();
+  }
+  ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "n3 lacks decree 2";
+  EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
+  EXPECT_EQ(g.at(1).last_committed(), 2);
+}
+
+// Regression: a learner that reported success and was proposed as a
+// secondary, then stopped answering, was dropped, and the decrees after it
+// committed without it. The meta server still accepted the pending upgrade,
+// so it became a secondary lacking committed decrees.
+TEST(ReplicaTest, LearnerIsNotDroppedWhileItsUpgradeIsPending) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  g.Write(1, "a", 1);
+  g.Settle();
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  g.Deliver();         // n3 learns decree 1; its append is pending.
+  g.Write(1, "b", 2);  // Decree 2 goes to the learner too; it is lost.
+  Take(g, 3);
+  g.CompleteLogs(3);  // Learning succeeded: n1 proposes the upgrade.
+  Receive(g, Take(g, 1));
+  g.Settle({3});  // From now on n3 answers nothing.
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  ASSERT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  g.Tick(1, 100 * kMs);
+  g.Settle({3});
+  g.Tick(1, 1'000 * kMs);  // Past the prepare timeout.
+  g.Settle({3});
+  EXPECT_EQ(g.at(1).last_committed(), 1) << "decree 2 waits for n3";
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = g.meta_inbox[0].config();
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Settle();
+  ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "the new secondary lacks d2";
+  EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
+  EXPECT_EQ(g.at(1).last_committed(), 2);
+}
+
 TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   ReplicaOptions options;
   options.max_cached_mutations = 1;
@@ -309,12 +529,12 @@ TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
-  ASSERT_EQ(g.fetches.size(), 1u);
-  EXPECT_EQ(g.fetches[0].start_decree, 1);
+  ASSERT_EQ(g.fetches[1].size(), 1u);
+  EXPECT_EQ(g.fetches[1][0].start_decree, 1);
   proto::LearnResponse data;
   data.set_type(proto::LEARN_LOG);
   for (const proto::Mutation& m : g.logs[1]) *data.add_mutations() = m;
-  g.at(1).OnLearnData(NodeId{3}, g.fetches[0].signature, data);
+  g.at(1).OnLearnData(NodeId{3}, g.fetches[1][0].signature, data);
   g.Drain(1);
   g.Settle();
   EXPECT_EQ(g.at(3).last_committed(), 4);
@@ -411,8 +631,7 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
       const uint64_t action = rng.Uniform(100);
       const int primary = int(config.primary());
       if (action < 25 && primary != 0) {
-        g.Write(primary, "k" + std::to_string(rng.Uniform(3)),
-                next_client++);
+        g.Write(primary, "k" + std::to_string(rng.Uniform(3)), next_client++);
       } else if (action < 60 && !g.network.empty()) {
         g.DeliverOne(rng.Uniform(g.network.size()), rng.Bernoulli(0.1));
       } else if (action < 80) {
