@@ -15,7 +15,7 @@ namespace pegasus::sim {
 namespace {
 
 constexpr uint64_t kFirstSeed = 1;
-constexpr uint64_t kClusterSeeds = 120;
+constexpr uint64_t kClusterSeeds = 500;
 constexpr uint64_t kSingleCopySeeds = 200;
 constexpr uint64_t kDeterminismSeeds = 10;
 constexpr int64_t kSecond = 1'000'000'000;
