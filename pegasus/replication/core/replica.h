@@ -183,6 +183,7 @@ class Replica {
   void CommitTo(Decree decree);
   void CommitOne(Entry* entry);
   void RetryPrepares();
+  bool CommittedWritesUntold() const;
   void RemoveUnresponsive(NodeId member);
   void PruneCache();
   void Acknowledge(const Entry& entry);

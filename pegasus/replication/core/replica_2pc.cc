@@ -356,6 +356,18 @@ void Replica::OnLogAppended(Ballot ballot, Decree decree,
   if (status_ == ReplicaStatus::kLearner) MaybeFinishLearning();
 }
 
+// True when a mutation with writes committed after the commit point the
+// members were last told (one no longer cached counts as one with writes).
+bool Replica::CommittedWritesUntold() const {
+  for (Decree d = last_committed_; d > last_told_committed_; --d) {
+    auto it = entries_.find(d);
+    if (it == entries_.end() || it->second.mutation.writes_size() > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Replica::Tick(int64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
   if (proposal_pending_ &&
@@ -373,10 +385,11 @@ void Replica::Tick(int64_t now_ns) {
   if (status_ != ReplicaStatus::kPrimary) return;
   RetryPrepares();
   // An idle primary sends an empty write so secondaries learn the commit
-  // point (they commit only what the primary tells them).
+  // point (they commit only what the primary tells them) — but not for the
+  // sake of empty writes alone, or an idle primary would never stop.
   if (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
       !proposal_pending_ && last_prepared() == last_committed_ &&
-      last_told_committed_ < last_committed_ &&
+      CommittedWritesUntold() &&
       now_ns_ - last_mutation_ns_ >= options_.group_check_interval_ns) {
     MakeMutation({}, wall_now_us_);
   }

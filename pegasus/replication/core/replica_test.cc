@@ -119,6 +119,18 @@ TEST(ReplicaTest, IdlePrimarySendsAnEmptyWriteSoTheCommitPointMoves) {
   EXPECT_EQ(g->applied[1][1].writes_size(), 0) << "decree 2 is the empty write";
 }
 
+TEST(ReplicaTest, IdlePrimaryStopsSendingEmptyWritesOnceEveryoneKnows) {
+  auto g = ThreeReplicas();
+  g->Write(1, "a", 1);
+  g->Settle();
+  for (int i = 1; i <= 10; ++i) {
+    g->Tick(1, i * 600 * kMs);
+    g->Settle();
+  }
+  EXPECT_EQ(g->at(1).last_committed(), 2) << "one empty write, not one a tick";
+  EXPECT_EQ(g->at(2).last_committed(), 2);
+}
+
 TEST(ReplicaTest, OnlyThePrimaryTakesWritesAndReads) {
   auto g = ThreeReplicas();
   g->Write(2, "a", 5);

@@ -72,8 +72,9 @@ struct ReplicaOptions {
   // this long, and proposed for removal after prepare_timeout_ns.
   int64_t prepare_retry_ns = 100'000'000;
   int64_t prepare_timeout_ns = 1'000'000'000;
-  // How often the primary runs a group check; an idle primary also sends an
-  // empty write this often so secondaries learn the commit point.
+  // How often the primary runs a group check. A primary idle this long
+  // sends one empty write when mutations with writes committed since the
+  // members last heard the commit point (not for empty writes alone).
   int64_t group_check_interval_ns = 500'000'000;
   // A proposal to the meta server unanswered this long is sent again.
   int64_t config_proposal_retry_ns = 500'000'000;
