@@ -52,11 +52,15 @@ void MetaCore::CurePartition(Gpid gpid, Partition& partition, LoadMap& loads) {
     auto it = reports_.find(node);
     return it != reports_.end() && it->second.count(gpid) > 0;
   };
+  const auto has_synced = [&](NodeId node) {
+    return reports_.find(node) != reports_.end();
+  };
   const CureAction action = meta_internal::DecideCure({
       .config = config,
       .nodes = nodes_,
       .loads = loads,
       .has_report = has_report,
+      .has_synced = has_synced,
       .short_since_ns = partition.short_since_ns,
       .last_add_secondary_ns = partition.last_add_secondary_ns,
       .now_ns = now_ns_,

@@ -313,6 +313,23 @@ TEST_F(MetaCoreCureTest, AllDeadPartitionWaitsForTheLastDroppedNode) {
   EXPECT_EQ(adds[0].second.node(), kN2.value);
 }
 
+TEST_F(MetaCoreCureTest, NewPartitionWhosePrimaryNeverHeardIsAssignedAgain) {
+  h_.BeaconAll({kN1});
+  ASSERT_TRUE(h_.core().CreateTable(1, 1, 3, h_.now()).ok());
+  h_.Drain();
+  h_.Settle();
+  h_.Run(100 * kMsNs, {kN1});
+  ASSERT_EQ(Config().primary(), kN1.value);
+  // n1 never got the proposal and dies; it comes back with no replica.
+  h_.Run(6 * kSecondNs, {kN2});
+  ASSERT_EQ(Config().primary(), 0u);
+  ASSERT_EQ(Config().last_drops_size(), 1);
+  h_.Run(1 * kSecondNs, {kN1, kN2});
+  EXPECT_EQ(Config().primary(), 0u) << "n1 has not synced yet";
+  h_.ConfigSync(kN1, {});
+  EXPECT_TRUE(RunUntil({kN1, kN2}, [&] { return Config().primary() != 0; }));
+}
+
 TEST_F(MetaCoreCureTest, DroppedNodeReportsAreForgottenWhenItDiesAgain) {
   MakeFullTable(kThree);
   const int64_t ballot = KillEveryReplica(h_);

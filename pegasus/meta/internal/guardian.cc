@@ -70,11 +70,18 @@ CureAction AssignAfterAllDead(const CureInput& in) {
     }
     return {};
   }
-  const NodeId newest{drops.Get(drops.size() - 1)};
-  if (in.nodes.IsAlive(newest) && in.has_report(newest)) {
-    return Change(proto::CONFIG_ASSIGN_PRIMARY, newest);
+  // A node that synced without any replica of the partition never held it:
+  // a member always has its replica on disk (the replica server makes the
+  // replica durable before it acts in any role), so this one was assigned
+  // primary of a new partition and never heard so, and nothing was ever
+  // committed with it. The drop before it is then the newest that may hold
+  // data.
+  for (int i = drops.size() - 1; i >= 0; --i) {
+    const NodeId node{drops.Get(i)};
+    if (!in.nodes.IsAlive(node) || !in.has_synced(node)) return {};
+    if (in.has_report(node)) return Change(proto::CONFIG_ASSIGN_PRIMARY, node);
   }
-  return {};
+  return AssignNewPrimary(in);
 }
 
 CureAction CureNoPrimary(const CureInput& in) {

@@ -13,7 +13,11 @@
 //      lowest id);
 //   5. no primary, no members, drops (every replica died): ASSIGN_PRIMARY
 //      the newest dropped node once it is alive and has reported a replica
-//      of the partition; never any other node;
+//      of the partition; never any other node -- except that a dropped
+//      node that synced and reports no replica at all never held the
+//      partition (it was assigned primary of a new partition and never
+//      heard so), and is passed over; when every drop is passed over the
+//      partition never had data, and is assigned as a new one (rule 4);
 //   6. an alive primary and fewer members than max_replica_count: ask the
 //      primary (ADD_SECONDARY) for a learner: an alive dropped node (newest
 //      first) at once; otherwise, once the partition has been short for
@@ -66,6 +70,9 @@ struct CureInput {
   // Whether `node` has reported (configuration sync) a replica of this
   // partition since it was last declared dead.
   absl::FunctionRef<bool(NodeId)> has_report;
+  // Whether `node` has synced its configuration at all since it was last
+  // declared dead (with or without a replica of this partition).
+  absl::FunctionRef<bool(NodeId)> has_synced;
   // When the partition was first seen short of members with a primary, and
   // when an ADD_SECONDARY was last sent for its current ballot.
   std::optional<int64_t> short_since_ns;
