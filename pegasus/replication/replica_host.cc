@@ -499,6 +499,7 @@ void ReplicaHost::RegisterHandlers() {
 
 void ReplicaHost::HandleData(std::string payload,
                              RpcEndpoint::Responder responder) {
+  CheckLease();
   proto::DataRequest request;
   proto::DataResponse refusal;
   auto refuse = [&](ErrorCode code, const std::string& why) {
@@ -557,6 +558,7 @@ ReplicaHost::Hosted* ReplicaHost::Target(Gpid gpid, bool may_open) {
 // Messages that do not parse, or are for a replica not here, are dropped.
 void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
                              const std::string& payload) {
+  CheckLease();
   Hosted* hosted = nullptr;
   if (method == kPrepareMethod) {
     proto::PrepareRequest m;
@@ -601,6 +603,7 @@ void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
 }
 
 void ReplicaHost::HandleProposal(const std::string& payload) {
+  CheckLease();
   proto::ConfigProposal proposal;
   if (!proposal.ParseFromString(payload) || !lease_valid_) return;
   const Gpid gpid = GpidOf(proposal.config());
@@ -622,12 +625,19 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
 
 // --- Timers ----------------------------------------------------------------
 
-void ReplicaHost::Tick() {
-  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
-  if (lease_valid_ && now_ns >= lease_until_ns_) {
+// The lease is judged by the clock at every entry point, not only by the
+// tick: after a pause, a request may run before the next tick does, and it
+// must not be served under a lease that ran out meanwhile.
+void ReplicaHost::CheckLease() {
+  if (lease_valid_ && options_.env.clock->MonotonicNowNs() >= lease_until_ns_) {
     ++stats_.lease_lapses;
     SetLease(false);
   }
+}
+
+void ReplicaHost::Tick() {
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  CheckLease();
   for (auto& [gpid, hosted] : hosted_) {
     if (hosted->stopped) continue;
     hosted->replica->Tick(now_ns);

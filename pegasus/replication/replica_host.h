@@ -165,6 +165,7 @@ class ReplicaHost {
   void HandleProposal(const std::string& payload);
 
   void Tick();
+  void CheckLease();
   void SendBeacon();
   void SetLease(bool valid);
   void SyncConfig();

@@ -517,18 +517,24 @@ void Simulation::RunEpisode() {
   const int server = PickServer(random);
   const int64_t length = 1 + random.Exponential(plan_.episode_length_ns);
   switch (kind) {
-    case FaultKind::kCrash:
-      for (int victim : CrashVictims(server, random)) {
+    case FaultKind::kCrash: {
+      std::vector<int> victims = CrashVictims(server, random);
+      for (int victim : victims) {
         Crash(victim, "nemesis crash");
         if (plan_.has(FaultKind::kBitFlip) && random.Bernoulli(0.5)) {
           processes_[victim]->disk()->FlipBitAtRest();
         }
-        RestartLater(victim,
-                     10 * kMs + (victim == server ? length
-                                                  : 1 + random.Exponential(
-                                                            plan_.episode_length_ns)));
+        // Crashing several servers also keeps them down past the grace
+        // half the time, so every member of a partition can be declared
+        // dead (the all-dead cure).
+        int64_t down = victim == victims.front()
+                           ? length
+                           : 1 + random.Exponential(plan_.episode_length_ns);
+        if (victims.size() > 1 && random.Bernoulli(0.5)) down += kGraceNs;
+        RestartLater(victim, 10 * kMs + down);
       }
       break;
+    }
     case FaultKind::kPause:
       processes_[server]->Pause(world_.now_ns() + length);
       break;
@@ -576,7 +582,10 @@ void Simulation::RunEpisode() {
     case FaultKind::kClog: {
       const int other = static_cast<int>(random.Uniform(processes_.size()));
       if (other == server) break;
-      const int64_t until = world_.now_ns() + length;
+      // In a cluster, a clog sometimes outlasts the grace, so messages of
+      // a deposed primary arrive after its successor took over.
+      const int64_t until = world_.now_ns() + length +
+                            (cluster() && random.Bernoulli(0.3) ? kGraceNs : 0);
       if (random.Bernoulli(0.5)) {
         network_->Clog(server, other, until);
       } else {
@@ -596,8 +605,9 @@ int Simulation::PickServer(Random& random) {
   if (cluster() && random.Bernoulli(0.5) && processes_[meta_index()]->up()) {
     const auto* meta =
         static_cast<const MetaService*>(processes_[meta_index()]->service());
-    const Gpid gpid{options_.workload.app_id,
-                    static_cast<int32_t>(random.Uniform(options_.partition_count))};
+    const Gpid gpid{
+        options_.workload.app_id,
+        static_cast<int32_t>(random.Uniform(options_.partition_count))};
     const proto::PartitionConfig* config = meta->core().GetConfig(gpid);
     if (config != nullptr && config->primary() != 0 &&
         config->primary() <= static_cast<uint64_t>(options_.servers)) {
@@ -608,18 +618,35 @@ int Simulation::PickServer(Random& random) {
 }
 
 // Who a crash episode takes down: `first`, and in a cluster, three times in
-// ten, more servers with it, up to a majority, so every member of some
-// partition can be down at once.
+// ten, more servers with it: every member of some partition (so a partition
+// can lose all its replicas at once) or random others, up to a majority.
 std::vector<int> Simulation::CrashVictims(int first, Random& random) {
   std::vector<int> victims = {first};
   if (!cluster() || !random.Bernoulli(0.3)) return victims;
+  auto add = [&](int server) {
+    if (server >= 0 && server < options_.servers &&
+        std::find(victims.begin(), victims.end(), server) == victims.end()) {
+      victims.push_back(server);
+    }
+  };
+  if (random.Bernoulli(0.5) && processes_[meta_index()]->up()) {
+    const auto* meta =
+        static_cast<const MetaService*>(processes_[meta_index()]->service());
+    const proto::PartitionConfig* config = meta->core().GetConfig(
+        {options_.workload.app_id,
+         static_cast<int32_t>(random.Uniform(options_.partition_count))});
+    if (config != nullptr) {
+      victims.clear();
+      if (config->primary() != 0) add(static_cast<int>(config->primary()) - 1);
+      for (uint64_t id : config->secondaries()) add(static_cast<int>(id) - 1);
+      if (victims.empty()) victims.push_back(first);
+      return victims;
+    }
+  }
   const size_t want = 2 + random.Uniform(options_.servers / 2);
   for (int tries = 0; tries < 4 * options_.servers && victims.size() < want;
        ++tries) {
-    const int other = static_cast<int>(random.Uniform(options_.servers));
-    if (std::find(victims.begin(), victims.end(), other) == victims.end()) {
-      victims.push_back(other);
-    }
+    add(static_cast<int>(random.Uniform(options_.servers)));
   }
   return victims;
 }
@@ -754,11 +781,10 @@ void Simulation::CheckConvergence(SimulationResult* result) {
     if (at_ns <= quiet_ns() + kLivenessBoundNs) healed.insert(gpid);
   }
   if (healed.size() < static_cast<size_t>(options_.partition_count)) {
-    Violation(absl::StrCat("liveness: only ", healed.size(), " of ",
-                           options_.partition_count,
-                           " partitions had a serving primary within ",
-                           kLivenessBoundNs / kSecond,
-                           " s after the faults stopped"));
+    Violation(absl::StrCat(
+        "liveness: only ", healed.size(), " of ", options_.partition_count,
+        " partitions had a serving primary within ", kLivenessBoundNs / kSecond,
+        " s after the faults stopped"));
     with_primary = healed;
     // What each of them looks like, to debug by.
     const MetaService* meta = processes_[meta_index()]->up()
