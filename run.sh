@@ -5,7 +5,7 @@
 #   ./run.sh build                build everything
 #   ./run.sh bench storage        storage engine against raw RocksDB
 #   ./run.sh bench sim            simulator speed (simulated s per wall s)
-#   ./run.sh soak [flags]         10,000 simulated seeds; failures replayable
+#   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
 #   ./run.sh example              run the embedded-partition example
 #   ./run.sh help
 set -euo pipefail
@@ -116,15 +116,33 @@ cmd_bench() {
   esac
 }
 
-# A long randomized run: 10,000 seeds of 60 simulated seconds from a random
-# start (or the --seeds given), on every core, printing only failures with
-# the command that replays each.
+# A long randomized run, until stopped (Ctrl-C): batches of 1,000 seeds of
+# 60 simulated seconds from a random start, on every core. Each failing
+# seed's line and its replay command are appended to soak/failures.txt
+# (SOAK_DIR to change); soak/log.txt has every batch's summary. With
+# --seeds=A..B it runs just those seeds once. Other flags go to simulate.
 cmd_soak() {
   ensure_packages
   bazel build "${BAZEL_FLAGS[@]}" -c opt //testing/sim:simulate
+  local arg
+  for arg in "$@"; do
+    if [[ ${arg} == --seeds=* ]]; then
+      ./bazel-bin/testing/sim/simulate --duration_s=60 --quiet \
+        --jobs="$(nproc)" "$@"
+      return
+    fi
+  done
+  local dir="${SOAK_DIR:-soak}"
+  mkdir -p "${dir}"
   local start=$(( $(od -An -N4 -tu4 /dev/urandom) ))
-  ./bazel-bin/testing/sim/simulate --seeds="${start}..$((start + 9999))" \
-    --duration_s=60 --quiet --jobs="$(nproc)" "$@"
+  echo "Soaking from seed ${start}, 1,000 seeds a batch; failures go to ${dir}/failures.txt. Ctrl-C stops."
+  while true; do
+    ./bazel-bin/testing/sim/simulate --seeds="${start}..$((start + 999))" \
+      --duration_s=60 --quiet --jobs="$(nproc)" "$@" >"${dir}/batch.txt" || true
+    grep -E '^FAIL|replay:' "${dir}/batch.txt" >>"${dir}/failures.txt" || true
+    tail -n 1 "${dir}/batch.txt" | tee -a "${dir}/log.txt"
+    start=$((start + 1000))
+  done
 }
 
 cmd_example() {
