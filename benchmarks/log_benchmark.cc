@@ -27,6 +27,7 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/temp_dir.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
 #include "pegasus/log/mutation_log.h"
@@ -64,38 +65,11 @@ class QueueExecutor final : public Executor {
   std::deque<Task> tasks_;
 };
 
-// A fresh directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* root = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        std::string(root != nullptr && *root != '\0' ? root : "/tmp") +
-        "/log_benchmark_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 void BM_Append(benchmark::State& state) {
   const bool posix = state.range(0) == 1;
   const bool sync = state.range(1) == 0;
   const int64_t per_drain = state.range(2);
-  TempDir temp_dir;
+  bench::TempDir temp_dir("log_benchmark");
   std::unique_ptr<FileSystem> mem = NewMemFileSystem();
   QueueExecutor executor;
   MutationLogOptions options;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/temp_dir.h"
 #include "pegasus/base/coding.h"
 #include "pegasus/base/key_schema.h"
 #include "pegasus/base/value_schema.h"
@@ -62,33 +63,6 @@ constexpr size_t kAccessCount = 1 << 16;
 // its per-batch write (see rocksdb_engine.cc).
 constexpr char kMetaFamily[] = "pegasus_meta_cf";
 constexpr char kLastAppliedDecreeKey[] = "pegasus_last_applied_decree";
-
-// A fresh directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* root = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        std::string(root != nullptr && *root != '\0' ? root : "/tmp") +
-        "/storage_benchmark_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string RandomBytes(size_t size, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -161,7 +135,7 @@ rocksdb::ColumnFamilyOptions MetaFamilyOptions(MetaFamily meta) {
 // A raw RocksDB instance in its own directory, with the meta family when
 // `meta` asks for one.
 struct RawDb {
-  TempDir dir;
+  bench::TempDir dir{"storage_benchmark"};
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyHandle* data = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
@@ -201,7 +175,7 @@ std::unique_ptr<RawDb> OpenRaw(MetaFamily meta) {
 
 // An engine in its own directory; the directory outlives the engine.
 struct EngineDb {
-  TempDir dir;
+  bench::TempDir dir{"storage_benchmark"};
   std::unique_ptr<StorageEngine> engine;
 };
 
