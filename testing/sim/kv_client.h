@@ -29,7 +29,7 @@ struct WorkloadOptions {
   int32_t app_id = 1;
   int32_t partition_count = 8;
   // Key space: hash keys "h0".., sort keys "s0".. plus the counter "n".
-  int hashkeys = 24;
+  int hashkeys = 64;
   int sortkeys = 3;
   // Pause between an answer and the next operation: a fixed part plus an
   // exponentially distributed part with this mean, in nanoseconds.
