@@ -389,17 +389,38 @@ void ReplicaHost::FetchForLearner(Hosted* hosted, const LearnFetch& fetch) {
   proto::LearnResponse data;
   const Decree min_logged = hosted->log->min_decree();
   if (min_logged != kNoDecree && min_logged <= fetch.start_decree) {
+    // From the oldest record kept, not from the start: a tail-drop marker
+    // below the start still voids records above it logged before it.
     absl::StatusOr<std::vector<LogRecord>> records =
-        hosted->log->Read(fetch.start_decree, options_.max_learn_bytes);
+        hosted->log->Read(kNoDecree + 1, options_.max_learn_bytes);
     if (records.ok()) {
       Decree reached = fetch.start_decree - 1;
       for (const LogRecord& record : *records) {
-        proto::Mutation* mutation = data.add_mutations();
-        if (!mutation->ParseFromString(record.payload)) {
+        proto::Mutation mutation;
+        if (!mutation.ParseFromString(record.payload)) {
           data.clear_mutations();
           break;
         }
-        reached = std::max(reached, record.decree);
+        if (mutation.drops_tail()) {
+          // What the primary dropped, the learner must not get either.
+          auto* kept = data.mutable_mutations();
+          kept->erase(std::remove_if(kept->begin(), kept->end(),
+                                     [&](const proto::Mutation& m) {
+                                       return m.decree() >= mutation.decree();
+                                     }),
+                      kept->end());
+          continue;
+        }
+        *data.add_mutations() = std::move(mutation);
+      }
+      auto* kept = data.mutable_mutations();
+      kept->erase(std::remove_if(kept->begin(), kept->end(),
+                                 [&](const proto::Mutation& m) {
+                                   return m.decree() < fetch.start_decree;
+                                 }),
+                  kept->end());
+      for (const proto::Mutation& m : data.mutations()) {
+        reached = std::max(reached, m.decree());
       }
       if (data.mutations_size() > 0 &&
           (reached >= replica->last_prepared() ||

@@ -71,6 +71,11 @@ Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
   Ballot max_ballot = 0;
   Decree known_committed = last_applied;
   for (const proto::Mutation& mutation : logged) {
+    if (mutation.drops_tail()) {
+      entries_.erase(entries_.lower_bound(mutation.decree()), entries_.end());
+      max_ballot = std::max(max_ballot, mutation.ballot());
+      continue;
+    }
     max_ballot = std::max(max_ballot, mutation.ballot());
     known_committed = std::max(known_committed, mutation.last_committed());
     last_timestamp_us_ = std::max(last_timestamp_us_, mutation.timestamp_us());

@@ -244,6 +244,9 @@ class Replica {
   // Learned mutations whose log append is not yet durable, as (ballot,
   // decree): learning succeeds only once this is empty.
   std::set<std::pair<Ballot, Decree>> learn_unlogged_;
+  // Tail-drop markers appended to the log and not yet completed, as
+  // (ballot, decree).
+  std::multiset<std::pair<Ballot, Decree>> pending_markers_;
   bool installing_checkpoint_ = false;
   proto::LearnResponse pending_install_;
 

@@ -341,6 +341,13 @@ void Replica::OnLogAppended(Ballot ballot, Decree decree,
     ready_.fatal = status;
     return;
   }
+  // A tail-drop marker's completion comes before that of any mutation
+  // appended after it under the same ballot and decree.
+  if (auto marker = pending_markers_.find({ballot, decree});
+      marker != pending_markers_.end()) {
+    pending_markers_.erase(marker);
+    return;
+  }
   learn_unlogged_.erase({ballot, decree});
   auto it = entries_.find(decree);
   if (it != entries_.end() && it->second.mutation.ballot() == ballot) {

@@ -95,8 +95,20 @@ void Replica::StartLearning(NodeId primary, uint64_t signature) {
   learn_succeeded_ = false;
   learn_unlogged_.clear();
   installing_checkpoint_ = false;
-  // The uncommitted tail may disagree with this primary's history.
-  entries_.erase(entries_.upper_bound(last_committed_), entries_.end());
+  // The uncommitted tail may disagree with this primary's history. It goes
+  // from the log too (a marker replay honours): else a restart would find
+  // it there and, once a later prepare's commit point covered it, commit
+  // it instead of the primary's version, which the learner may never have
+  // received (the simulator found exactly that).
+  if (entries_.upper_bound(last_committed_) != entries_.end()) {
+    entries_.erase(entries_.upper_bound(last_committed_), entries_.end());
+    proto::Mutation marker;
+    marker.set_ballot(config_.ballot());
+    marker.set_decree(last_committed_ + 1);
+    marker.set_drops_tail(true);
+    pending_markers_.insert({marker.ballot(), marker.decree()});
+    ready_.log_appends.push_back(LogAppend{std::move(marker)});
+  }
   SendLearnRequest();
 }
 

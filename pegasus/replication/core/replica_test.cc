@@ -711,6 +711,58 @@ TEST(ReplicaTest, RandomSchedulesNeverDivergeCommittedHistory) {
   EXPECT_GE(seeds_that_committed, 270);
 }
 
+// Found by the simulator (cluster seed 200408, 60 s): a learner dropped
+// its uncommitted tail in memory only; restarted, it found the dropped
+// mutation in its log and, once a later prepare's commit point covered its
+// decree, committed it instead of the primary's version.
+TEST(ReplicaTest, LearnerRestartedAfterDroppingItsTailDoesNotCommitIt) {
+  ReplicaOptions options;
+  options.min_replica_count = 1;
+  Group g(3, options);
+  g.Configure(Group::Config(1, 1, {3}, 2));
+  g.Write(1, "stale", 1);
+  g.Deliver();
+  g.CompleteLogs(3);  // n3 holds decree 1 of ballot 1; nothing commits.
+  g.network.clear();
+  // n2 becomes primary alone (the harness plays a meta server that lost
+  // n1 and n3) and commits its own decrees 1 and 2.
+  const proto::PartitionConfig b2 = Group::Config(2, 2, {}, 2);
+  g.at(2).OnConfig(b2);
+  g.Drain(2);
+  g.Write(2, "fresh1", 2);
+  g.CompleteLogs(2);
+  g.Write(2, "fresh2", 3);
+  g.CompleteLogs(2);
+  ASSERT_EQ(g.at(2).last_committed(), 2);
+  // n3 learns from n2, but receives the prepare of decree 3 (commit point
+  // 2) before the learn answer, and logs only that before crashing.
+  // Delivers the first queued message of type T alone (what it causes
+  // stays queued).
+  auto deliver_first = [&g]<typename T>(T*) {
+    for (size_t i = 0; i < g.network.size(); ++i) {
+      if (std::holds_alternative<T>(std::get<2>(g.network[i]))) {
+        auto [from, to, body] = std::move(g.network[i]);
+        g.network.erase(g.network.begin() + i);
+        g.Receive(from, to, body);
+        return true;
+      }
+    }
+    return false;
+  };
+  g.at(2).OnAddLearner(b2, NodeId{3});
+  g.Drain(2);
+  ASSERT_TRUE(deliver_first(static_cast<proto::GroupCheckRequest*>(nullptr)));
+  ASSERT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  ASSERT_TRUE(deliver_first(static_cast<proto::LearnRequest*>(nullptr)));
+  g.Write(2, "fresh3", 4);
+  ASSERT_TRUE(deliver_first(static_cast<proto::PrepareRequest*>(nullptr)));
+  g.network.clear();  // The learn answer is lost.
+  g.CompleteLogs(3);
+  g.Restart(3);
+  EXPECT_EQ(g.at(3).last_committed(), 0);
+  EXPECT_TRUE(g.applied[3].empty()) << "applied the dropped mutation";
+}
+
 TEST(ReplicaTest, OptionsAreValidated) {
   ReplicaOptions options;
   options.max_inflight_mutations = 0;
