@@ -405,11 +405,6 @@ void Simulation::RecordApply(int server, Gpid gpid,
   std::string bytes;
   content.SerializeToString(&bytes);
   auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
-  if (getenv("SIM_DEBUG_APPLY") &&
-      gpid.partition_index == atoi(getenv("SIM_DEBUG_APPLY"))) {
-    fprintf(stderr, "%ld n%d apply %s\n", (long)world_.now_ns(), server + 1,
-            mutation.ShortDebugString().c_str());
-  }
   ++applies_checked_;
   if (!first && it->second != bytes) {
     Violation(absl::StrCat("divergence: n", server + 1,
