@@ -639,7 +639,7 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
   if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
     hosted->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
   } else {
-    hosted->replica->OnConfig(proposal.config(), proposal.type());
+    hosted->replica->OnConfig(proposal.config());
   }
   Process(hosted);
 }

@@ -5,6 +5,7 @@
 #include "pegasus/replication/core/replica.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,23 @@
 #include "pegasus/base/status.h"
 
 namespace pegasus::replication {
+
+std::vector<proto::Mutation> ResolveLog(
+    const std::vector<proto::Mutation>& records) {
+  std::map<Decree, const proto::Mutation*> current;
+  for (const proto::Mutation& record : records) {
+    if (record.drops_tail()) {
+      current.erase(current.lower_bound(record.decree()), current.end());
+      continue;
+    }
+    auto [it, added] = current.emplace(record.decree(), &record);
+    if (!added && it->second->ballot() <= record.ballot()) it->second = &record;
+  }
+  std::vector<proto::Mutation> out;
+  out.reserve(current.size());
+  for (const auto& [decree, mutation] : current) out.push_back(*mutation);
+  return out;
+}
 
 const char* ReplicaStatusName(ReplicaStatus status) {
   switch (status) {
@@ -71,23 +89,15 @@ Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
   Ballot max_ballot = 0;
   Decree known_committed = last_applied;
   for (const proto::Mutation& mutation : logged) {
-    if (mutation.drops_tail()) {
-      entries_.erase(entries_.lower_bound(mutation.decree()), entries_.end());
-      max_ballot = std::max(max_ballot, mutation.ballot());
-      continue;
-    }
     max_ballot = std::max(max_ballot, mutation.ballot());
+    if (mutation.drops_tail()) continue;
     known_committed = std::max(known_committed, mutation.last_committed());
     last_timestamp_us_ = std::max(last_timestamp_us_, mutation.timestamp_us());
+  }
+  for (proto::Mutation& mutation : ResolveLog(logged)) {
     if (mutation.decree() <= last_applied) continue;
-    auto it = entries_.find(mutation.decree());
-    if (it != entries_.end() &&
-        it->second.mutation.ballot() > mutation.ballot()) {
-      continue;
-    }
     Entry& entry = entries_[mutation.decree()];
-    entry = Entry{};
-    entry.mutation = mutation;
+    entry.mutation = std::move(mutation);
     entry.logged = true;
   }
   config_.set_ballot(std::max(max_ballot, persisted_ballot));
@@ -111,9 +121,7 @@ std::vector<NodeId> Replica::Secondaries() const {
   return out;
 }
 
-void Replica::OnConfig(const proto::PartitionConfig& config,
-                       proto::ConfigType type) {
-  (void)type;
+void Replica::OnConfig(const proto::PartitionConfig& config) {
   if (status_ == ReplicaStatus::kError) return;
   if (config.app_id() != gpid_.app_id ||
       config.partition_index() != gpid_.partition_index) {
@@ -318,15 +326,6 @@ Decree Replica::last_prepared() const {
                           : std::max(last_committed_, entries_.rbegin()->first);
 }
 
-Decree Replica::last_logged() const {
-  Decree d = last_committed_;
-  for (auto it = entries_.upper_bound(last_committed_);
-       it != entries_.end() && it->first == d + 1 && it->second.logged; ++it) {
-    d = it->first;
-  }
-  return d;
-}
-
 const proto::Mutation* Replica::MutationAt(Decree decree) const {
   auto it = entries_.find(decree);
   return it == entries_.end() ? nullptr : &it->second.mutation;
@@ -366,11 +365,10 @@ void Replica::CheckInvariants() const {
     PEGASUS_CHECK_EQ(members.size(),
                      static_cast<size_t>(config_.secondaries_size()));
     PEGASUS_CHECK(members.count(self_.value) == 0);
-    PEGASUS_CHECK_LE(last_prepared() - last_committed_,
-                     options_.max_inflight_mutations +
-                         (reconcile_target_ - last_committed_ > 0
-                              ? reconcile_target_ - last_committed_
-                              : 0));
+    PEGASUS_CHECK_LE(
+        last_prepared() - last_committed_,
+        options_.max_inflight_mutations +
+            std::max<Decree>(0, reconcile_target_ - last_committed_));
     PEGASUS_CHECK_LE(queued_bytes_, options_.max_queued_write_bytes);
   }
 }

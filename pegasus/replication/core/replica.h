@@ -43,6 +43,15 @@
 
 namespace pegasus::replication {
 
+// What a replica's log holds, as replay sees it: one mutation per decree,
+// in decree order. A later record of a decree replaces an earlier one
+// unless the earlier has the newer ballot, and a tail-drop marker
+// (Mutation.drops_tail) voids every record before it from its decree on.
+// Markers themselves are left out. Recovery and learning from the log both
+// read a log this way.
+std::vector<proto::Mutation> ResolveLog(
+    const std::vector<proto::Mutation>& records);
+
 class Replica {
  public:
   // A replica that has applied storage up to `last_applied` and finds
@@ -74,8 +83,7 @@ class Replica {
 
   // A configuration from the meta server (a proposal, a sync, or the answer
   // to this replica's own proposal). Older ballots are ignored.
-  void OnConfig(const proto::PartitionConfig& config,
-                proto::ConfigType type = proto::CONFIG_INVALID);
+  void OnConfig(const proto::PartitionConfig& config);
   // The meta server answered a proposal this replica made.
   void OnConfigUpdateResponse(const proto::ConfigUpdateResponse& response);
   // The meta server asks this primary to add `learner`.
@@ -118,9 +126,6 @@ class Replica {
   Decree last_committed() const { return last_committed_; }
   // The highest decree in the prepared list (>= last_committed).
   Decree last_prepared() const;
-  // The highest decree whose log append is durable, contiguously from the
-  // commit point.
-  Decree last_logged() const;
   // For a primary: reads are held back until this decree commits.
   Decree reconcile_target() const { return reconcile_target_; }
   bool serving_reads() const;
@@ -157,7 +162,6 @@ class Replica {
     uint64_t signature = 0;
     // Prepares for decrees from here on go to the learner (0: not yet).
     Decree prepare_start = kNoDecree;
-    proto::LearnerStatus status = proto::LEARNER_LEARNING;
   };
 
   // Configuration and roles (replica.cc).
@@ -173,11 +177,16 @@ class Replica {
 
   // Two-phase commit (replica_2pc.cc).
   void MakeMutations();
-  void MakeMutation(std::vector<QueuedWrite> writes, int64_t timestamp_us);
+  // Stamped with the primary's wall clock (never going back).
+  void MakeMutation(std::vector<QueuedWrite> writes);
   void AddEntry(proto::Mutation mutation, std::vector<ClientToken> clients);
   void SendPrepare(NodeId to, Entry* entry);
   void BroadcastPrepare(Entry* entry);
+  // The secondaries, and the learners whose prepare start is at or before
+  // `decree`: who a prepare of `decree` goes to, and must be acknowledged
+  // by.
   std::vector<NodeId> PrepareTargets(Decree decree) const;
+  bool IsPrepareTarget(NodeId node, Decree decree) const;
   bool Committable(const Entry& entry) const;
   void CommitReady();
   void CommitTo(Decree decree);
@@ -187,11 +196,13 @@ class Replica {
   void RemoveUnresponsive(NodeId member);
   void PruneCache();
   void Acknowledge(const Entry& entry);
-  void Reply(NodeId to, const proto::PrepareRequest& request,
+  // Answers a prepare of (ballot, decree).
+  void Reply(NodeId to, Ballot ballot, Decree decree,
              proto::ReplicaError error);
 
   // Group check and learning (replica_learn.cc).
   void GroupCheck();
+  void SendGroupCheck(NodeId to, uint64_t learner_signature);
   void StartLearning(NodeId primary, uint64_t signature);
   void SendLearnRequest();
   void FinishLearnResponse(const proto::LearnResponse& response);

@@ -62,16 +62,15 @@ void Replica::MakeMutations() {
       queue_.pop_front();
     }
     queued_bytes_ -= bytes;
-    MakeMutation(std::move(batch), wall_now_us_);
+    MakeMutation(std::move(batch));
   }
 }
 
-void Replica::MakeMutation(std::vector<QueuedWrite> writes,
-                           int64_t timestamp_us) {
+void Replica::MakeMutation(std::vector<QueuedWrite> writes) {
   proto::Mutation mutation;
   mutation.set_decree(last_prepared() + 1);
   // Timestamps never go back, so TTLs judged by them are consistent.
-  last_timestamp_us_ = std::max(last_timestamp_us_, timestamp_us);
+  last_timestamp_us_ = std::max(last_timestamp_us_, wall_now_us_);
   mutation.set_timestamp_us(last_timestamp_us_);
   std::vector<ClientToken> clients;
   for (QueuedWrite& write : writes) {
@@ -99,11 +98,17 @@ void Replica::AddEntry(proto::Mutation mutation,
 std::vector<NodeId> Replica::PrepareTargets(Decree decree) const {
   std::vector<NodeId> targets = Secondaries();
   for (const auto& [node, learner] : learners_) {
-    if (learner.prepare_start != kNoDecree && learner.prepare_start <= decree) {
-      targets.push_back(node);
-    }
+    if (IsPrepareTarget(node, decree)) targets.push_back(node);
   }
   return targets;
+}
+
+bool Replica::IsPrepareTarget(NodeId node, Decree decree) const {
+  if (node.value != config_.primary() && IsMember(node)) return true;
+  auto learner = learners_.find(node);
+  return learner != learners_.end() &&
+         learner->second.prepare_start != kNoDecree &&
+         learner->second.prepare_start <= decree;
 }
 
 void Replica::SendPrepare(NodeId to, Entry* entry) {
@@ -131,16 +136,21 @@ void Replica::BroadcastPrepare(Entry* entry) {
 bool Replica::Committable(const Entry& entry) const {
   if (entry.mutation.ballot() != config_.ballot()) return false;
   const bool local = entry.logged || options_.planted_bugs.ack_before_durable;
-  const std::vector<NodeId> targets = PrepareTargets(entry.mutation.decree());
   if (options_.planted_bugs.majority_commit) {
     const size_t members = config_.secondaries_size() + 1;
     size_t have = local ? 1 : 0;
-    for (NodeId node : Secondaries()) have += entry.acks.count(node);
+    for (uint64_t id : config_.secondaries())
+      have += entry.acks.count(NodeId{id});
     return have >= members / 2 + 1;
   }
   if (!local) return false;
-  return std::all_of(targets.begin(), targets.end(),
-                     [&](NodeId node) { return entry.acks.count(node) > 0; });
+  // Every target acknowledged: acks only ever come from targets, so it is
+  // enough to count them (no allocation on the commit path).
+  size_t targets = config_.secondaries_size();
+  for (const auto& [node, learner] : learners_) {
+    targets += IsPrepareTarget(node, entry.mutation.decree()) ? 1 : 0;
+  }
+  return entry.acks.size() >= targets;
 }
 
 // The primary commits every mutation the commit rule allows, in decree
@@ -233,40 +243,42 @@ void Replica::RemoveUnresponsive(NodeId member) {
   ProposeConfig(std::move(request));
 }
 
-void Replica::Reply(NodeId to, const proto::PrepareRequest& request,
+void Replica::Reply(NodeId to, Ballot ballot, Decree decree,
                     proto::ReplicaError error) {
   proto::PrepareResponse response;
   response.set_app_id(gpid_.app_id);
   response.set_partition_index(gpid_.partition_index);
   response.set_error(error);
   response.set_ballot(config_.ballot());
-  response.set_mutation_ballot(request.mutation().ballot());
-  response.set_decree(request.mutation().decree());
+  response.set_mutation_ballot(ballot);
+  response.set_decree(decree);
   response.set_last_committed(last_committed_);
   ready_.messages.push_back(PeerMessage{to, std::move(response)});
 }
 
 void Replica::Acknowledge(const Entry& entry) {
-  proto::PrepareRequest request;
-  *request.mutable_mutation() = entry.mutation;
-  Reply(entry.ack_to, request, proto::REPLICA_OK);
+  Reply(entry.ack_to, entry.mutation.ballot(), entry.mutation.decree(),
+        proto::REPLICA_OK);
 }
 
 void Replica::OnPrepare(NodeId from, const proto::PrepareRequest& request) {
   const proto::Mutation& mutation = request.mutation();
   const proto::PartitionConfig& config = request.config();
+  auto reply = [&](proto::ReplicaError error) {
+    Reply(from, mutation.ballot(), mutation.decree(), error);
+  };
   if (status_ == ReplicaStatus::kError) {
-    return Reply(from, request, proto::REPLICA_LOG_FAILED);
+    return reply(proto::REPLICA_LOG_FAILED);
   }
   if (config.app_id() != gpid_.app_id ||
       config.partition_index() != gpid_.partition_index ||
       mutation.decree() <= kNoDecree || mutation.ballot() != config.ballot() ||
       config.primary() != from.value) {
-    return Reply(from, request, proto::REPLICA_INVALID);
+    return reply(proto::REPLICA_INVALID);
   }
   const bool stale = config.ballot() < config_.ballot();
   if (stale && !options_.planted_bugs.stale_ballot_prepare) {
-    return Reply(from, request, proto::REPLICA_STALE_BALLOT);
+    return reply(proto::REPLICA_STALE_BALLOT);
   }
   if (config.ballot() > config_.ballot()) OnConfig(config);
   const bool as_secondary =
@@ -275,24 +287,24 @@ void Replica::OnPrepare(NodeId from, const proto::PrepareRequest& request) {
                           learn_primary_ == from &&
                           request.learner_signature() == learn_signature_;
   if (!as_secondary && !as_learner && !stale) {
-    return Reply(from, request, proto::REPLICA_NOT_MEMBER);
+    return reply(proto::REPLICA_NOT_MEMBER);
   }
   if (!stale) CommitTo(mutation.last_committed());
   if (mutation.decree() <= last_committed_) {
-    return Reply(from, request, proto::REPLICA_OK);  // A repeat.
+    return reply(proto::REPLICA_OK);  // A repeat.
   }
   if (mutation.decree() > last_committed_ + options_.max_prepare_gap) {
-    return Reply(from, request, proto::REPLICA_CAPACITY_EXCEEDED);
+    return reply(proto::REPLICA_CAPACITY_EXCEEDED);
   }
   auto it = entries_.find(mutation.decree());
   if (!stale && it != entries_.end() &&
       it->second.mutation.ballot() >= mutation.ballot()) {
     Entry& entry = it->second;
     if (entry.mutation.ballot() > mutation.ballot()) {
-      return Reply(from, request, proto::REPLICA_STALE_BALLOT);
+      return reply(proto::REPLICA_STALE_BALLOT);
     }
     if (entry.logged || options_.planted_bugs.ack_before_durable) {
-      return Reply(from, request, proto::REPLICA_OK);
+      return reply(proto::REPLICA_OK);
     }
     entry.ack_to = from;  // Acknowledged once its append is durable.
     return;
@@ -325,8 +337,7 @@ void Replica::OnPrepareResponse(NodeId from,
       it->second.mutation.ballot() != response.mutation_ballot()) {
     return;
   }
-  const std::vector<NodeId> targets = PrepareTargets(response.decree());
-  if (std::find(targets.begin(), targets.end(), from) == targets.end()) return;
+  if (!IsPrepareTarget(from, response.decree())) return;
   it->second.acks.insert(from);
   CommitReady();
 }
@@ -394,14 +405,12 @@ void Replica::Tick(int64_t now_ns) {
   // An idle primary sends an empty write so secondaries learn the commit
   // point (they commit only what the primary tells them) — but not for the
   // sake of empty writes alone, or an idle primary would never stop.
-  if (status_ == ReplicaStatus::kPrimary && lease_valid_ &&
-      !proposal_pending_ && last_prepared() == last_committed_ &&
-      CommittedWritesUntold() &&
+  if (lease_valid_ && !proposal_pending_ &&
+      last_prepared() == last_committed_ && CommittedWritesUntold() &&
       now_ns_ - last_mutation_ns_ >= options_.group_check_interval_ns) {
-    MakeMutation({}, wall_now_us_);
+    MakeMutation({});
   }
-  if (status_ == ReplicaStatus::kPrimary &&
-      now_ns_ - last_group_check_ns_ >= options_.group_check_interval_ns) {
+  if (now_ns_ - last_group_check_ns_ >= options_.group_check_interval_ns) {
     GroupCheck();
   }
 }

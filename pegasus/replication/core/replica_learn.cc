@@ -24,15 +24,18 @@ namespace pegasus::replication {
 void Replica::GroupCheck() {
   last_group_check_ns_ = now_ns_;
   last_told_committed_ = std::max(last_told_committed_, last_committed_);
-  auto send = [&](NodeId to, uint64_t signature) {
-    proto::GroupCheckRequest request;
-    *request.mutable_config() = config_;
-    request.set_last_committed(last_committed_);
-    request.set_learner_signature(signature);
-    ready_.messages.push_back(PeerMessage{to, std::move(request)});
-  };
-  for (NodeId secondary : Secondaries()) send(secondary, 0);
-  for (const auto& [node, learner] : learners_) send(node, learner.signature);
+  for (NodeId secondary : Secondaries()) SendGroupCheck(secondary, 0);
+  for (const auto& [node, learner] : learners_) {
+    SendGroupCheck(node, learner.signature);
+  }
+}
+
+void Replica::SendGroupCheck(NodeId to, uint64_t learner_signature) {
+  proto::GroupCheckRequest request;
+  *request.mutable_config() = config_;
+  request.set_last_committed(last_committed_);
+  request.set_learner_signature(learner_signature);
+  ready_.messages.push_back(PeerMessage{to, std::move(request)});
 }
 
 proto::GroupCheckResponse Replica::GroupCheckAnswer(
@@ -140,11 +143,7 @@ void Replica::OnAddLearner(const proto::PartitionConfig& config,
   if (options_.planted_bugs.early_learner_upgrade) {
     MaybeUpgradeLearner(learner);
   }
-  proto::GroupCheckRequest request;
-  *request.mutable_config() = config_;
-  request.set_last_committed(last_committed_);
-  request.set_learner_signature(it->second.signature);
-  ready_.messages.push_back(PeerMessage{learner, std::move(request)});
+  SendGroupCheck(learner, it->second.signature);
 }
 
 void Replica::OnGroupCheckResponse(NodeId from,
@@ -158,7 +157,6 @@ void Replica::OnGroupCheckResponse(NodeId from,
       response.learner_signature() != it->second.signature) {
     return;
   }
-  it->second.status = response.learner_status();
   if (response.learner_status() == proto::LEARNER_SUCCEEDED &&
       it->second.prepare_start != kNoDecree &&
       response.last_prepared() >= it->second.prepare_start - 1) {
@@ -261,7 +259,6 @@ void Replica::SendLearnResponse(NodeId learner, proto::LearnResponse response) {
     state.prepare_start = last_prepared() + 1;
   }
   response.set_prepare_start_decree(state.prepare_start);
-  state.status = proto::LEARNER_LEARNING;
   ready_.messages.push_back(PeerMessage{learner, std::move(response)});
 }
 
