@@ -46,13 +46,6 @@ Gpid GpidOf(const proto::PartitionConfig& config) {
   return Gpid{config.app_id(), config.partition_index()};
 }
 
-template <typename Message>
-std::string Serialize(const Message& message) {
-  std::string out;
-  message.SerializeToString(&out);
-  return out;
-}
-
 }  // namespace
 
 struct ReplicaHost::Hosted {
@@ -227,7 +220,7 @@ std::vector<Gpid> ReplicaHost::replicas() const {
 void ReplicaHost::Process(Hosted* hosted) {
   while (!hosted->stopped && hosted->replica->HasReady()) {
     Ready ready = hosted->replica->TakeReady();
-    hosted->replica->CheckInvariants();
+    if (options_.check_invariants) hosted->replica->CheckInvariants();
     if (!ready.fatal.ok()) {
       Stop(hosted, ready.fatal);
       return;
@@ -256,7 +249,7 @@ void ReplicaHost::Process(Hosted* hosted) {
       if (it == hosted->clients.end()) continue;
       proto::DataResponse response;
       StatusToProto(error.status, &response);
-      it->second.responder.Reply(Serialize(response));
+      it->second.responder.Reply(response.SerializeAsString());
       hosted->clients.erase(it);
     }
     for (const LearnFetch& fetch : ready.learn_fetches) {
@@ -271,7 +264,7 @@ void ReplicaHost::StartAppends(Hosted* hosted, std::vector<LogAppend> appends) {
     const Decree decree = append.mutation.decree();
     std::weak_ptr<bool> alive = alive_;
     hosted->log->Append(
-        decree, Serialize(append.mutation),
+        decree, append.mutation.SerializeAsString(),
         [this, alive, gpid = hosted->gpid, replica = hosted->replica.get(),
          ballot, decree](absl::Status status) {
           std::shared_ptr<bool> live = alive.lock();
@@ -303,7 +296,7 @@ void ReplicaHost::SendMessages(std::vector<PeerMessage> messages) {
             method = kLearnMethod;
           if constexpr (std::is_same_v<T, proto::LearnResponse>)
             method = kLearnResponseMethod;
-          rpc_.Notify(message.to, method, Serialize(body));
+          rpc_.Notify(message.to, method, body.SerializeAsString());
         },
         message.body);
   }
@@ -314,7 +307,7 @@ void ReplicaHost::SendProposals(
   for (const proto::ConfigUpdateRequest& request : requests) {
     std::weak_ptr<bool> alive = alive_;
     rpc_.Call(
-        options_.meta, kConfigUpdateMethod, Serialize(request),
+        options_.meta, kConfigUpdateMethod, request.SerializeAsString(),
         CallOptions{.timeout_ns = options_.replica.config_proposal_retry_ns},
         [this, alive, gpid](absl::StatusOr<std::string> answer) {
           std::shared_ptr<bool> live = alive.lock();
@@ -365,7 +358,7 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
       } else {
         WriteResponseToProto((*responses)[index_of[i]], &response);
       }
-      it->second.responder.Reply(Serialize(response));
+      it->second.responder.Reply(response.SerializeAsString());
       hosted->clients.erase(it);
     }
   }
@@ -376,8 +369,9 @@ void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
   for (const ServeRead& read : reads) {
     auto it = hosted->clients.find(read.client);
     if (it == hosted->clients.end()) continue;
-    it->second.responder.Reply(Serialize(
-        ServeDataRead(*hosted->partition, it->second.request, now_us)));
+    it->second.responder.Reply(
+        ServeDataRead(*hosted->partition, it->second.request, now_us)
+            .SerializeAsString());
     hosted->clients.erase(it);
   }
 }
@@ -393,34 +387,19 @@ void ReplicaHost::FetchForLearner(Hosted* hosted, const LearnFetch& fetch) {
     // below the start still voids records above it logged before it.
     absl::StatusOr<std::vector<LogRecord>> records =
         hosted->log->Read(kNoDecree + 1, options_.max_learn_bytes);
-    if (records.ok()) {
+    std::vector<proto::Mutation> logged;
+    bool parsed = records.ok();
+    for (size_t i = 0; parsed && i < records->size(); ++i) {
+      parsed = logged.emplace_back().ParseFromString((*records)[i].payload);
+    }
+    if (parsed) {
+      // Read as replay reads it: what the primary dropped, the learner must
+      // not get either.
       Decree reached = fetch.start_decree - 1;
-      for (const LogRecord& record : *records) {
-        proto::Mutation mutation;
-        if (!mutation.ParseFromString(record.payload)) {
-          data.clear_mutations();
-          break;
-        }
-        if (mutation.drops_tail()) {
-          // What the primary dropped, the learner must not get either.
-          auto* kept = data.mutable_mutations();
-          kept->erase(std::remove_if(kept->begin(), kept->end(),
-                                     [&](const proto::Mutation& m) {
-                                       return m.decree() >= mutation.decree();
-                                     }),
-                      kept->end());
-          continue;
-        }
+      for (proto::Mutation& mutation : ResolveLog(logged)) {
+        if (mutation.decree() < fetch.start_decree) continue;
+        reached = mutation.decree();
         *data.add_mutations() = std::move(mutation);
-      }
-      auto* kept = data.mutable_mutations();
-      kept->erase(std::remove_if(kept->begin(), kept->end(),
-                                 [&](const proto::Mutation& m) {
-                                   return m.decree() < fetch.start_decree;
-                                 }),
-                  kept->end());
-      for (const proto::Mutation& m : data.mutations()) {
-        reached = std::max(reached, m.decree());
       }
       if (data.mutations_size() > 0 &&
           (reached >= replica->last_prepared() ||
@@ -525,7 +504,7 @@ void ReplicaHost::HandleData(std::string payload,
   proto::DataResponse refusal;
   auto refuse = [&](ErrorCode code, const std::string& why) {
     StatusToProto(PegasusError(code, why), &refusal);
-    responder.Reply(Serialize(refusal));
+    responder.Reply(refusal.SerializeAsString());
   };
   if (!request.ParseFromString(payload)) {
     return refuse(ErrorCode::kInvalidArgument, "malformed data request");
@@ -545,7 +524,7 @@ void ReplicaHost::HandleData(std::string payload,
                              : converted.status();
     if (!valid.ok()) {
       StatusToProto(valid, &refusal);
-      responder.Reply(Serialize(refusal));
+      responder.Reply(refusal.SerializeAsString());
       return;
     }
   }
@@ -553,8 +532,9 @@ void ReplicaHost::HandleData(std::string payload,
   const int64_t now_ns = options_.env.clock->MonotonicNowNs();
   if (write) {
     ++stats_.client_writes;
-    hosted->clients.emplace(
-        token, Hosted::Client{request, std::move(responder), now_ns});
+    // A write's answer is its apply result: the request is not kept.
+    hosted->clients.emplace(token,
+                            Hosted::Client{{}, std::move(responder), now_ns});
     hosted->replica->ClientWrite(std::move(request), token,
                                  options_.env.clock->WallNowUs());
   } else {
@@ -627,15 +607,10 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
   CheckLease();
   proto::ConfigProposal proposal;
   if (!proposal.ParseFromString(payload) || !lease_valid_) return;
-  const Gpid gpid = GpidOf(proposal.config());
   const bool creates = proposal.type() == proto::CONFIG_ASSIGN_PRIMARY ||
                        proposal.type() == proto::CONFIG_UPGRADE_TO_PRIMARY;
-  Hosted* hosted = Find(gpid);
-  if (hosted == nullptr && creates) {
-    absl::StatusOr<Hosted*> opened = Open(gpid);
-    if (opened.ok()) hosted = *opened;
-  }
-  if (hosted == nullptr || hosted->stopped) return;
+  Hosted* hosted = Target(GpidOf(proposal.config()), creates);
+  if (hosted == nullptr) return;
   if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
     hosted->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
   } else {
@@ -679,7 +654,7 @@ void ReplicaHost::SendBeacon() {
   beacon.set_node(options_.self.value);
   beacon.set_send_time_ns(send_ns);
   std::weak_ptr<bool> alive = alive_;
-  rpc_.Call(options_.meta, kBeaconMethod, Serialize(beacon),
+  rpc_.Call(options_.meta, kBeaconMethod, beacon.SerializeAsString(),
             CallOptions{.timeout_ns = options_.beacon_interval_ns},
             [this, alive, send_ns](absl::StatusOr<std::string> answer) {
               std::shared_ptr<bool> live = alive.lock();
@@ -721,7 +696,7 @@ void ReplicaHost::SyncConfig() {
     report->set_last_durable(hosted->engine->LastDurableDecree());
   }
   std::weak_ptr<bool> alive = alive_;
-  rpc_.Call(options_.meta, kConfigSyncMethod, Serialize(request),
+  rpc_.Call(options_.meta, kConfigSyncMethod, request.SerializeAsString(),
             CallOptions{.timeout_ns = options_.config_sync_interval_ns},
             [this, alive](absl::StatusOr<std::string> answer) {
               std::shared_ptr<bool> live = alive.lock();
@@ -734,14 +709,8 @@ void ReplicaHost::SyncConfig() {
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
   if (!lease_valid_) return;
   for (const proto::PartitionConfig& config : response.configs()) {
-    const Gpid gpid = GpidOf(config);
-    Hosted* hosted = Find(gpid);
-    if (hosted == nullptr) {
-      absl::StatusOr<Hosted*> opened = Open(gpid);
-      if (!opened.ok()) continue;
-      hosted = *opened;
-    }
-    if (hosted->stopped) continue;
+    Hosted* hosted = Target(GpidOf(config), /*may_open=*/true);
+    if (hosted == nullptr) continue;
     hosted->replica->OnConfig(config);
     Process(hosted);
   }

@@ -98,6 +98,9 @@ struct ReplicaHostOptions {
   // A client whose answer has not come this long is let go (its write's
   // outcome may be unknown to the replica). Default 10 s.
   int64_t client_timeout_ns = 10'000'000'000;
+  // Runs each replica's CheckInvariants() after every step: for the
+  // simulator and tests, off in production (it walks the prepared list).
+  bool check_invariants = false;
   // Called with every mutation a replica applies, after it is applied: for
   // checkers (the simulator compares every replica's history) and metrics.
   std::function<void(Gpid, const proto::Mutation&)> on_apply;

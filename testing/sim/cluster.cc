@@ -16,13 +16,6 @@ using replication::kConfigSyncMethod;
 using replication::kConfigUpdateMethod;
 using replication::kQueryConfigMethod;
 
-template <typename Message>
-std::string Serialize(const Message& message) {
-  std::string out;
-  message.SerializeToString(&out);
-  return out;
-}
-
 }  // namespace
 
 // --- MetaService -------------------------------------------------------------
@@ -108,7 +101,7 @@ void MetaService::RegisterHandlers() {
           response.set_error_message(
               absl::StrCat("no table with id ", query.app_id()));
         }
-        responder.Reply(Serialize(response));
+        responder.Reply(response.SerializeAsString());
       });
 }
 
@@ -116,8 +109,8 @@ void MetaService::Drain() {
   MetaReady ready = core_->TakeReady();
   core_->CheckInvariants();
   for (auto& [node, out] : ready.messages) {
-    std::string payload =
-        std::visit([](const auto& m) { return Serialize(m); }, out.message);
+    std::string payload = std::visit(
+        [](const auto& m) { return m.SerializeAsString(); }, out.message);
     if (out.reply_token == kNoReplyToken) {
       rpc_.Notify(node, kConfigProposalMethod, std::move(payload));
       continue;
@@ -152,6 +145,7 @@ ReplicaServerService::Start(const ProcessEnv& env,
   options.env = {env.clock, env.executor, env.transport, env.file_system,
                  env.random};
   auto fail_stop = env.fail_stop;
+  options.check_invariants = true;
   options.on_fatal = [fail_stop](Gpid gpid, const absl::Status& status) {
     // The simulator restarts the node: a replica's failure stops its whole
     // server, which is the simplest fail-stop there is.
@@ -183,7 +177,7 @@ void MetaRouter::Locate(int32_t partition,
   proto::QueryConfigRequest query;
   query.set_app_id(app_id_);
   rpc_->Call(
-      meta_, kQueryConfigMethod, Serialize(query),
+      meta_, kQueryConfigMethod, query.SerializeAsString(),
       CallOptions{.timeout_ns = query_timeout_ns_},
       [this, partition,
        done = std::move(done)](absl::StatusOr<std::string> answer) mutable {
