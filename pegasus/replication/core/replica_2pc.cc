@@ -144,13 +144,17 @@ bool Replica::Committable(const Entry& entry) const {
     return have >= members / 2 + 1;
   }
   if (!local) return false;
-  // Every target acknowledged: acks only ever come from targets, so it is
-  // enough to count them (no allocation on the commit path).
-  size_t targets = config_.secondaries_size();
-  for (const auto& [node, learner] : learners_) {
-    targets += IsPrepareTarget(node, entry.mutation.decree()) ? 1 : 0;
+  // Every target acknowledged (walked in place: this is the commit path).
+  for (uint64_t id : config_.secondaries()) {
+    if (entry.acks.count(NodeId{id}) == 0) return false;
   }
-  return entry.acks.size() >= targets;
+  for (const auto& [node, learner] : learners_) {
+    if (IsPrepareTarget(node, entry.mutation.decree()) &&
+        entry.acks.count(node) == 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The primary commits every mutation the commit rule allows, in decree
