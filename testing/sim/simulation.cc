@@ -209,7 +209,14 @@ class Simulation final : public EventGate {
   void StartMeta();
   void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
   void CheckPrimaries();
-  void CheckConvergence(SimulationResult* result);
+  void CheckConvergence();
+  // The replica host of server `index`, or null while it is down.
+  const replication::ReplicaHost* HostOf(int index);
+  // The meta server's configuration of `gpid`; null while it is down.
+  bool meta_up() const { return processes_[meta_index()]->up(); }
+  const proto::PartitionConfig* MetaConfig(Gpid gpid);
+  // The lease the servers hold, and the meta server validates.
+  int64_t lease_ns() const;
   void Violation(const std::string& line);
   std::vector<int> Servers() const;
   std::vector<int> Everyone() const;
@@ -247,7 +254,6 @@ class Simulation final : public EventGate {
   // Every partition's committed history as first applied anywhere: decree
   // -> the mutation's content (its writes and timestamp).
   std::map<Gpid, std::map<Decree, std::string>> committed_;
-  uint64_t applies_checked_ = 0;
   // When each partition first had a serving primary after the faults
   // stopped.
   std::map<Gpid, int64_t> first_served_after_quiet_;
@@ -337,9 +343,7 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
     int index, const ProcessEnv& env) {
   replication::ReplicaHostOptions host;
   host.meta = meta_node();
-  host.lease_ns = options_.planted_bug == PlantedBug::kLeaseGeGrace
-                      ? kGraceNs + kSecond
-                      : kLeaseNs;
+  host.lease_ns = lease_ns();
   host.open_engine = [fs = env.file_system,
                       clock = env.clock](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
@@ -370,11 +374,9 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
 void Simulation::StartMeta() {
   MetaServiceOptions meta;
   meta.meta.grace_ns = kGraceNs;
-  meta.meta.lease_ns = kLeaseNs;
-  if (options_.planted_bug == PlantedBug::kLeaseGeGrace) {
-    meta.meta.lease_ns = kGraceNs + kSecond;
-    meta.meta.allow_lease_ge_grace = true;
-  }
+  meta.meta.lease_ns = lease_ns();
+  meta.meta.allow_lease_ge_grace =
+      options_.planted_bug == PlantedBug::kLeaseGeGrace;
   meta.meta.add_secondary_delay_ns = kSecond;
   meta.meta.planted_promote_removed =
       options_.planted_bug == PlantedBug::kPromoteRemoved;
@@ -388,6 +390,24 @@ void Simulation::StartMeta() {
                                  MetaService::Start(env, meta));
         return std::unique_ptr<Service>(std::move(service));
       }));
+}
+
+int64_t Simulation::lease_ns() const {
+  return options_.planted_bug == PlantedBug::kLeaseGeGrace ? kGraceNs + kSecond
+                                                           : kLeaseNs;
+}
+
+const replication::ReplicaHost* Simulation::HostOf(int index) {
+  SimProcess* process = processes_[index].get();
+  if (!process->up()) return nullptr;
+  return &static_cast<const ReplicaServerService*>(process->service())->host();
+}
+
+const proto::PartitionConfig* Simulation::MetaConfig(Gpid gpid) {
+  if (!meta_up()) return nullptr;
+  return static_cast<const MetaService*>(processes_[meta_index()]->service())
+      ->core()
+      .GetConfig(gpid);
 }
 
 void Simulation::Violation(const std::string& line) {
@@ -405,7 +425,6 @@ void Simulation::RecordApply(int server, Gpid gpid,
   std::string bytes;
   content.SerializeToString(&bytes);
   auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
-  ++applies_checked_;
   if (!first && it->second != bytes) {
     Violation(absl::StrCat("divergence: n", server + 1,
                            " applied a different "
@@ -421,19 +440,15 @@ void Simulation::RecordApply(int server, Gpid gpid,
 void Simulation::CheckPrimaries() {
   std::map<Gpid, std::pair<int, Ballot>> serving;
   for (int index : Servers()) {
-    SimProcess* process = processes_[index].get();
-    if (!process->up()) continue;
-    const auto* service =
-        static_cast<const ReplicaServerService*>(process->service());
-    const replication::ReplicaHost& host = service->host();
-    if (host.lease_until_ns() <= process->MonotonicNowNs()) continue;
-    for (Gpid gpid : host.replicas()) {
-      const replication::Replica* replica = host.replica(gpid);
-      if (replica == nullptr || !replica->serving_reads()) continue;
-      if (replica->status() != replication::ReplicaStatus::kPrimary &&
-          options_.planted_bug != PlantedBug::kSecondaryRead) {
-        continue;
-      }
+    const replication::ReplicaHost* host = HostOf(index);
+    if (host == nullptr ||
+        host->lease_until_ns() <= processes_[index]->MonotonicNowNs()) {
+      continue;
+    }
+    for (Gpid gpid : host->replicas()) {
+      // A secondary serves only under the planted secondary_read.
+      const replication::Replica* replica = host->replica(gpid);
+      if (!replica->serving_reads()) continue;
       if (quiet_ && replica->status() == replication::ReplicaStatus::kPrimary) {
         first_served_after_quiet_.emplace(gpid, world_.now_ns());
       }
@@ -464,7 +479,7 @@ void Simulation::Restart(int index) {
     if (plan_.has(FaultKind::kBitFlip)) {
       notes_.push_back(line);
     } else {
-      violations_.push_back(line);
+      Violation(line);
     }
     return;
   }
@@ -597,13 +612,10 @@ void Simulation::RunEpisode() {
 // some partition's primary (Jepsen's "primaries" target): failovers are
 // where replication protocols break.
 int Simulation::PickServer(Random& random) {
-  if (cluster() && random.Bernoulli(0.5) && processes_[meta_index()]->up()) {
-    const auto* meta =
-        static_cast<const MetaService*>(processes_[meta_index()]->service());
-    const Gpid gpid{
-        options_.workload.app_id,
-        static_cast<int32_t>(random.Uniform(options_.partition_count))};
-    const proto::PartitionConfig* config = meta->core().GetConfig(gpid);
+  if (cluster() && random.Bernoulli(0.5) && meta_up()) {
+    const proto::PartitionConfig* config = MetaConfig(
+        {options_.workload.app_id,
+         static_cast<int32_t>(random.Uniform(options_.partition_count))});
     if (config != nullptr && config->primary() != 0 &&
         config->primary() <= static_cast<uint64_t>(options_.servers)) {
       return static_cast<int>(config->primary()) - 1;
@@ -624,10 +636,8 @@ std::vector<int> Simulation::CrashVictims(int first, Random& random) {
       victims.push_back(server);
     }
   };
-  if (random.Bernoulli(0.5) && processes_[meta_index()]->up()) {
-    const auto* meta =
-        static_cast<const MetaService*>(processes_[meta_index()]->service());
-    const proto::PartitionConfig* config = meta->core().GetConfig(
+  if (random.Bernoulli(0.5) && meta_up()) {
+    const proto::PartitionConfig* config = MetaConfig(
         {options_.workload.app_id,
          static_cast<int32_t>(random.Uniform(options_.partition_count))});
     if (config != nullptr) {
@@ -728,7 +738,7 @@ SimulationResult Simulation::Run() {
   for (const auto& process : processes_) result.crashes += process->crashes();
   result.messages_sent = network_->stats().sent;
   result.messages_delivered = network_->stats().delivered;
-  if (cluster()) CheckConvergence(&result);
+  if (cluster()) CheckConvergence();
   Check(&result);
   result.trace = world_.trace();
   return result;
@@ -737,26 +747,18 @@ SimulationResult Simulation::Run() {
 // At the end, after the faults stopped: every partition has a serving
 // primary (liveness), and replicas of a partition at the same commit point
 // hold the same data (convergence).
-void Simulation::CheckConvergence(SimulationResult* result) {
-  result->applies_checked = applies_checked_;
+void Simulation::CheckConvergence() {
   std::map<Gpid, std::map<Decree, std::pair<int, uint64_t>>> seen;
-  std::set<Gpid> with_primary;
   for (int index : Servers()) {
-    SimProcess* process = processes_[index].get();
-    if (!process->up()) continue;
-    const replication::ReplicaHost& host =
-        static_cast<const ReplicaServerService*>(process->service())->host();
-    for (Gpid gpid : host.replicas()) {
-      const replication::Replica* replica = host.replica(gpid);
-      if (replica->status() == replication::ReplicaStatus::kPrimary &&
-          replica->serving_reads()) {
-        with_primary.insert(gpid);
-      }
+    const replication::ReplicaHost* host = HostOf(index);
+    if (host == nullptr) continue;
+    for (Gpid gpid : host->replicas()) {
+      const replication::Replica* replica = host->replica(gpid);
       if (replica->status() != replication::ReplicaStatus::kPrimary &&
           replica->status() != replication::ReplicaStatus::kSecondary) {
         continue;
       }
-      const uint64_t digest = StorageDigest(*host.storage(gpid));
+      const uint64_t digest = StorageDigest(*host->storage(gpid));
       auto [it, first] = seen[gpid].emplace(replica->last_committed(),
                                             std::make_pair(index, digest));
       if (!first && it->second.second != digest) {
@@ -767,7 +769,6 @@ void Simulation::CheckConvergence(SimulationResult* result) {
       }
     }
   }
-  result->partitions_with_primary = static_cast<int32_t>(with_primary.size());
   // Liveness: every partition served within the bound after the faults
   // stopped. (Not necessarily at the very end: message loss goes on, and
   // may cost a server its lease for a while.)
@@ -780,36 +781,27 @@ void Simulation::CheckConvergence(SimulationResult* result) {
         "liveness: only ", healed.size(), " of ", options_.partition_count,
         " partitions had a serving primary within ", kLivenessBoundNs / kSecond,
         " s after the faults stopped"));
-    with_primary = healed;
     // What each of them looks like, to debug by.
-    const MetaService* meta = processes_[meta_index()]->up()
-                                  ? static_cast<const MetaService*>(
-                                        processes_[meta_index()]->service())
-                                  : nullptr;
     for (int32_t p = 0; p < options_.partition_count; ++p) {
       const Gpid gpid{options_.workload.app_id, p};
-      if (with_primary.count(gpid)) continue;
+      if (healed.count(gpid)) continue;
       std::string line = absl::StrCat("  ", gpid.ToString(), ": meta ");
-      const proto::PartitionConfig* config =
-          meta == nullptr ? nullptr : meta->core().GetConfig(gpid);
+      const proto::PartitionConfig* config = MetaConfig(gpid);
       absl::StrAppend(&line,
                       config == nullptr ? "-" : config->ShortDebugString());
       for (int index : Servers()) {
-        SimProcess* process = processes_[index].get();
-        if (!process->up()) {
+        const replication::ReplicaHost* host = HostOf(index);
+        if (host == nullptr) {
           absl::StrAppend(&line, "; n", index + 1, " down");
           continue;
         }
-        const replication::ReplicaHost& host =
-            static_cast<const ReplicaServerService*>(process->service())
-                ->host();
-        const replication::Replica* replica = host.replica(gpid);
+        const replication::Replica* replica = host->replica(gpid);
         if (replica == nullptr) continue;
         absl::StrAppend(&line, "; n", index + 1, " ",
                         replication::ReplicaStatusName(replica->status()), " b",
                         replica->ballot(), " c", replica->last_committed(),
                         " p", replica->last_prepared(),
-                        host.lease_valid() ? "" : " nolease");
+                        host->lease_valid() ? "" : " nolease");
       }
       notes_.push_back(line);
     }

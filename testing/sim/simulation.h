@@ -68,11 +68,6 @@ struct SimulationResult {
   uint64_t crashes = 0;
   uint64_t messages_sent = 0;
   uint64_t messages_delivered = 0;
-  // Cluster only: mutations applied by replicas, each checked against every
-  // other replica's mutation at the same decree.
-  uint64_t applies_checked = 0;
-  // Cluster only: partitions with a serving primary at the end.
-  int32_t partitions_with_primary = 0;
   checkers::CheckReport linearizability;
   // Every failed check, one readable line each. Empty means the run passed.
   std::vector<std::string> violations;
