@@ -16,13 +16,8 @@
 //
 //   bazel run -c opt //benchmarks:log_benchmark
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <deque>
-#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -31,8 +26,8 @@
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
 #include "pegasus/log/mutation_log.h"
-#include "pegasus/runtime/executor.h"
 #include "pegasus/runtime/file_system.h"
+#include "pegasus/runtime/manual_executor.h"
 
 namespace pegasus {
 namespace {
@@ -43,35 +38,13 @@ constexpr int64_t kGroupCommitBytes = int64_t{1} << 20;
 // Garbage-collect every this many appends.
 constexpr int64_t kCollectEvery = 4096;
 
-// A strand run by hand: tasks wait until Drain().
-class QueueExecutor final : public Executor {
- public:
-  void Post(Task task) override { tasks_.push_back(std::move(task)); }
-  TimerId ScheduleAfter(int64_t, Task) override {
-    PEGASUS_CHECK(false) << "the log sets no timers";
-    return kNoTimer;
-  }
-  bool Cancel(TimerId) override { return false; }
-
-  void Drain() {
-    while (!tasks_.empty()) {
-      Task task = std::move(tasks_.front());
-      tasks_.pop_front();
-      task();
-    }
-  }
-
- private:
-  std::deque<Task> tasks_;
-};
-
 void BM_Append(benchmark::State& state) {
   const bool posix = state.range(0) == 1;
   const bool sync = state.range(1) == 0;
   const int64_t per_drain = state.range(2);
   bench::TempDir temp_dir("log_benchmark");
   std::unique_ptr<FileSystem> mem = NewMemFileSystem();
-  QueueExecutor executor;
+  ManualExecutor executor;
   MutationLogOptions options;
   options.file_system = posix ? PosixFileSystem() : mem.get();
   options.executor = &executor;
@@ -95,7 +68,7 @@ void BM_Append(benchmark::State& state) {
         if (!status.ok()) ++failures;
       });
     }
-    executor.Drain();
+    executor.RunReady();
     if (decree % kCollectEvery < per_drain) {
       PEGASUS_CHECK_OK(log.GarbageCollect(decree));
     }

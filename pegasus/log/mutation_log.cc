@@ -197,15 +197,19 @@ absl::Status MutationLog::WriteGroup(const std::deque<Pending>& group) {
 // nothing more is written and every queued record fails with the error.
 void MutationLog::Fail(absl::Status status) {
   failure_ = std::move(status);
+  FailQueued(failure_);
+}
+
+// Empties the queue; its callbacks get `status`, later, in append order.
+void MutationLog::FailQueued(const absl::Status& status) {
   Callbacks callbacks;
   for (Pending& pending : queue_) callbacks.push_back(std::move(pending.done));
   queue_.clear();
   pending_bytes_ = 0;
   if (callbacks.empty()) return;
-  options_.executor->Post(
-      [callbacks = std::move(callbacks), status = failure_]() mutable {
-        for (AppendCallback& done : callbacks) std::move(done)(status);
-      });
+  options_.executor->Post([callbacks = std::move(callbacks), status]() mutable {
+    for (AppendCallback& done : callbacks) std::move(done)(status);
+  });
 }
 
 absl::StatusOr<std::vector<LogRecord>> MutationLog::Read(Decree from,
@@ -343,19 +347,9 @@ void MutationLog::CheckInvariants() const {
 absl::Status MutationLog::Close() {
   if (closed_) return absl::OkStatus();
   closed_ = true;
-  Callbacks callbacks;
-  for (Pending& pending : queue_) callbacks.push_back(std::move(pending.done));
-  queue_.clear();
-  pending_bytes_ = 0;
-  if (!callbacks.empty()) {
-    options_.executor->Post([callbacks = std::move(callbacks)]() mutable {
-      for (AppendCallback& done : callbacks) {
-        std::move(done)(
-            PegasusError(ErrorCode::kAborted,
-                         "mutation log: closed before the record was written"));
-      }
-    });
-  }
+  FailQueued(
+      PegasusError(ErrorCode::kAborted,
+                   "mutation log: closed before the record was written"));
   if (!failure_.ok() || file_ == nullptr) return failure_;
   const std::string path = SegmentPath(segments_.back().sequence);
   absl::Status status;

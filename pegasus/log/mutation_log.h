@@ -230,6 +230,7 @@ class MutationLog {
   absl::Status Admit(Decree decree, int64_t bytes);
   void FailLater(AppendCallback done, absl::Status status);
   void Fail(absl::Status status);
+  void FailQueued(const absl::Status& status);
   std::string SegmentPath(uint64_t sequence) const;
 
   const MutationLogOptions options_;
