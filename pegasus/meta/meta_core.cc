@@ -130,7 +130,6 @@ absl::Status MetaCore::Recover(const std::map<std::string, std::string>& stored,
       return status;
     }
   }
-  RebuildTables();
   for (const auto& [gpid, partition] : partitions_) {
     for (NodeId node : meta_internal::Members(partition.config)) {
       nodes_.Expect(node, now_ns_);
@@ -162,18 +161,6 @@ absl::Status MetaCore::RecoverPartition(const std::string& key,
   return absl::OkStatus();
 }
 
-// Tables are implied by their partitions until table records exist. A table
-// whose creation was cut short by a restart keeps the partitions that were
-// persisted.
-void MetaCore::RebuildTables() {
-  for (const auto& [gpid, partition] : partitions_) {
-    Table& table = tables_[gpid.app_id];
-    table.partition_count =
-        std::max(table.partition_count, gpid.partition_index + 1);
-    table.replica_count = partition.config.max_replica_count();
-  }
-}
-
 absl::Status MetaCore::CreateTable(int32_t app_id, int32_t partition_count,
                                    int32_t replica_count, int64_t now_ns) {
   AdvanceTime(now_ns);
@@ -181,7 +168,10 @@ absl::Status MetaCore::CreateTable(int32_t app_id, int32_t partition_count,
   if (app_id <= 0) {
     return PegasusError(ErrorCode::kInvalidArgument, "app_id must be > 0");
   }
-  if (tables_.count(app_id) > 0) {
+  // Tables are implied by their partitions until table records exist (a
+  // table whose creation a restart cut short keeps what was persisted).
+  auto first = partitions_.lower_bound(Gpid{app_id, 0});
+  if (first != partitions_.end() && first->first.app_id == app_id) {
     return PegasusError(ErrorCode::kAppExist,
                         "table " + std::to_string(app_id) + " exists");
   }
@@ -197,7 +187,6 @@ absl::Status MetaCore::CreateTable(int32_t app_id, int32_t partition_count,
                         "partition_count must be within [1, "
                         "max_partitions_per_table] and fit max_partitions");
   }
-  tables_[app_id] = Table{partition_count, replica_count};
   for (int32_t index = 0; index < partition_count; ++index) {
     const Gpid gpid{app_id, index};
     Partition& partition = partitions_[gpid];
@@ -240,11 +229,11 @@ void MetaCore::OnConfigSync(NodeId from,
     // Only an alive node's reports count: a report that was in flight when
     // its node was declared dead may describe replicas it no longer has.
     if (nodes_.IsAlive(from)) {
-      std::map<Gpid, proto::ReplicaReport>& reports = reports_[from];
-      reports.clear();
+      std::set<Gpid>& reported = reports_[from];
+      reported.clear();
       for (const proto::ReplicaReport& report : request.replicas()) {
         const Gpid gpid{report.app_id(), report.partition_index()};
-        if (partitions_.count(gpid) > 0) reports[gpid] = report;
+        if (partitions_.count(gpid) > 0) reported.insert(gpid);
       }
     }
     for (const auto& [gpid, partition] : partitions_) {

@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -249,18 +250,12 @@ class MetaCore {
     std::optional<int64_t> last_add_secondary_ns;
     std::optional<AcceptedUpdate> last_update;
   };
-  struct Table {
-    int32_t partition_count = 0;
-    int32_t replica_count = 0;
-  };
-
   explicit MetaCore(const MetaOptions& options);
 
   void AdvanceTime(int64_t now_ns);
   Partition* FindPartition(Gpid gpid);
   absl::Status RecoverPartition(const std::string& key,
                                 const std::string& value);
-  void RebuildTables();
   void StartWrite(Gpid gpid, Partition& partition,
                   proto::PartitionConfig config, proto::ConfigType type,
                   NodeId node, NodeId requester, std::vector<Waiter> waiters);
@@ -285,9 +280,9 @@ class MetaCore {
   int64_t now_ns_;
   meta_internal::FailureDetector nodes_;
   std::map<Gpid, Partition> partitions_;
-  std::map<int32_t, Table> tables_;
-  // Per node, its last reported replicas of existing partitions.
-  std::map<NodeId, std::map<Gpid, proto::ReplicaReport>> reports_;
+  // Per node that synced since it was last declared dead, the existing
+  // partitions it reported a replica of.
+  std::map<NodeId, std::set<Gpid>> reports_;
   std::map<uint64_t, Gpid> writes_in_flight_;
   uint64_t next_write_id_ = 1;
   MetaReady out_;

@@ -120,7 +120,6 @@ void MetaCore::CheckInvariants() const {
     PEGASUS_CHECK_OK(
         meta_internal::CheckConfigWellFormed(config, options_.max_last_drops))
         << gpid.ToString();
-    PEGASUS_CHECK(tables_.count(gpid.app_id) > 0) << gpid.ToString();
     auto [seen, inserted] = checked_ballots_.emplace(gpid, config.ballot());
     PEGASUS_CHECK_GE(config.ballot(), seen->second)
         << gpid.ToString() << ": the ballot went down";
