@@ -209,10 +209,12 @@ const StorageEngine* ReplicaHost::storage(Gpid gpid) const {
   return it == hosted_.end() ? nullptr : it->second->engine.get();
 }
 
-std::vector<Gpid> ReplicaHost::replicas() const {
-  std::vector<Gpid> out;
-  for (const auto& [gpid, hosted] : hosted_) out.push_back(gpid);
-  return out;
+void ReplicaHost::ForEachReplica(
+    absl::FunctionRef<void(Gpid, const Replica&, const StorageEngine&)> fn)
+    const {
+  for (const auto& [gpid, hosted] : hosted_) {
+    fn(gpid, *hosted->replica, *hosted->engine);
+  }
 }
 
 // --- Effects ---------------------------------------------------------------

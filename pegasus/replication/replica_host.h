@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "pegasus/base/ids.h"
 #include "pegasus/base/random.h"
@@ -134,7 +135,10 @@ class ReplicaHost {
   const Replica* replica(Gpid gpid) const;
   // The storage of `gpid`, or null.
   const StorageEngine* storage(Gpid gpid) const;
-  std::vector<Gpid> replicas() const;
+  // Calls `fn` with every replica on this node, in gpid order.
+  void ForEachReplica(
+      absl::FunctionRef<void(Gpid, const Replica&, const StorageEngine&)> fn)
+      const;
   bool lease_valid() const { return lease_valid_; }
   // When the lease runs out, by this node's monotonic clock.
   int64_t lease_until_ns() const { return lease_until_ns_; }

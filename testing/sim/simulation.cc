@@ -185,7 +185,9 @@ class Simulation final : public EventGate {
   }
   void EndEvent(const EventOwner& owner) override {
     processes_[owner.process]->EndEvent();
-    if (cluster()) CheckPrimaries();
+    if (cluster() && owner.process < options_.servers) {
+      CheckPrimaries(owner.process);
+    }
   }
 
  private:
@@ -208,7 +210,9 @@ class Simulation final : public EventGate {
       int index, const ProcessEnv& env);
   void StartMeta();
   void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
-  void CheckPrimaries();
+  void CheckPrimaries(int index);
+  // Whether server `index`'s lease holds by its own clock.
+  bool LeaseHeld(int index, const replication::ReplicaHost* host);
   void CheckConvergence();
   // The replica host of server `index`, or null while it is down.
   const replication::ReplicaHost* HostOf(int index);
@@ -257,11 +261,15 @@ class Simulation final : public EventGate {
   // When each partition first had a serving primary after the faults
   // stopped.
   std::map<Gpid, int64_t> first_served_after_quiet_;
+  // Per server: the partitions it served, with their ballots, as of its
+  // last event.
+  std::vector<std::vector<std::pair<Gpid, Ballot>>> serving_;
 };
 
 Simulation::Simulation(const SimulationOptions& options)
     : options_(options), world_(options.seed) {
   world_.set_gate(this);
+  serving_.resize(options_.servers);
   if (options_.trace) world_.EnableTrace();
   std::unique_ptr<Random> plan_random = world_.NewRandom("fault_plan");
   plan_ =
@@ -437,32 +445,45 @@ void Simulation::RecordApply(int server, Gpid gpid,
 
 // Invariant 1: at most one replica of a partition serves as primary at any
 // instant: primary, with its server's lease unexpired by its own clock.
-void Simulation::CheckPrimaries() {
-  std::map<Gpid, std::pair<int, Ballot>> serving;
-  for (int index : Servers()) {
-    const replication::ReplicaHost* host = HostOf(index);
-    if (host == nullptr ||
-        host->lease_until_ns() <= processes_[index]->MonotonicNowNs()) {
+// A replica starts serving only in an event of its own server (time passing
+// only ends leases), so after each server event that server's serving set is
+// recomputed and compared with the others' sets, which stand while their
+// leases do.
+void Simulation::CheckPrimaries(int index) {
+  std::vector<std::pair<Gpid, Ballot>>& mine = serving_[index];
+  mine.clear();
+  const replication::ReplicaHost* host = HostOf(index);
+  if (!LeaseHeld(index, host)) return;
+  host->ForEachReplica([&](Gpid gpid, const replication::Replica& replica,
+                           const StorageEngine&) {
+    // A secondary serves only under the planted secondary_read.
+    if (!replica.serving_reads()) return;
+    mine.emplace_back(gpid, replica.ballot());
+    if (quiet_ && replica.status() == replication::ReplicaStatus::kPrimary) {
+      first_served_after_quiet_.emplace(gpid, world_.now_ns());
+    }
+  });
+  if (mine.empty()) return;
+  for (int other = 0; other < options_.servers; ++other) {
+    if (other == index || serving_[other].empty() ||
+        !LeaseHeld(other, HostOf(other))) {
       continue;
     }
-    for (Gpid gpid : host->replicas()) {
-      // A secondary serves only under the planted secondary_read.
-      const replication::Replica* replica = host->replica(gpid);
-      if (!replica->serving_reads()) continue;
-      if (quiet_ && replica->status() == replication::ReplicaStatus::kPrimary) {
-        first_served_after_quiet_.emplace(gpid, world_.now_ns());
-      }
-      auto [it, first] =
-          serving.emplace(gpid, std::make_pair(index, replica->ballot()));
-      if (!first) {
+    for (const auto& [gpid, ballot] : mine) {
+      for (const auto& [their_gpid, their_ballot] : serving_[other]) {
+        if (their_gpid != gpid) continue;
         Violation(absl::StrCat("two primaries serve ", gpid.ToString(), ": n",
-                               it->second.first + 1, " (ballot ",
-                               it->second.second, ") and n", index + 1,
-                               " (ballot ", replica->ballot(), ") at ",
+                               other + 1, " (ballot ", their_ballot, ") and n",
+                               index + 1, " (ballot ", ballot, ") at ",
                                world_.now_ns(), " ns"));
       }
     }
   }
+}
+
+bool Simulation::LeaseHeld(int index, const replication::ReplicaHost* host) {
+  return host != nullptr &&
+         host->lease_until_ns() > processes_[index]->MonotonicNowNs();
 }
 
 void Simulation::Restart(int index) {
@@ -752,22 +773,22 @@ void Simulation::CheckConvergence() {
   for (int index : Servers()) {
     const replication::ReplicaHost* host = HostOf(index);
     if (host == nullptr) continue;
-    for (Gpid gpid : host->replicas()) {
-      const replication::Replica* replica = host->replica(gpid);
-      if (replica->status() != replication::ReplicaStatus::kPrimary &&
-          replica->status() != replication::ReplicaStatus::kSecondary) {
-        continue;
+    host->ForEachReplica([&](Gpid gpid, const replication::Replica& replica,
+                             const StorageEngine& storage) {
+      if (replica.status() != replication::ReplicaStatus::kPrimary &&
+          replica.status() != replication::ReplicaStatus::kSecondary) {
+        return;
       }
-      const uint64_t digest = StorageDigest(*host->storage(gpid));
-      auto [it, first] = seen[gpid].emplace(replica->last_committed(),
+      const uint64_t digest = StorageDigest(storage);
+      auto [it, first] = seen[gpid].emplace(replica.last_committed(),
                                             std::make_pair(index, digest));
       if (!first && it->second.second != digest) {
         Violation(absl::StrCat("no convergence: ", gpid.ToString(),
-                               " at decree ", replica->last_committed(),
+                               " at decree ", replica.last_committed(),
                                " differs between n", it->second.first + 1,
                                " and n", index + 1));
       }
-    }
+    });
   }
   // Liveness: every partition served within the bound after the faults
   // stopped. (Not necessarily at the very end: message loss goes on, and

@@ -227,6 +227,12 @@ class Replica {
 
   // Prepared (and recently committed, for learners) mutations by decree.
   std::map<Decree, Entry> entries_;
+  // What the last CheckInvariants() saw.
+  struct Checked {
+    Ballot ballot = 0;
+    Decree last_committed = 0;
+  };
+  mutable Checked checked_;
   Decree last_committed_ = kNoDecree;
   int64_t last_timestamp_us_ = 0;
 
