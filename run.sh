@@ -5,6 +5,7 @@
 #   ./run.sh build                build everything
 #   ./run.sh bench storage        storage engine against raw RocksDB
 #   ./run.sh bench sim            simulator speed (simulated s per wall s)
+#   ./run.sh bench planted        seeds the checkers need per planted bug
 #   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
 #   ./run.sh example              run the embedded-partition example
 #   ./run.sh help
@@ -110,8 +111,14 @@ cmd_bench() {
       ./bazel-bin/testing/sim/simulate --seeds=1..20 --duration_s=30 \
         --quiet "$@"
       ;;
+    planted)
+      # How many seeds the checkers need to catch each planted bug.
+      bazel build "${BAZEL_FLAGS[@]}" -c opt //testing/sim:simulate
+      python3 benchmarks/planted_bugs.py ./bazel-bin/testing/sim/simulate \
+        --jobs="$(nproc)" "$@"
+      ;;
     *)
-      die "unknown benchmark suite '${suite}' (known: storage, sim)"
+      die "unknown benchmark suite '${suite}' (known: storage, sim, planted)"
       ;;
   esac
 }
@@ -151,7 +158,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"

@@ -1,6 +1,7 @@
 // MetaCore's Tick: failure detection and the guardian's cure, driven by
 // hand with explicit time.
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -356,6 +357,29 @@ TEST_F(PlantedPromoteRemovedTest, PromotesTheOldestDroppedNode) {
   h_.Run(200 * kMsNs, {kN1});  // the first one dropped; no report needed
   EXPECT_EQ(Config().ballot(), ballot + 1);
   EXPECT_EQ(Config().primary(), kN1.value);
+}
+
+TEST_F(PlantedPromoteRemovedTest, PromotesADroppedNodeOverASecondary) {
+  MakeFullTable(kFour);
+  const uint64_t primary = Config().primary();
+  const uint64_t dropped = Config().secondaries(1);
+  auto member = [&](uint64_t node) {
+    const proto::PartitionConfig& config = Config();
+    return config.primary() == node ||
+           std::count(config.secondaries().begin(), config.secondaries().end(),
+                      node) > 0;
+  };
+  // A secondary dies and is dropped; it comes back, and the primary dies.
+  std::set<NodeId> alive = kFour;
+  alive.erase(NodeId{dropped});
+  ASSERT_TRUE(RunUntil(alive, [&] { return !member(dropped); }));
+  alive.insert(NodeId{dropped});
+  alive.erase(NodeId{primary});
+  ASSERT_TRUE(RunUntil(alive, [&] {
+    return Config().primary() != primary && Config().primary() != 0;
+  }));
+  EXPECT_EQ(Config().primary(), dropped);
+  EXPECT_GT(Config().secondaries_size(), 0);
 }
 
 TEST(MetaCoreNodeLimitTest, NewNodeIsRefusedWhenTheTableIsFullOfLiveNodes) {

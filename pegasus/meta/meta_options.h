@@ -76,9 +76,11 @@ struct MetaOptions {
 
   // --- Planted bugs (the simulator must catch each) ---------------------
 
-  // When every replica of a partition is dead, promote the OLDEST dropped
-  // node as soon as it is alive, instead of waiting for the newest (the only
-  // one guaranteed to hold every committed mutation). Default false.
+  // When a partition has no primary, make the oldest dropped node that is
+  // alive (and no member) its primary: instead of a secondary when the
+  // primary died, and instead of waiting for the newest drop (the only one
+  // guaranteed to hold every committed mutation) when every replica died.
+  // Default false.
   bool planted_promote_removed = false;
 };
 

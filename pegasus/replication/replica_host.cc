@@ -567,7 +567,12 @@ void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
     proto::PrepareRequest m;
     if (!m.ParseFromString(payload)) return;
     if ((hosted = Target(GpidOf(m.config()), false))) {
+      const Ballot seen = hosted->replica->ballot();
       hosted->replica->OnPrepare(from, m);
+      if (options_.on_prepare) {
+        options_.on_prepare(hosted->gpid, seen, m.mutation(),
+                            hosted->replica->pending());
+      }
     }
   } else if (method == kPrepareResponseMethod) {
     proto::PrepareResponse m;

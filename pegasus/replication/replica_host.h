@@ -105,6 +105,11 @@ struct ReplicaHostOptions {
   // Called with every mutation a replica applies, after it is applied: for
   // checkers (the simulator compares every replica's history) and metrics.
   std::function<void(Gpid, const proto::Mutation&)> on_apply;
+  // Called after a replica took a prepare, with the ballot it had seen
+  // before and the effects it is about to carry out: for checkers (a
+  // replica never accepts a prepare of an older ballot than it has seen).
+  std::function<void(Gpid, Ballot seen, const proto::Mutation&, const Ready&)>
+      on_prepare;
   // Called when a replica stops on an error.
   std::function<void(Gpid, const absl::Status&)> on_fatal;
 };

@@ -1,9 +1,10 @@
 #include "testing/sim/kv_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "pegasus/base/crc64.h"
+#include "pegasus/base/key_schema.h"
 #include "pegasus/base/status.h"
 #include "pegasus/storage/data_codec.h"
 #include "pegasus/storage/partition_types.h"
@@ -27,6 +28,7 @@ KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
     : env_(env),
       client_id_(client_id),
       options_(options),
+      hashkeys_(WorkloadHashKeys(options)),
       server_for_(std::move(server_for)),
       stop_ns_(stop_ns),
       history_(history),
@@ -36,6 +38,27 @@ KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
                                            options_.timeout_ns / 2);
   }
   Next();
+}
+
+int32_t PartitionOf(std::string_view hashkey, int32_t partition_count) {
+  return static_cast<int32_t>(KeyHash(hashkey, "") %
+                              static_cast<uint64_t>(partition_count));
+}
+
+std::vector<std::string> WorkloadHashKeys(const WorkloadOptions& options) {
+  const int partitions = std::max(1, options.partition_count);
+  const int quota = (options.hashkeys + partitions - 1) / partitions;
+  std::vector<int> taken(partitions, 0);
+  std::vector<std::string> keys;
+  // Candidates "h<n>#<n*n>" vary in more bits than "h<n>" alone.
+  for (int64_t n = 0; static_cast<int>(keys.size()) < options.hashkeys; ++n) {
+    std::string key = absl::StrCat("h", n, "#", n * n);
+    int& count = taken[PartitionOf(key, partitions)];
+    if (count >= quota) continue;
+    ++count;
+    keys.push_back(std::move(key));
+  }
+  return keys;
 }
 
 KvClient::~KvClient() {
@@ -86,11 +109,11 @@ proto::DataRequest KvClient::MakeRequest(Operation* op) {
   };
 
   op->client = client_id_;
-  op->hashkey = absl::StrCat("h", random.Uniform(options_.hashkeys));
+  op->hashkey = hashkeys_[random.Uniform(hashkeys_.size())];
   proto::DataRequest request;
   request.set_app_id(options_.app_id);
-  request.set_partition_index(static_cast<int32_t>(
-      Crc64(op->hashkey) % static_cast<uint64_t>(options_.partition_count)));
+  request.set_partition_index(
+      PartitionOf(op->hashkey, options_.partition_count));
   const uint64_t pick = random.Uniform(100);
   if (pick < 28) {
     op->kind = OpKind::kGet;

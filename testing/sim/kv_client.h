@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pegasus/proto/data.pb.h"
@@ -28,7 +29,8 @@ namespace pegasus::sim {
 struct WorkloadOptions {
   int32_t app_id = 1;
   int32_t partition_count = 8;
-  // Key space: hash keys "h0".., sort keys "s0".. plus the counter "n".
+  // Key space: `hashkeys` hash keys (see WorkloadHashKeys), sort keys
+  // "s0".. plus the counter "n".
   int hashkeys = 64;
   int sortkeys = 3;
   // Pause between an answer and the next operation: a fixed part plus an
@@ -38,6 +40,14 @@ struct WorkloadOptions {
   // How long a client waits for an answer before recording "unknown".
   int64_t timeout_ns = 500'000'000;
 };
+
+// The partition of a hash key: Pegasus's CRC64 routing.
+int32_t PartitionOf(std::string_view hashkey, int32_t partition_count);
+
+// The workload's hash keys: options.hashkeys of them, spread evenly over the
+// partitions (names like "h17" alone are not: CRC64 is linear, and short
+// names that differ in a digit or two leave whole partitions untouched).
+std::vector<std::string> WorkloadHashKeys(const WorkloadOptions& options);
 
 class KvClient final : public Service {
  public:
@@ -66,6 +76,7 @@ class KvClient final : public Service {
   ProcessEnv env_;
   const int64_t client_id_;
   const WorkloadOptions options_;
+  const std::vector<std::string> hashkeys_;
   std::function<NodeId(int32_t)> server_for_;
   const int64_t stop_ns_;
   std::vector<checkers::Operation>* history_;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "pegasus/base/check.h"
@@ -186,7 +187,7 @@ class Simulation final : public EventGate {
   void EndEvent(const EventOwner& owner) override {
     processes_[owner.process]->EndEvent();
     if (cluster() && owner.process < options_.servers) {
-      CheckPrimaries(owner.process);
+      CheckServer(owner.process);
     }
   }
 
@@ -210,7 +211,12 @@ class Simulation final : public EventGate {
       int index, const ProcessEnv& env);
   void StartMeta();
   void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
-  void CheckPrimaries(int index);
+  void CheckServer(int index);
+  void CheckCommitPoint(int index, Gpid gpid,
+                        const replication::Replica& replica, bool lease_held);
+  void CheckPrepareBallot(int server, Gpid gpid, Ballot seen,
+                          const proto::Mutation& mutation,
+                          const replication::Ready& ready);
   // Whether server `index`'s lease holds by its own clock.
   bool LeaseHeld(int index, const replication::ReplicaHost* host);
   void CheckConvergence();
@@ -261,6 +267,19 @@ class Simulation final : public EventGate {
   // When each partition first had a serving primary after the faults
   // stopped.
   std::map<Gpid, int64_t> first_served_after_quiet_;
+  // The highest decree committed anywhere, by partition index.
+  std::vector<Decree> max_committed_;
+  // Per server and partition index: what the commit invariant last saw.
+  struct CommitView {
+    replication::ReplicaStatus status;
+    Ballot ballot;
+    Decree last_committed;
+    Decree last_prepared;
+    bool serving;
+    Decree max_committed;
+    bool operator==(const CommitView&) const = default;
+  };
+  std::vector<std::vector<CommitView>> commit_views_;
   // Per server: the partitions it served, with their ballots, as of its
   // last event.
   std::vector<std::vector<std::pair<Gpid, Ballot>>> serving_;
@@ -270,6 +289,9 @@ Simulation::Simulation(const SimulationOptions& options)
     : options_(options), world_(options.seed) {
   world_.set_gate(this);
   serving_.resize(options_.servers);
+  max_committed_.assign(options_.partition_count, 0);
+  commit_views_.assign(options_.servers,
+                       std::vector<CommitView>(options_.partition_count));
   if (options_.trace) world_.EnableTrace();
   std::unique_ptr<Random> plan_random = world_.NewRandom("fault_plan");
   plan_ =
@@ -374,6 +396,11 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
   host.on_apply = [this, index](Gpid gpid, const proto::Mutation& mutation) {
     RecordApply(index, gpid, mutation);
   };
+  host.on_prepare = [this, index](Gpid gpid, Ballot seen,
+                                  const proto::Mutation& mutation,
+                                  const replication::Ready& ready) {
+    CheckPrepareBallot(index, gpid, seen, mutation, ready);
+  };
   PEGASUS_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaServerService> service,
                            ReplicaServerService::Start(env, std::move(host)));
   return std::unique_ptr<Service>(std::move(service));
@@ -433,6 +460,8 @@ void Simulation::RecordApply(int server, Gpid gpid,
   std::string bytes;
   content.SerializeToString(&bytes);
   auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
+  Decree& max = max_committed_[gpid.partition_index];
+  max = std::max(max, mutation.decree());
   if (!first && it->second != bytes) {
     Violation(absl::StrCat("divergence: n", server + 1,
                            " applied a different "
@@ -443,21 +472,116 @@ void Simulation::RecordApply(int server, Gpid gpid,
   }
 }
 
-// Invariant 1: at most one replica of a partition serves as primary at any
-// instant: primary, with its server's lease unexpired by its own clock.
+// Invariant 4: a replica never accepts (logs or acknowledges) a prepare of
+// an older ballot than one it has seen.
+void Simulation::CheckPrepareBallot(int server, Gpid gpid, Ballot seen,
+                                    const proto::Mutation& mutation,
+                                    const replication::Ready& ready) {
+  if (mutation.ballot() >= seen) return;
+  auto same = [&](Ballot ballot, Decree decree) {
+    return ballot == mutation.ballot() && decree == mutation.decree();
+  };
+  bool accepted = false;
+  for (const replication::LogAppend& append : ready.log_appends) {
+    accepted |= same(append.mutation.ballot(), append.mutation.decree());
+  }
+  for (const replication::PeerMessage& message : ready.messages) {
+    const auto* ack = std::get_if<proto::PrepareResponse>(&message.body);
+    accepted |= ack != nullptr && ack->error() == proto::REPLICA_OK &&
+                same(ack->ballot(), ack->decree());
+  }
+  if (!accepted) return;
+  Violation(absl::StrCat("stale prepare accepted: n", server + 1, " took ",
+                         gpid.ToString(), " decree ", mutation.decree(),
+                         " of ballot ", mutation.ballot(), " after ballot ",
+                         seen, " at ", world_.now_ns(), " ns"));
+}
+
+// Invariant 2, the commit invariant, checked for the replicas of the server
+// whose event just ran: a serving primary has committed every decree ever
+// committed in its partition (no committed write is lost in a change of
+// primary), and every secondary of its ballot has prepared everything the
+// primary committed.
+void Simulation::CheckCommitPoint(int index, Gpid gpid,
+                                  const replication::Replica& replica,
+                                  bool lease_held) {
+  using replication::ReplicaStatus;
+  const replication::Replica* primary = nullptr;
+  std::vector<std::pair<int, const replication::Replica*>> secondaries;
+  auto replica_on = [&](uint64_t node) -> const replication::Replica* {
+    if (node == 0 || node > static_cast<uint64_t>(options_.servers)) {
+      return nullptr;
+    }
+    const replication::ReplicaHost* host = HostOf(static_cast<int>(node) - 1);
+    if (host == nullptr) return nullptr;
+    const replication::Replica* r = host->replica(gpid);
+    return r != nullptr && r->ballot() == replica.ballot() ? r : nullptr;
+  };
+  if (replica.status() == ReplicaStatus::kPrimary) {
+    primary = &replica;
+    for (uint64_t node : replica.config().secondaries()) {
+      const replication::Replica* r = replica_on(node);
+      if (r != nullptr && r->status() == ReplicaStatus::kSecondary) {
+        secondaries.emplace_back(static_cast<int>(node) - 1, r);
+      }
+    }
+    const Decree committed = max_committed_[gpid.partition_index];
+    if (lease_held && replica.serving_reads() &&
+        replica.last_committed() < committed) {
+      Violation(absl::StrCat(
+          "lost commit: n", index + 1, " serves ", gpid.ToString(),
+          " as primary (ballot ", replica.ballot(), ") committed through ",
+          replica.last_committed(), ", but decree ", committed,
+          " was committed at ", world_.now_ns(), " ns"));
+    }
+  } else if (replica.status() == ReplicaStatus::kSecondary) {
+    primary = replica_on(replica.config().primary());
+    if (primary == nullptr || primary->status() != ReplicaStatus::kPrimary) {
+      return;
+    }
+    secondaries.emplace_back(index, &replica);
+  }
+  for (const auto& [server, secondary] : secondaries) {
+    if (secondary->last_prepared() >= primary->last_committed()) continue;
+    Violation(absl::StrCat(
+        "commit invariant: ", gpid.ToString(), " primary n",
+        primary->config().primary(), " committed through ",
+        primary->last_committed(), " but secondary n", server + 1,
+        " prepared only through ", secondary->last_prepared(), " (ballot ",
+        replica.ballot(), ") at ", world_.now_ns(), " ns"));
+  }
+}
+
+// After each event of server `index`: the commit invariant for its replicas,
+// and invariant 1: at most one replica of a partition serves as primary at
+// any instant (primary, with its server's lease unexpired by its own clock).
 // A replica starts serving only in an event of its own server (time passing
 // only ends leases), so after each server event that server's serving set is
 // recomputed and compared with the others' sets, which stand while their
 // leases do.
-void Simulation::CheckPrimaries(int index) {
+void Simulation::CheckServer(int index) {
   std::vector<std::pair<Gpid, Ballot>>& mine = serving_[index];
   mine.clear();
   const replication::ReplicaHost* host = HostOf(index);
-  if (!LeaseHeld(index, host)) return;
+  if (host == nullptr) return;
+  const bool lease_held = LeaseHeld(index, host);
   host->ForEachReplica([&](Gpid gpid, const replication::Replica& replica,
                            const StorageEngine&) {
+    // The commit invariant can break only when one of the two sides moves:
+    // looked at again when this replica's view changed.
+    const CommitView view{replica.status(),
+                          replica.ballot(),
+                          replica.last_committed(),
+                          replica.last_prepared(),
+                          lease_held && replica.serving_reads(),
+                          max_committed_[gpid.partition_index]};
+    CommitView& last = commit_views_[index][gpid.partition_index];
+    if (!(view == last)) {
+      last = view;
+      CheckCommitPoint(index, gpid, replica, lease_held);
+    }
     // A secondary serves only under the planted secondary_read.
-    if (!replica.serving_reads()) return;
+    if (!lease_held || !replica.serving_reads()) return;
     mine.emplace_back(gpid, replica.ballot());
     if (quiet_ && replica.status() == replication::ReplicaStatus::kPrimary) {
       first_served_after_quiet_.emplace(gpid, world_.now_ns());
@@ -546,7 +670,14 @@ void Simulation::RunEpisode() {
   Random& random = *nemesis_random_;
   const FaultKind kind = kinds[random.Uniform(kinds.size())];
   const int server = PickServer(random);
-  const int64_t length = 1 + random.Exponential(plan_.episode_length_ns);
+  int64_t length = 1 + random.Exponential(plan_.episode_length_ns);
+  // In a cluster, an episode that cuts a server off or stops it sometimes
+  // outlasts the grace, so that the meta server replaces it while it lives
+  // on (and a deposed primary's messages arrive after its successor took
+  // over).
+  if (cluster() && kind != FaultKind::kCrash && random.Bernoulli(0.3)) {
+    length += kGraceNs;
+  }
   switch (kind) {
     case FaultKind::kCrash: {
       std::vector<int> victims = CrashVictims(server, random);
@@ -567,7 +698,10 @@ void Simulation::RunEpisode() {
       break;
     }
     case FaultKind::kPause:
-      processes_[server]->Pause(world_.now_ns() + length);
+      // Events held by a pause wait for its end, so no pause outlasts the
+      // faults.
+      processes_[server]->Pause(
+          std::min(world_.now_ns() + length, quiet_ns()));
       break;
     case FaultKind::kPartitionOne:
       network_->Isolate(server, Everyone());
@@ -613,10 +747,7 @@ void Simulation::RunEpisode() {
     case FaultKind::kClog: {
       const int other = static_cast<int>(random.Uniform(processes_.size()));
       if (other == server) break;
-      // In a cluster, a clog sometimes outlasts the grace, so messages of
-      // a deposed primary arrive after its successor took over.
-      const int64_t until = world_.now_ns() + length +
-                            (cluster() && random.Bernoulli(0.3) ? kGraceNs : 0);
+      const int64_t until = world_.now_ns() + length;
       if (random.Bernoulli(0.5)) {
         network_->Clog(server, other, until);
       } else {
@@ -706,8 +837,11 @@ void Simulation::Quiesce() {
   quiet_ = true;
   network_->Heal();
   if (cluster()) {
-    // Liveness is judged with the disks healthy too: a disk failing writes
-    // stops its node (fail-stop) over and over, which no protocol heals.
+    // Liveness is judged after the final heal: no more lost messages, and
+    // the disks healthy too (a disk failing writes stops its node, fail-stop,
+    // over and over, which no protocol heals). Latency, duplication and
+    // reordering go on.
+    network_->options().loss_probability = 0;
     for (int server : Servers()) {
       processes_[server]->disk()->options().write_error_probability = 0;
       processes_[server]->disk()->options().read_error_probability = 0;
@@ -721,8 +855,9 @@ void Simulation::Quiesce() {
 SimulationResult Simulation::Run() {
   if (cluster()) StartMeta();
   for (int server : Servers()) Restart(server);
-  const int64_t stop_ns =
-      options_.duration_ns - options_.workload.timeout_ns - 100 * kMs;
+  // In a cluster the clients go on through the liveness bound: their writes
+  // show every partition acknowledging writes again.
+  const int64_t stop_ns = end_ns() - options_.workload.timeout_ns - 100 * kMs;
   for (int c = 0; c < options_.clients; ++c) {
     SimProcess* process = processes_[first_client() + c].get();
     PEGASUS_CHECK_OK(process->Start([&](const ProcessEnv& env) {
@@ -790,22 +925,48 @@ void Simulation::CheckConvergence() {
       }
     });
   }
-  // Liveness: every partition served within the bound after the faults
-  // stopped. (Not necessarily at the very end: message loss goes on, and
-  // may cost a server its lease for a while.)
-  std::set<Gpid> healed;
+  // Liveness: after the faults stopped, every partition had a serving
+  // primary and acknowledged a client's write, each within the bound. (Not
+  // necessarily at the very end: message loss goes on, and may cost a
+  // server its lease for a while.)
+  const int64_t bound_ns = quiet_ns() + kLivenessBoundNs;
+  std::set<Gpid> served, written;
   for (const auto& [gpid, at_ns] : first_served_after_quiet_) {
-    if (at_ns <= quiet_ns() + kLivenessBoundNs) healed.insert(gpid);
+    if (at_ns <= bound_ns) served.insert(gpid);
   }
-  if (healed.size() < static_cast<size_t>(options_.partition_count)) {
-    Violation(absl::StrCat(
-        "liveness: only ", healed.size(), " of ", options_.partition_count,
-        " partitions had a serving primary within ", kLivenessBoundNs / kSecond,
-        " s after the faults stopped"));
+  for (const checkers::Operation& op : history_) {
+    if (op.kind == checkers::OpKind::kGet ||
+        op.kind == checkers::OpKind::kMultiGet ||
+        op.result != checkers::OpResult::kOk || op.call_ns < quiet_ns() ||
+        op.return_ns > bound_ns) {
+      continue;
+    }
+    written.insert(Gpid{options_.workload.app_id,
+                        PartitionOf(op.hashkey, options_.partition_count)});
+  }
+  std::vector<std::string> unhealed;
+  for (int32_t p = 0; p < options_.partition_count; ++p) {
+    const Gpid gpid{options_.workload.app_id, p};
+    if (!served.count(gpid)) {
+      unhealed.push_back(gpid.ToString() + " (no serving primary)");
+    } else if (!written.count(gpid)) {
+      bool keyed = false;
+      for (const std::string& key : WorkloadHashKeys(options_.workload)) {
+        keyed |= PartitionOf(key, options_.partition_count) == p;
+      }
+      unhealed.push_back(gpid.ToString() +
+                         (keyed ? " (no write acknowledged)"
+                                : " (no hash key of the workload maps to it)"));
+    }
+  }
+  if (!unhealed.empty()) {
+    Violation(absl::StrCat("liveness: within ", kLivenessBoundNs / kSecond,
+                           " s after the faults stopped, ",
+                           absl::StrJoin(unhealed, ", ")));
     // What each of them looks like, to debug by.
     for (int32_t p = 0; p < options_.partition_count; ++p) {
       const Gpid gpid{options_.workload.app_id, p};
-      if (healed.count(gpid)) continue;
+      if (served.count(gpid) && written.count(gpid)) continue;
       std::string line = absl::StrCat("  ", gpid.ToString(), ": meta ");
       const proto::PartitionConfig* config = MetaConfig(gpid);
       absl::StrAppend(&line,

@@ -1,5 +1,6 @@
 #include "pegasus/meta/internal/guardian.h"
 
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -63,13 +64,6 @@ CureAction AssignNewPrimary(const CureInput& in) {
 // acknowledged writes. Hence: wait for that one node, however long it takes.
 CureAction AssignAfterAllDead(const CureInput& in) {
   const auto& drops = in.config.last_drops();
-  if (in.options.planted_promote_removed) {
-    const NodeId oldest{drops.Get(0)};
-    if (in.nodes.IsAlive(oldest)) {
-      return Change(proto::CONFIG_ASSIGN_PRIMARY, oldest);
-    }
-    return {};
-  }
   // A node that synced without any replica of the partition never held it:
   // a member always has its replica on disk (the replica server makes the
   // replica durable before it acts in any role), so this one was assigned
@@ -84,7 +78,24 @@ CureAction AssignAfterAllDead(const CureInput& in) {
   return AssignNewPrimary(in);
 }
 
+// The planted bug: the oldest dropped node that is alive and no member.
+std::optional<CureAction> PromoteRemoved(const CureInput& in) {
+  if (MemberCount(in.config) >= in.config.max_replica_count()) {
+    return std::nullopt;
+  }
+  for (uint64_t dropped : in.config.last_drops()) {
+    const NodeId node{dropped};
+    if (in.nodes.IsAlive(node) && !IsMember(in.config, node)) {
+      return Change(proto::CONFIG_ASSIGN_PRIMARY, node);
+    }
+  }
+  return std::nullopt;
+}
+
 CureAction CureNoPrimary(const CureInput& in) {
+  if (in.options.planted_promote_removed) {
+    if (std::optional<CureAction> wrong = PromoteRemoved(in)) return *wrong;
+  }
   if (in.config.secondaries_size() > 0) return UpgradeSecondary(in);
   if (in.config.last_drops_size() == 0) return AssignNewPrimary(in);
   return AssignAfterAllDead(in);

@@ -117,6 +117,8 @@ class Replica {
 
   Ready TakeReady();
   bool HasReady() const { return !ready_.empty(); }
+  // The effects accumulated since the last TakeReady(), for checkers.
+  const Ready& pending() const { return ready_; }
 
   Gpid gpid() const { return gpid_; }
   NodeId self() const { return self_; }
