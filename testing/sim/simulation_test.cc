@@ -1,8 +1,11 @@
 #include "testing/sim/simulation.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "testing/sim/kv_client.h"
 
 namespace pegasus::sim {
 namespace {
@@ -27,6 +30,30 @@ std::string Summary(const SimulationResult& result) {
     text += "\n  " + violation;
   }
   return text + "\n" + result.linearizability.explanation;
+}
+
+// Short names like "h17" cover only some residues of CRC64 mod 16; the
+// workload's keys must reach every partition, evenly.
+TEST(WorkloadHashKeysTest, SpreadEvenlyOverEveryPartition) {
+  for (int32_t partitions : {1, 2, 3, 8, 16, 64, 100}) {
+    WorkloadOptions options;
+    options.partition_count = partitions;
+    options.hashkeys = 64;
+    const std::vector<std::string> keys = WorkloadHashKeys(options);
+    ASSERT_EQ(keys.size(), 64u);
+    std::map<int32_t, int> per_partition;
+    for (const std::string& key : keys) {
+      ++per_partition[PartitionOf(key, partitions)];
+    }
+    EXPECT_EQ(per_partition.size(),
+              static_cast<size_t>(std::min<int32_t>(partitions, 64)))
+        << partitions << " partitions";
+    const int quota = (64 + partitions - 1) / partitions;
+    for (const auto& [partition, count] : per_partition) {
+      EXPECT_LE(count, quota) << partitions << " partitions";
+    }
+    EXPECT_EQ(WorkloadHashKeys(options), keys) << "not deterministic";
+  }
 }
 
 TEST(SimulationTest, SameSeedGivesTheSameRunEventForEvent) {
