@@ -205,7 +205,8 @@ class Replica {
   // Group check and learning (replica_learn.cc).
   void GroupCheck();
   void SendGroupCheck(NodeId to, uint64_t learner_signature);
-  void StartLearning(NodeId primary, uint64_t signature);
+  void StartLearning(NodeId primary, Ballot primary_ballot,
+                     uint64_t signature);
   void SendLearnRequest();
   void FinishLearnResponse(const proto::LearnResponse& response);
   void MaybeFinishLearning();

@@ -82,7 +82,7 @@ void Replica::OnGroupCheck(NodeId from,
   }
   if (status_ == ReplicaStatus::kInactive ||
       (status_ == ReplicaStatus::kLearner && learn_signature_ != signature)) {
-    StartLearning(from, signature);
+    StartLearning(from, config.ballot(), signature);
   }
   if (status_ == ReplicaStatus::kLearner && learn_prepare_start_ != kNoDecree) {
     CommitTo(std::min(request.last_committed(), last_prepared()));
@@ -90,7 +90,8 @@ void Replica::OnGroupCheck(NodeId from,
   answer(proto::REPLICA_OK);
 }
 
-void Replica::StartLearning(NodeId primary, uint64_t signature) {
+void Replica::StartLearning(NodeId primary, Ballot primary_ballot,
+                            uint64_t signature) {
   status_ = ReplicaStatus::kLearner;
   learn_primary_ = primary;
   learn_signature_ = signature;
@@ -103,11 +104,27 @@ void Replica::StartLearning(NodeId primary, uint64_t signature) {
   // it there and, once a later prepare's commit point covered it, commit
   // it instead of the primary's version, which the learner may never have
   // received (the simulator found exactly that).
-  if (entries_.upper_bound(last_committed_) != entries_.end()) {
-    entries_.erase(entries_.upper_bound(last_committed_), entries_.end());
+  //
+  // Except its unbroken start prepared under the primary's own ballot: that
+  // is the primary's history, and this replica may have acknowledged it in
+  // an earlier session, the primary counting the acks towards commits and
+  // towards upgrading it. Dropping it would leave a replica the meta server
+  // may already list as a secondary without mutations the primary committed
+  // (the simulator found that too).
+  Decree keep_through = last_committed_;
+  for (auto it = entries_.upper_bound(last_committed_);
+       it != entries_.end() && it->first == keep_through + 1 &&
+       it->second.mutation.ballot() == primary_ballot;
+       ++it) {
+    keep_through = it->first;
+    // Learning is complete only once what it holds is durable.
+    if (!it->second.logged) learn_unlogged_.insert({primary_ballot, it->first});
+  }
+  if (entries_.upper_bound(keep_through) != entries_.end()) {
+    entries_.erase(entries_.upper_bound(keep_through), entries_.end());
     proto::Mutation marker;
     marker.set_ballot(config_.ballot());
-    marker.set_decree(last_committed_ + 1);
+    marker.set_decree(keep_through + 1);
     marker.set_drops_tail(true);
     pending_markers_.insert({marker.ballot(), marker.decree()});
     ready_.log_appends.push_back(LogAppend{std::move(marker)});
