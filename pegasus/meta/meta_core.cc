@@ -228,19 +228,20 @@ void MetaCore::OnConfigSync(NodeId from,
   } else {
     // Only an alive node's reports count: a report that was in flight when
     // its node was declared dead may describe replicas it no longer has.
-    if (nodes_.IsAlive(from)) {
-      std::set<Gpid>& reported = reports_[from];
-      reported.clear();
-      for (const proto::ReplicaReport& report : request.replicas()) {
-        const Gpid gpid{report.app_id(), report.partition_index()};
-        if (partitions_.count(gpid) > 0) reported.insert(gpid);
-      }
+    std::set<Gpid> reported;
+    for (const proto::ReplicaReport& report : request.replicas()) {
+      const Gpid gpid{report.app_id(), report.partition_index()};
+      if (partitions_.count(gpid) > 0) reported.insert(gpid);
     }
+    // Every partition the node belongs to, and every other one it reported
+    // (a replica the node should no longer act for learns so).
     for (const auto& [gpid, partition] : partitions_) {
-      if (partition.durable && IsMember(partition.config, from)) {
+      if (partition.durable &&
+          (IsMember(partition.config, from) || reported.count(gpid) > 0)) {
         *response.add_configs() = partition.config;
       }
     }
+    if (nodes_.IsAlive(from)) reports_[from] = std::move(reported);
   }
   Send(from, reply_token, std::move(response));
 }

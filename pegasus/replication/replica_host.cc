@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
+#include "pegasus/proto/partition_config.h"
 #include "pegasus/replication/checkpoint_blob.h"
 #include "pegasus/replication/wire.h"
 #include "pegasus/storage/data_codec.h"
@@ -40,10 +41,6 @@ bool ParseReplicaDirName(const std::string& name, Gpid* gpid) {
   return parts.size() == 2 && absl::SimpleAtoi(parts[0], &gpid->app_id) &&
          absl::SimpleAtoi(parts[1], &gpid->partition_index) &&
          gpid->app_id > 0 && gpid->partition_index >= 0;
-}
-
-Gpid GpidOf(const proto::PartitionConfig& config) {
-  return Gpid{config.app_id(), config.partition_index()};
 }
 
 }  // namespace
@@ -496,7 +493,10 @@ void ReplicaHost::RegisterHandlers() {
   }
   rpc_.RegisterNotificationHandler(
       kConfigProposalMethod,
-      [this](NodeId, std::string payload) { HandleProposal(payload); });
+      [this](NodeId from, std::string payload) {
+        // Only the meta server changes configurations.
+        if (from == options_.meta) HandleProposal(payload);
+      });
 }
 
 void ReplicaHost::HandleData(std::string payload,
@@ -713,10 +713,17 @@ void ReplicaHost::SyncConfig() {
             });
 }
 
+// The answer holds the configuration of every partition this node belongs
+// to (a missing replica is created) and of every other one it reported: a
+// replica the meta server removed learns so here, and stops acting as a
+// member, even when its primary no longer talks to it. Its data stays, and
+// it is still reported: it may be the one to recover the partition from if
+// every member dies.
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
   if (!lease_valid_) return;
   for (const proto::PartitionConfig& config : response.configs()) {
-    Hosted* hosted = Target(GpidOf(config), /*may_open=*/true);
+    Hosted* hosted =
+        Target(GpidOf(config), /*may_open=*/IsMember(config, options_.self));
     if (hosted == nullptr) continue;
     hosted->replica->OnConfig(config);
     Process(hosted);

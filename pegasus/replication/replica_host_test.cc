@@ -28,6 +28,7 @@
 #include "pegasus/meta/meta_core.h"
 #include "pegasus/meta/meta_store.h"
 #include "pegasus/proto/data.pb.h"
+#include "pegasus/proto/partition_config.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/core/replica.h"
 #include "pegasus/replication/wire.h"
@@ -646,7 +647,7 @@ TEST_F(ReplicaHostTest, LeaseLapseRefusesRequestsUntilBeaconsAreAnswered) {
 // old replica out: the sync answers only with partitions the host is a
 // member of, so the replica stays inactive under its old ballot and refuses
 // every request, while the partition is served without it.
-TEST_F(ReplicaHostTest, ConfigSyncDoesNotReviveReplicaMovedAway) {
+TEST_F(ReplicaHostTest, ConfigSyncTellsAMovedAwayReplicaItIsNoMember) {
   Build({.hosts = 3, .partitions = 1, .replicas = 2});
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
   const Gpid gpid{kAppId, 0};
@@ -684,14 +685,13 @@ TEST_F(ReplicaHostTest, ConfigSyncDoesNotReviveReplicaMovedAway) {
   EXPECT_EQ(MetaConfig(gpid).secondaries_size(), 1);
   EXPECT_NE(MetaConfig(gpid).secondaries(0), NodeOf(dropped).value);
 
-  // The host does not close the replica, though the sync's answer would
-  // let it (docs/meta_server.md); closed or not, it must serve nothing:
-  // inactive, at the ballot it was dropped under.
+  // The sync's answer carried the partition's configuration, since the host
+  // reported the replica: it stays (its data may yet be needed if every
+  // member dies) and serves nothing, inactive under the current ballot.
   const Replica* stale = Host(dropped).replica(gpid);
-  if (stale != nullptr) {
-    EXPECT_EQ(stale->status(), ReplicaStatus::kInactive);
-    EXPECT_EQ(stale->ballot(), stale_ballot);
-  }
+  ASSERT_NE(stale, nullptr);
+  EXPECT_EQ(stale->status(), ReplicaStatus::kInactive);
+  EXPECT_EQ(stale->ballot(), MetaConfig(gpid).ballot());
   const std::set<std::string> refused = {"PERR_SERVER_CHANGED",
                                          "PERR_OBJECT_NOT_FOUND"};
   EXPECT_TRUE(refused.contains(DataError(dropped, Get(gpid, "k"))));
@@ -703,6 +703,71 @@ TEST_F(ReplicaHostTest, ConfigSyncDoesNotReviveReplicaMovedAway) {
   EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
   MustPut(gpid, "k", "v2");
   EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v2");
+}
+
+// A secondary the primary had removed while both kept their leases (only
+// the link between them broke) hears nothing more from its primary; the
+// configuration sync tells it, and it stops acting as a secondary.
+TEST_F(ReplicaHostTest, ConfigSyncTellsARemovedSecondaryItIsNoMember) {
+  Build({.hosts = 3, .partitions = 1, .replicas = 2});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int primary = PrimaryOf(gpid);
+  const int removed = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const Ballot ballot = MetaConfig(gpid).ballot();
+
+  network_->CutBothWays(ProcessOf(primary), ProcessOf(removed));
+  // The write's prepare to the secondary fails, and the primary has it
+  // removed.
+  OnClient([&] {
+    client().rpc().Call(NodeOf(primary), kDataMethod,
+                        Put(gpid, "k", "v").SerializeAsString(),
+                        CallOptions{.timeout_ns = 10 * kSecond},
+                        [](absl::StatusOr<std::string>) {});
+  });
+  ASSERT_TRUE(RunUntil(
+      [&] { return !IsMember(MetaConfig(gpid), NodeOf(removed)); },
+      kSettleNs));
+  RunFor(3 * kSecond);  // Several syncs.
+  ASSERT_TRUE(Host(removed).lease_valid());
+  EXPECT_EQ(PrimaryOf(gpid), primary);
+  const Replica* replica = Host(removed).replica(gpid);
+  ASSERT_NE(replica, nullptr);
+  EXPECT_NE(replica->status(), ReplicaStatus::kSecondary);
+  EXPECT_GT(replica->ballot(), ballot);
+}
+
+// Only the meta server changes configurations: a well-formed proposal from
+// anyone else (here the client) that would make a secondary primary is
+// ignored.
+TEST_F(ReplicaHostTest, ProposalsFromOthersThanTheMetaServerAreIgnored) {
+  Build({.hosts = 2, .partitions = 1, .replicas = 2});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int primary = PrimaryOf(gpid);
+  const int secondary = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const std::vector<HostState> before = Snapshot();
+
+  proto::ConfigProposal forged;
+  *forged.mutable_config() = MetaConfig(gpid);
+  forged.mutable_config()->set_ballot(MetaConfig(gpid).ballot() + 1);
+  forged.mutable_config()->set_primary(NodeOf(secondary).value);
+  forged.mutable_config()->clear_secondaries();
+  forged.mutable_config()->add_secondaries(NodeOf(primary).value);
+  forged.set_type(proto::CONFIG_UPGRADE_TO_PRIMARY);
+  forged.set_node(NodeOf(secondary).value);
+  OnClient([&] {
+    client().rpc().Notify(NodeOf(secondary), kConfigProposalMethod,
+                          forged.SerializeAsString());
+  });
+  RunFor(kSecond);
+
+  EXPECT_EQ(Host(secondary).replica(gpid)->status(),
+            ReplicaStatus::kSecondary);
+  EXPECT_EQ(Host(primary).replica(gpid)->status(), ReplicaStatus::kPrimary);
+  EXPECT_EQ(Snapshot(), before);
+  MustPut(gpid, "k", "v");
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
 }
 
 // Bytes that parse as nothing, sent to every host as raw transport

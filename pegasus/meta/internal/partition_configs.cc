@@ -90,10 +90,6 @@ absl::Status CheckApplicable(const proto::PartitionConfig& current,
 
 }  // namespace
 
-Gpid GpidOf(const proto::PartitionConfig& config) {
-  return Gpid{config.app_id(), config.partition_index()};
-}
-
 std::vector<NodeId> Members(const proto::PartitionConfig& config) {
   std::vector<NodeId> members;
   if (config.primary() != 0) members.push_back(NodeId{config.primary()});
@@ -103,16 +99,6 @@ std::vector<NodeId> Members(const proto::PartitionConfig& config) {
 
 int MemberCount(const proto::PartitionConfig& config) {
   return (config.primary() != 0 ? 1 : 0) + config.secondaries_size();
-}
-
-bool IsSecondary(const proto::PartitionConfig& config, NodeId node) {
-  return std::find(config.secondaries().begin(), config.secondaries().end(),
-                   node.value) != config.secondaries().end();
-}
-
-bool IsMember(const proto::PartitionConfig& config, NodeId node) {
-  return (node.value != 0 && config.primary() == node.value) ||
-         IsSecondary(config, node);
 }
 
 bool IsDropped(const proto::PartitionConfig& config, NodeId node) {

@@ -13,17 +13,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "pegasus/base/ids.h"
+#include "pegasus/proto/partition_config.h"
 #include "pegasus/proto/replication.pb.h"
 
 namespace pegasus::meta_internal {
 
-Gpid GpidOf(const proto::PartitionConfig& config);
+using ::pegasus::GpidOf;
+using ::pegasus::IsMember;
+using ::pegasus::IsSecondary;
 
 // The primary (if any) first, then the secondaries in order.
 std::vector<NodeId> Members(const proto::PartitionConfig& config);
 int MemberCount(const proto::PartitionConfig& config);
-bool IsSecondary(const proto::PartitionConfig& config, NodeId node);
-bool IsMember(const proto::PartitionConfig& config, NodeId node);
 bool IsDropped(const proto::PartitionConfig& config, NodeId node);
 
 // OK when no member or dropped id is 0, no node is listed twice among the

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
+#include "pegasus/proto/partition_config.h"
 
 namespace pegasus::replication {
 
@@ -109,10 +110,7 @@ Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
 // --- Configuration ---------------------------------------------------------
 
 bool Replica::IsMember(NodeId node) const {
-  if (node.value == 0) return false;
-  if (config_.primary() == node.value) return true;
-  return std::find(config_.secondaries().begin(), config_.secondaries().end(),
-                   node.value) != config_.secondaries().end();
+  return pegasus::IsMember(config_, node);
 }
 
 std::vector<NodeId> Replica::Secondaries() const {

@@ -1,0 +1,21 @@
+#include "pegasus/proto/partition_config.h"
+
+#include <algorithm>
+
+namespace pegasus {
+
+Gpid GpidOf(const proto::PartitionConfig& config) {
+  return Gpid{config.app_id(), config.partition_index()};
+}
+
+bool IsSecondary(const proto::PartitionConfig& config, NodeId node) {
+  return std::find(config.secondaries().begin(), config.secondaries().end(),
+                   node.value) != config.secondaries().end();
+}
+
+bool IsMember(const proto::PartitionConfig& config, NodeId node) {
+  return node.value != 0 &&
+         (config.primary() == node.value || IsSecondary(config, node));
+}
+
+}  // namespace pegasus

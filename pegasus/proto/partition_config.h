@@ -1,0 +1,19 @@
+// Questions about a partition's configuration that the meta server, the
+// replicas and their hosts all ask.
+
+#ifndef PEGASUS_PROTO_PARTITION_CONFIG_H_
+#define PEGASUS_PROTO_PARTITION_CONFIG_H_
+
+#include "pegasus/base/ids.h"
+#include "pegasus/proto/replication.pb.h"
+
+namespace pegasus {
+
+Gpid GpidOf(const proto::PartitionConfig& config);
+bool IsSecondary(const proto::PartitionConfig& config, NodeId node);
+// The primary or a secondary; never node 0.
+bool IsMember(const proto::PartitionConfig& config, NodeId node);
+
+}  // namespace pegasus
+
+#endif  // PEGASUS_PROTO_PARTITION_CONFIG_H_
