@@ -212,8 +212,9 @@ class Simulation final : public EventGate {
   void StartMeta();
   void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
   void CheckServer(int index);
+  // `serving`: the replica serves reads under its server's lease.
   void CheckCommitPoint(int index, Gpid gpid,
-                        const replication::Replica& replica, bool lease_held);
+                        const replication::Replica& replica, bool serving);
   void CheckPrepareBallot(int server, Gpid gpid, Ballot seen,
                           const proto::Mutation& mutation,
                           const replication::Ready& ready);
@@ -222,8 +223,8 @@ class Simulation final : public EventGate {
   void CheckConvergence();
   // The replica host of server `index`, or null while it is down.
   const replication::ReplicaHost* HostOf(int index);
-  // The meta server's configuration of `gpid`; null while it is down.
   bool meta_up() const { return processes_[meta_index()]->up(); }
+  // The meta server's configuration of `gpid`; null while it is down.
   const proto::PartitionConfig* MetaConfig(Gpid gpid);
   // The lease the servers hold, and the meta server validates.
   int64_t lease_ns() const;
@@ -240,6 +241,8 @@ class Simulation final : public EventGate {
   void Crash(int index, const std::string& reason);
   void ScheduleEpisode();
   void RunEpisode();
+  // The meta server's configuration of a partition drawn at random.
+  const proto::PartitionConfig* RandomPartitionConfig(Random& random);
   int PickServer(Random& random);
   std::vector<int> CrashVictims(int first, Random& random);
   void HealLater(int64_t length_ns);
@@ -504,7 +507,7 @@ void Simulation::CheckPrepareBallot(int server, Gpid gpid, Ballot seen,
 // primary committed.
 void Simulation::CheckCommitPoint(int index, Gpid gpid,
                                   const replication::Replica& replica,
-                                  bool lease_held) {
+                                  bool serving) {
   using replication::ReplicaStatus;
   const replication::Replica* primary = nullptr;
   std::vector<std::pair<int, const replication::Replica*>> secondaries;
@@ -526,8 +529,7 @@ void Simulation::CheckCommitPoint(int index, Gpid gpid,
       }
     }
     const Decree committed = max_committed_[gpid.partition_index];
-    if (lease_held && replica.serving_reads() &&
-        replica.last_committed() < committed) {
+    if (serving && replica.last_committed() < committed) {
       Violation(absl::StrCat(
           "lost commit: n", index + 1, " serves ", gpid.ToString(),
           " as primary (ballot ", replica.ballot(), ") committed through ",
@@ -588,10 +590,10 @@ void Simulation::CheckServer(int index) {
     CommitView& last = commit_views_[index][gpid.partition_index];
     if (!(view == last)) {
       last = view;
-      CheckCommitPoint(index, gpid, replica, lease_held);
+      CheckCommitPoint(index, gpid, replica, view.serving);
     }
     // A secondary serves only under the planted secondary_read.
-    if (!lease_held || !replica.serving_reads()) return;
+    if (!view.serving) return;
     mine.emplace_back(gpid, replica.ballot());
     if (quiet_ && replica.status() == replication::ReplicaStatus::kPrimary) {
       first_served_after_quiet_.emplace(gpid, world_.now_ns());
@@ -770,14 +772,19 @@ void Simulation::RunEpisode() {
   }
 }
 
+const proto::PartitionConfig* Simulation::RandomPartitionConfig(
+    Random& random) {
+  return MetaConfig(
+      {options_.workload.app_id,
+       static_cast<int32_t>(random.Uniform(options_.partition_count))});
+}
+
 // The server an episode hits. In a cluster, half the time the node holding
 // some partition's primary (Jepsen's "primaries" target): failovers are
 // where replication protocols break.
 int Simulation::PickServer(Random& random) {
   if (cluster() && random.Bernoulli(0.5) && meta_up()) {
-    const proto::PartitionConfig* config = MetaConfig(
-        {options_.workload.app_id,
-         static_cast<int32_t>(random.Uniform(options_.partition_count))});
+    const proto::PartitionConfig* config = RandomPartitionConfig(random);
     if (config != nullptr && config->primary() != 0 &&
         config->primary() <= static_cast<uint64_t>(options_.servers)) {
       return static_cast<int>(config->primary()) - 1;
@@ -799,9 +806,7 @@ std::vector<int> Simulation::CrashVictims(int first, Random& random) {
     }
   };
   if (random.Bernoulli(0.5) && meta_up()) {
-    const proto::PartitionConfig* config = MetaConfig(
-        {options_.workload.app_id,
-         static_cast<int32_t>(random.Uniform(options_.partition_count))});
+    const proto::PartitionConfig* config = RandomPartitionConfig(random);
     if (config != nullptr) {
       victims.clear();
       if (config->primary() != 0) add(static_cast<int>(config->primary()) - 1);
@@ -936,9 +941,8 @@ void Simulation::CheckConvergence() {
     });
   }
   // Liveness: after the faults stopped, every partition had a serving
-  // primary and acknowledged a client's write, each within the bound. (Not
-  // necessarily at the very end: message loss goes on, and may cost a
-  // server its lease for a while.)
+  // primary and acknowledged a client's write, each within the bound (not
+  // necessarily at the very end).
   const int64_t bound_ns = quiet_ns() + kLivenessBoundNs;
   std::set<Gpid> served, written;
   for (const auto& [gpid, at_ns] : first_served_after_quiet_) {
@@ -954,19 +958,20 @@ void Simulation::CheckConvergence() {
     written.insert(Gpid{options_.workload.app_id,
                         PartitionOf(op.hashkey, options_.partition_count)});
   }
+  std::set<int32_t> keyed;
+  for (const std::string& key : WorkloadHashKeys(options_.workload)) {
+    keyed.insert(PartitionOf(key, options_.partition_count));
+  }
   std::vector<std::string> unhealed;
   for (int32_t p = 0; p < options_.partition_count; ++p) {
     const Gpid gpid{options_.workload.app_id, p};
     if (!served.count(gpid)) {
       unhealed.push_back(gpid.ToString() + " (no serving primary)");
     } else if (!written.count(gpid)) {
-      bool keyed = false;
-      for (const std::string& key : WorkloadHashKeys(options_.workload)) {
-        keyed |= PartitionOf(key, options_.partition_count) == p;
-      }
       unhealed.push_back(gpid.ToString() +
-                         (keyed ? " (no write acknowledged)"
-                                : " (no hash key of the workload maps to it)"));
+                         (keyed.count(p) ? " (no write acknowledged)"
+                                         : " (no hash key of the workload "
+                                           "maps to it)"));
     }
   }
   if (!unhealed.empty()) {
