@@ -282,6 +282,10 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     }
     return gpids;
   }
+  // The host of the meta server's first secondary of `gpid`.
+  int FirstSecondaryOf(Gpid gpid) {
+    return HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  }
   // The host the meta server names primary of `gpid`, or -1.
   int PrimaryOf(Gpid gpid) {
     const uint64_t primary = MetaConfig(gpid).primary();
@@ -515,7 +519,7 @@ TEST_F(ReplicaHostTest, ServesAssignedPartitionsAndAcknowledgedWrites) {
 
   const Gpid gpid{kAppId, 0};
   const int primary = PrimaryOf(gpid);
-  const int secondary = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const int secondary = FirstSecondaryOf(gpid);
   const Decree decree = MustPut(gpid, "k", "v");
   EXPECT_EQ(Host(primary).stats().client_writes, 1u);
   // Acknowledged means applied at the primary, and readable there.
@@ -643,25 +647,21 @@ TEST_F(ReplicaHostTest, LeaseLapseRefusesRequestsUntilBeaconsAreAnswered) {
 
 // A host cut off from the meta server past the grace is declared dead and
 // dropped from its partition, which the meta server rebuilds on another
-// host. When the host is back, beacons and configuration syncs leave its
-// old replica out: the sync answers only with partitions the host is a
-// member of, so the replica stays inactive under its old ballot and refuses
-// every request, while the partition is served without it.
+// host. When the host is back, the configuration sync answers for the
+// replica it reports too: the replica learns it is no member, stays
+// inactive under the current ballot and refuses every request, while the
+// partition is served without it.
 TEST_F(ReplicaHostTest, ConfigSyncTellsAMovedAwayReplicaItIsNoMember) {
   Build({.hosts = 3, .partitions = 1, .replicas = 2});
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
   const Gpid gpid{kAppId, 0};
   const int primary = PrimaryOf(gpid);
-  const int dropped = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const int dropped = FirstSecondaryOf(gpid);
   const Decree decree = MustPut(gpid, "k", "v");
 
   network_->CutBothWays(kMetaProcess, ProcessOf(dropped));
   auto moved = [&] {
-    const proto::PartitionConfig& config = MetaConfig(gpid);
-    for (uint64_t s : config.secondaries()) {
-      if (s == NodeOf(dropped).value) return false;
-    }
-    return AllServed();
+    return !IsMember(MetaConfig(gpid), NodeOf(dropped)) && AllServed();
   };
   ASSERT_TRUE(RunUntil(moved, kSettleNs));
   EXPECT_EQ(Meta().GetNodeStatus(NodeOf(dropped)), NodeStatus::kDead);
@@ -698,7 +698,7 @@ TEST_F(ReplicaHostTest, ConfigSyncTellsAMovedAwayReplicaItIsNoMember) {
   EXPECT_TRUE(refused.contains(DataError(dropped, Put(gpid, "k", "stale"))));
 
   // The partition lives on without it: the new secondary learned the write.
-  const int replacement = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const int replacement = FirstSecondaryOf(gpid);
   EXPECT_GE(Host(replacement).storage(gpid)->LastAppliedDecree(), decree);
   EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
   MustPut(gpid, "k", "v2");
@@ -713,7 +713,7 @@ TEST_F(ReplicaHostTest, ConfigSyncTellsARemovedSecondaryItIsNoMember) {
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
   const Gpid gpid{kAppId, 0};
   const int primary = PrimaryOf(gpid);
-  const int removed = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const int removed = FirstSecondaryOf(gpid);
   const Ballot ballot = MetaConfig(gpid).ballot();
 
   network_->CutBothWays(ProcessOf(primary), ProcessOf(removed));
@@ -745,7 +745,7 @@ TEST_F(ReplicaHostTest, ProposalsFromOthersThanTheMetaServerAreIgnored) {
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
   const Gpid gpid{kAppId, 0};
   const int primary = PrimaryOf(gpid);
-  const int secondary = HostOf(NodeId{MetaConfig(gpid).secondaries(0)});
+  const int secondary = FirstSecondaryOf(gpid);
   const std::vector<HostState> before = Snapshot();
 
   proto::ConfigProposal forged;
