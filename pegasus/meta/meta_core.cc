@@ -226,8 +226,6 @@ void MetaCore::OnConfigSync(NodeId from,
     ++stats_.malformed_messages;
     response.set_error(static_cast<int>(ErrorCode::kInvalidArgument));
   } else {
-    // Only an alive node's reports count: a report that was in flight when
-    // its node was declared dead may describe replicas it no longer has.
     std::set<Gpid> reported;
     for (const proto::ReplicaReport& report : request.replicas()) {
       const Gpid gpid{report.app_id(), report.partition_index()};
@@ -241,6 +239,8 @@ void MetaCore::OnConfigSync(NodeId from,
         *response.add_configs() = partition.config;
       }
     }
+    // Only an alive node's reports count: a report that was in flight when
+    // its node was declared dead may describe replicas it no longer has.
     if (nodes_.IsAlive(from)) reports_[from] = std::move(reported);
   }
   Send(from, reply_token, std::move(response));

@@ -120,8 +120,9 @@ void Replica::StartLearning(NodeId primary, Ballot primary_ballot,
     // Learning is complete only once what it holds is durable.
     if (!it->second.logged) learn_unlogged_.insert({primary_ballot, it->first});
   }
-  if (entries_.upper_bound(keep_through) != entries_.end()) {
-    entries_.erase(entries_.upper_bound(keep_through), entries_.end());
+  if (auto dropped = entries_.upper_bound(keep_through);
+      dropped != entries_.end()) {
+    entries_.erase(dropped, entries_.end());
     proto::Mutation marker;
     marker.set_ballot(config_.ballot());
     marker.set_decree(keep_through + 1);
