@@ -36,6 +36,19 @@ std::string ReplicaDirName(Gpid gpid) {
   return absl::StrCat(gpid.app_id, ".", gpid.partition_index);
 }
 
+RpcMethod MethodOf(const proto::PrepareRequest&) { return kPrepareMethod; }
+RpcMethod MethodOf(const proto::PrepareResponse&) {
+  return kPrepareResponseMethod;
+}
+RpcMethod MethodOf(const proto::GroupCheckRequest&) {
+  return kGroupCheckMethod;
+}
+RpcMethod MethodOf(const proto::GroupCheckResponse&) {
+  return kGroupCheckResponseMethod;
+}
+RpcMethod MethodOf(const proto::LearnRequest&) { return kLearnMethod; }
+RpcMethod MethodOf(const proto::LearnResponse&) { return kLearnResponseMethod; }
+
 bool ParseReplicaDirName(const std::string& name, Gpid* gpid) {
   std::vector<std::string> parts = absl::StrSplit(name, '.');
   return parts.size() == 2 && absl::SimpleAtoi(parts[0], &gpid->app_id) &&
@@ -45,32 +58,88 @@ bool ParseReplicaDirName(const std::string& name, Gpid* gpid) {
 
 }  // namespace
 
+struct ReplicaHost::Outbox {
+  struct Note {
+    NodeId to;
+    RpcMethod method = 0;
+    std::string payload;
+  };
+  std::vector<Note> notes;
+  std::vector<std::string> proposals;
+  std::vector<std::pair<RpcEndpoint::Responder, std::string>> replies;
+
+  bool empty() const {
+    return notes.empty() && proposals.empty() && replies.empty();
+  }
+};
+
 struct ReplicaHost::Hosted {
   struct Client {
     proto::DataRequest request;
     RpcEndpoint::Responder responder;
     int64_t since_ns = 0;
   };
+  // What config sync reports, as of the replica's last step.
+  struct Published {
+    proto::ReplicaReport report;
+    bool stopped = false;
+  };
 
   Gpid gpid;
+  Executor* strand = nullptr;
   std::string dir;
+  // Set on the replica's strand; the host strand reads it to turn requests
+  // away early.
+  std::atomic<bool> stopped{false};
+
+  // The replica's strand's alone.
   int64_t data_generation = 0;
   std::unique_ptr<StorageEngine> engine;
   std::unique_ptr<Partition> partition;
   std::unique_ptr<MutationLog> log;
   std::unique_ptr<Replica> replica;
   std::map<ClientToken, Client> clients;
-  bool stopped = false;
+  Outbox outbox;
+  bool lease_valid = true;    // As the replica was last told.
+  uint64_t lease_lapses = 0;  // The host's count at the last step.
+  TimerId tick_timer = kNoTimer;
+  int64_t tick_due_ns = 0;
+  int64_t last_tick_ns = 0;
+  int64_t next_checkpoint_ns = 0;
+
+  std::mutex published_mu;
+  Published published;  // Guarded by published_mu.
 
   std::string data_dir() const {
     return absl::StrCat(dir, "/data.", data_generation);
   }
 };
 
+struct ReplicaHost::Counters {
+  std::atomic<uint64_t> client_writes{0};
+  std::atomic<uint64_t> client_reads{0};
+  std::atomic<uint64_t> applies{0};
+  std::atomic<uint64_t> beacons_answered{0};
+  std::atomic<uint64_t> lease_lapses{0};
+  std::atomic<uint64_t> learns_from_log{0};
+  std::atomic<uint64_t> learns_from_checkpoint{0};
+  std::atomic<uint64_t> checkpoints_installed{0};
+};
+
+namespace {
+
+bool Alive(const std::weak_ptr<bool>& alive) {
+  std::shared_ptr<bool> live = alive.lock();
+  return live != nullptr && *live;
+}
+
+}  // namespace
+
 ReplicaHost::ReplicaHost(const ReplicaHostOptions& options)
     : options_(options),
       rpc_(options.env.transport, options.env.executor,
-           options.env.random->Next64() | 1) {}
+           options.env.random->Next64() | 1),
+      counters_(std::make_unique<Counters>()) {}
 
 ReplicaHost::~ReplicaHost() {
   *alive_ = false;
@@ -95,19 +164,40 @@ absl::StatusOr<std::unique_ptr<ReplicaHost>> ReplicaHost::Start(
         ErrorCode::kInvalidArgument,
         "replica host: lease_ns must exceed beacon_interval_ns");
   }
+  if (options.tick_interval_ns <= 0) {
+    return PegasusError(ErrorCode::kInvalidArgument,
+                        "replica host: tick_interval_ns must be positive");
+  }
   PEGASUS_RETURN_IF_ERROR(ValidateReplicaOptions(options.replica));
   std::unique_ptr<ReplicaHost> host(new ReplicaHost(options));
   PEGASUS_RETURN_IF_ERROR(host->RecoverAll());
   host->RegisterHandlers();
   host->periodic_ = {
-      {options.tick_interval_ns, &ReplicaHost::Tick},
       {options.beacon_interval_ns, &ReplicaHost::SendBeacon},
       {options.config_sync_interval_ns, &ReplicaHost::SyncConfig},
-      {options.checkpoint_interval_ns, &ReplicaHost::Checkpoint},
   };
   for (size_t i = 0; i < host->periodic_.size(); ++i) host->Arm(i);
   host->SendBeacon();
   return host;
+}
+
+ReplicaHostStats ReplicaHost::stats() const {
+  const Counters& c = *counters_;
+  return ReplicaHostStats{
+      .client_writes = c.client_writes.load(),
+      .client_reads = c.client_reads.load(),
+      .applies = c.applies.load(),
+      .beacons_answered = c.beacons_answered.load(),
+      .lease_lapses = c.lease_lapses.load(),
+      .learns_from_log = c.learns_from_log.load(),
+      .learns_from_checkpoint = c.learns_from_checkpoint.load(),
+      .checkpoints_installed = c.checkpoints_installed.load(),
+  };
+}
+
+int64_t ReplicaHost::lease_until_ns() const {
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  return lease_until_ns_;
 }
 
 void ReplicaHost::Arm(size_t index) {
@@ -144,6 +234,9 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   FileSystem* fs = options_.env.file_system;
   auto hosted = std::make_unique<Hosted>();
   hosted->gpid = gpid;
+  hosted->strand = options_.env.replica_executor
+                       ? options_.env.replica_executor(gpid)
+                       : options_.env.executor;
   hosted->dir = absl::StrCat(options_.data_dir, "/", ReplicaDirName(gpid));
   PEGASUS_RETURN_IF_ERROR(fs->CreateDirs(hosted->dir));
   PEGASUS_RETURN_IF_ERROR(fs->SyncDir(options_.data_dir));
@@ -159,7 +252,7 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
 
   MutationLogOptions log_options;
   log_options.file_system = fs;
-  log_options.executor = options_.env.executor;
+  log_options.executor = hosted->strand;
   log_options.dir = hosted->dir + "/plog";
   log_options.sync_policy = options_.log_sync_policy;
   log_options.max_segment_bytes = options_.log_segment_bytes;
@@ -184,10 +277,20 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   hosted->replica = std::make_unique<Replica>(
       gpid, options_.self, options_.replica,
       hosted->engine->LastAppliedDecree(), logged, ballot);
-  if (!lease_valid_) hosted->replica->SetLeaseValid(false);
+  hosted->published.report = hosted->replica->Report();
+  hosted->published.report.set_last_durable(
+      hosted->engine->LastDurableDecree());
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    hosted->lease_lapses = lease_lapses_;
+  }
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  hosted->last_tick_ns = now_ns - options_.tick_interval_ns;
+  hosted->next_checkpoint_ns = now_ns + options_.checkpoint_interval_ns;
   Hosted* raw = hosted.get();
   hosted_[gpid] = std::move(hosted);
-  Process(raw);
+  // The first step applies what the log holds committed.
+  OnReplica(raw, [](Hosted*) {});
   return raw;
 }
 
@@ -206,6 +309,17 @@ const StorageEngine* ReplicaHost::storage(Gpid gpid) const {
   return it == hosted_.end() ? nullptr : it->second->engine.get();
 }
 
+bool ReplicaHost::Serves(const Replica& replica) const {
+  auto it = hosted_.find(replica.gpid());
+  if (it == hosted_.end() || it->second->replica.get() != &replica ||
+      !replica.serving_reads()) {
+    return false;
+  }
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  return now_ns < lease_until_ns_ && it->second->lease_lapses == lease_lapses_;
+}
+
 void ReplicaHost::ForEachReplica(
     absl::FunctionRef<void(Gpid, const Replica&, const StorageEngine&)> fn)
     const {
@@ -214,7 +328,67 @@ void ReplicaHost::ForEachReplica(
   }
 }
 
-// --- Effects ---------------------------------------------------------------
+// --- Steps on a replica's strand --------------------------------------
+
+void ReplicaHost::OnReplica(Hosted* hosted,
+                            absl::AnyInvocable<void(Hosted*)> step) {
+  hosted->strand->Post([this, alive = std::weak_ptr<bool>(alive_), hosted,
+                        step = std::move(step)]() mutable {
+    if (!Alive(alive) || hosted->stopped) return;
+    RunStep(hosted, [&step](Hosted* h) { step(h); });
+  });
+}
+
+void ReplicaHost::RunStep(Hosted* hosted,
+                          absl::FunctionRef<void(Hosted*)> step) {
+  Enter(hosted);
+  if (!hosted->stopped) step(hosted);
+  Leave(hosted);
+}
+
+// A replica that went through a lapse since its last step turns inactive
+// even when the lease holds again by now, as if it had been there to see it.
+void ReplicaHost::Enter(Hosted* hosted) {
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  Replica* replica = hosted->replica.get();
+  replica->ObserveTime(now_ns);
+  int64_t until_ns = 0;
+  uint64_t lapses = 0;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    until_ns = lease_until_ns_;
+    lapses = lease_lapses_;
+  }
+  bool valid = now_ns < until_ns;
+  if (lapses != hosted->lease_lapses) {
+    hosted->lease_lapses = lapses;
+    if (hosted->lease_valid) {
+      replica->SetLeaseValid(false);
+      hosted->lease_valid = false;
+    }
+  }
+  if (valid != hosted->lease_valid) {
+    replica->SetLeaseValid(valid);
+    hosted->lease_valid = valid;
+  }
+  // What the lease changed is done before the step's own input, so that
+  // the step's effects are its own (the on_prepare hook looks at them).
+  Process(hosted);
+}
+
+void ReplicaHost::Leave(Hosted* hosted) {
+  Process(hosted);
+  SendOutbox(hosted);
+  const bool stopped = hosted->stopped;
+  {
+    std::lock_guard<std::mutex> lock(hosted->published_mu);
+    hosted->published.report = hosted->replica->Report();
+    hosted->published.report.set_last_durable(
+        hosted->engine->LastDurableDecree());
+    hosted->published.stopped = stopped;
+  }
+  if (!stopped) ScheduleTick(hosted);
+}
 
 void ReplicaHost::Process(Hosted* hosted) {
   while (!hosted->stopped && hosted->replica->HasReady()) {
@@ -234,8 +408,17 @@ void ReplicaHost::Process(Hosted* hosted) {
       }
     }
     StartAppends(hosted, std::move(ready.log_appends));
-    SendMessages(std::move(ready.messages));
-    SendProposals(hosted->gpid, std::move(ready.meta_requests));
+    for (PeerMessage& message : ready.messages) {
+      std::visit(
+          [&](const auto& body) {
+            hosted->outbox.notes.push_back(
+                {message.to, MethodOf(body), body.SerializeAsString()});
+          },
+          message.body);
+    }
+    for (const proto::ConfigUpdateRequest& request : ready.meta_requests) {
+      hosted->outbox.proposals.push_back(request.SerializeAsString());
+    }
     for (const InstallCheckpoint& install : ready.installs) {
       Install(hosted, install);
       if (hosted->stopped) return;
@@ -244,12 +427,9 @@ void ReplicaHost::Process(Hosted* hosted) {
     if (hosted->stopped) return;
     ServeReads(hosted, std::move(ready.reads));
     for (ClientError& error : ready.errors) {
-      auto it = hosted->clients.find(error.client);
-      if (it == hosted->clients.end()) continue;
       proto::DataResponse response;
       StatusToProto(error.status, &response);
-      it->second.responder.Reply(response.SerializeAsString());
-      hosted->clients.erase(it);
+      Reply(hosted, error.client, response);
     }
     for (const LearnFetch& fetch : ready.learn_fetches) {
       FetchForLearner(hosted, fetch);
@@ -257,68 +437,120 @@ void ReplicaHost::Process(Hosted* hosted) {
   }
 }
 
+void ReplicaHost::Reply(Hosted* hosted, ClientToken client,
+                        const proto::DataResponse& response) {
+  auto it = hosted->clients.find(client);
+  if (it == hosted->clients.end()) return;
+  hosted->outbox.replies.emplace_back(std::move(it->second.responder),
+                                      response.SerializeAsString());
+  hosted->clients.erase(it);
+}
+
+// What goes over the network is sent from the host strand, in one task per
+// step.
+void ReplicaHost::SendOutbox(Hosted* hosted) {
+  if (hosted->outbox.empty()) return;
+  options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
+                               hosted,
+                               outbox = std::move(hosted->outbox)]() mutable {
+    if (!Alive(alive)) return;
+    for (Outbox::Note& note : outbox.notes) {
+      rpc_.Notify(note.to, note.method, std::move(note.payload));
+    }
+    for (std::string& request : outbox.proposals) {
+      rpc_.Call(
+          options_.meta, kConfigUpdateMethod, std::move(request),
+          CallOptions{.timeout_ns = options_.replica.config_proposal_retry_ns},
+          [this, alive = std::weak_ptr<bool>(alive_),
+           hosted](absl::StatusOr<std::string> answer) {
+            proto::ConfigUpdateResponse response;
+            if (!Alive(alive) || !answer.ok() ||
+                !response.ParseFromString(*answer)) {
+              return;
+            }
+            OnReplica(hosted, [response = std::move(response)](Hosted* h) {
+              h->replica->OnConfigUpdateResponse(response);
+            });
+          });
+    }
+    for (auto& [responder, payload] : outbox.replies) {
+      responder.Reply(std::move(payload));
+    }
+  });
+  hosted->outbox = Outbox{};
+}
+
+// The replica's timer: set for its next timeout, its storage checkpoint,
+// or its oldest client's, whichever comes first, but not within
+// tick_interval_ns of its last tick.
+void ReplicaHost::ScheduleTick(Hosted* hosted) {
+  int64_t due_ns =
+      std::min(hosted->replica->NextTickNs(), hosted->next_checkpoint_ns);
+  if (!hosted->clients.empty()) {
+    // Tokens are handed out in arrival order: the first is the oldest.
+    due_ns = std::min(due_ns, hosted->clients.begin()->second.since_ns +
+                                  options_.client_timeout_ns + 1);
+  }
+  due_ns = std::max(due_ns, hosted->last_tick_ns + options_.tick_interval_ns);
+  if (hosted->tick_timer != kNoTimer) {
+    if (hosted->tick_due_ns <= due_ns) return;
+    hosted->strand->Cancel(hosted->tick_timer);
+  }
+  hosted->tick_due_ns = due_ns;
+  const int64_t delay_ns =
+      std::max<int64_t>(0, due_ns - options_.env.clock->MonotonicNowNs());
+  hosted->tick_timer = hosted->strand->ScheduleAfter(
+      delay_ns, [this, alive = std::weak_ptr<bool>(alive_), hosted] {
+        if (!Alive(alive)) return;
+        hosted->tick_timer = kNoTimer;
+        if (hosted->stopped) return;
+        RunStep(hosted, [this](Hosted* h) { TickReplica(h); });
+      });
+}
+
+void ReplicaHost::TickReplica(Hosted* hosted) {
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  hosted->last_tick_ns = now_ns;
+  hosted->replica->Tick(now_ns);
+  // Clients whose answer cannot come any more (their write's outcome is
+  // unknown to this replica) are let go; they time out.
+  for (auto it = hosted->clients.begin(); it != hosted->clients.end();) {
+    it = now_ns - it->second.since_ns > options_.client_timeout_ns
+             ? hosted->clients.erase(it)
+             : std::next(it);
+  }
+  if (now_ns >= hosted->next_checkpoint_ns) {
+    hosted->next_checkpoint_ns = now_ns + options_.checkpoint_interval_ns;
+    Checkpoint(hosted);
+  }
+}
+
+// Storage is flushed so the log behind it can be collected.
+void ReplicaHost::Checkpoint(Hosted* hosted) {
+  absl::Status status = hosted->engine->Flush();
+  if (status.ok()) {
+    status = hosted->log->GarbageCollect(hosted->engine->LastDurableDecree());
+  }
+  if (!status.ok()) Stop(hosted, status);
+}
+
 void ReplicaHost::StartAppends(Hosted* hosted, std::vector<LogAppend> appends) {
   for (LogAppend& append : appends) {
     const Ballot ballot = append.mutation.ballot();
     const Decree decree = append.mutation.decree();
-    std::weak_ptr<bool> alive = alive_;
+    // The log runs its callbacks on the replica's strand.
     hosted->log->Append(
         decree, append.mutation.SerializeAsString(),
-        [this, alive, gpid = hosted->gpid, replica = hosted->replica.get(),
-         ballot, decree](absl::Status status) {
-          std::shared_ptr<bool> live = alive.lock();
-          if (live == nullptr || !*live) return;
-          Hosted* h = Find(gpid);
+        [this, alive = std::weak_ptr<bool>(alive_), hosted,
+         replica = hosted->replica.get(), ballot, decree](absl::Status status) {
           // A replica reopened since does not take its predecessor's acks.
-          if (h == nullptr || h->stopped || h->replica.get() != replica) return;
-          h->replica->OnLogAppended(ballot, decree, status);
-          Process(h);
-        });
-  }
-}
-
-void ReplicaHost::SendMessages(std::vector<PeerMessage> messages) {
-  for (PeerMessage& message : messages) {
-    std::visit(
-        [&](const auto& body) {
-          using T = std::decay_t<decltype(body)>;
-          RpcMethod method = 0;
-          if constexpr (std::is_same_v<T, proto::PrepareRequest>)
-            method = kPrepareMethod;
-          if constexpr (std::is_same_v<T, proto::PrepareResponse>)
-            method = kPrepareResponseMethod;
-          if constexpr (std::is_same_v<T, proto::GroupCheckRequest>)
-            method = kGroupCheckMethod;
-          if constexpr (std::is_same_v<T, proto::GroupCheckResponse>)
-            method = kGroupCheckResponseMethod;
-          if constexpr (std::is_same_v<T, proto::LearnRequest>)
-            method = kLearnMethod;
-          if constexpr (std::is_same_v<T, proto::LearnResponse>)
-            method = kLearnResponseMethod;
-          rpc_.Notify(message.to, method, body.SerializeAsString());
-        },
-        message.body);
-  }
-}
-
-void ReplicaHost::SendProposals(
-    Gpid gpid, std::vector<proto::ConfigUpdateRequest> requests) {
-  for (const proto::ConfigUpdateRequest& request : requests) {
-    std::weak_ptr<bool> alive = alive_;
-    rpc_.Call(
-        options_.meta, kConfigUpdateMethod, request.SerializeAsString(),
-        CallOptions{.timeout_ns = options_.replica.config_proposal_retry_ns},
-        [this, alive, gpid](absl::StatusOr<std::string> answer) {
-          std::shared_ptr<bool> live = alive.lock();
-          if (live == nullptr || !*live || !answer.ok()) return;
-          proto::ConfigUpdateResponse response;
-          Hosted* h = Find(gpid);
-          if (h == nullptr || h->stopped ||
-              !response.ParseFromString(*answer)) {
+          if (!Alive(alive) || hosted->stopped ||
+              hosted->replica.get() != replica) {
             return;
           }
-          h->replica->OnConfigUpdateResponse(response);
-          Process(h);
+          RunStep(hosted, [&](Hosted* h) {
+            h->replica->OnLogAppended(ballot, decree, status);
+          });
         });
   }
 }
@@ -346,19 +578,16 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
       Stop(hosted, responses.status());
       return;
     }
-    ++stats_.applies;
+    ++counters_->applies;
     if (options_.on_apply) options_.on_apply(hosted->gpid, mutation);
     for (size_t i = 0; i < apply.clients.size(); ++i) {
-      auto it = hosted->clients.find(apply.clients[i]);
-      if (it == hosted->clients.end()) continue;
       proto::DataResponse response;
       if (index_of[i] < 0) {
         StatusToProto(unreadable[i], &response);
       } else {
         WriteResponseToProto((*responses)[index_of[i]], &response);
       }
-      it->second.responder.Reply(response.SerializeAsString());
-      hosted->clients.erase(it);
+      Reply(hosted, apply.clients[i], response);
     }
   }
 }
@@ -368,10 +597,8 @@ void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
   for (const ServeRead& read : reads) {
     auto it = hosted->clients.find(read.client);
     if (it == hosted->clients.end()) continue;
-    it->second.responder.Reply(
-        ServeDataRead(*hosted->partition, it->second.request, now_us)
-            .SerializeAsString());
-    hosted->clients.erase(it);
+    Reply(hosted, read.client,
+          ServeDataRead(*hosted->partition, it->second.request, now_us));
   }
 }
 
@@ -404,9 +631,8 @@ void ReplicaHost::FetchForLearner(Hosted* hosted, const LearnFetch& fetch) {
           (reached >= replica->last_prepared() ||
            replica->MutationAt(reached + 1) != nullptr)) {
         data.set_type(proto::LEARN_LOG);
-        ++stats_.learns_from_log;
+        ++counters_->learns_from_log;
         replica->OnLearnData(fetch.learner, fetch.signature, std::move(data));
-        Process(hosted);
         return;
       }
     }
@@ -422,15 +648,13 @@ void ReplicaHost::FetchForLearner(Hosted* hosted, const LearnFetch& fetch) {
   RemoveDirectoryFiles(options_.env.file_system, dir);
   if (!blob.ok()) {
     replica->OnLearnData(fetch.learner, fetch.signature, blob.status());
-    Process(hosted);
     return;
   }
   data.set_type(proto::LEARN_APP);
   data.set_checkpoint(*std::move(blob));
   data.set_checkpoint_decree(*decree);
-  ++stats_.learns_from_checkpoint;
+  ++counters_->learns_from_checkpoint;
   replica->OnLearnData(fetch.learner, fetch.signature, std::move(data));
-  Process(hosted);
 }
 
 // Replaces storage with a learned checkpoint: unpacked into the next data
@@ -464,7 +688,7 @@ void ReplicaHost::Install(Hosted* hosted, const InstallCheckpoint& install) {
       std::make_unique<Partition>(hosted->engine.get(), PartitionOptions{});
   hosted->data_generation = generation;
   RemoveDirectoryFiles(fs, old_dir);
-  ++stats_.checkpoints_installed;
+  ++counters_->checkpoints_installed;
   hosted->replica->OnCheckpointInstalled(install.checkpoint_decree);
 }
 
@@ -473,6 +697,10 @@ void ReplicaHost::Stop(Hosted* hosted, const absl::Status& status) {
   hosted->stopped = true;
   // The clients' writes may or may not have happened: no answer.
   hosted->clients.clear();
+  if (hosted->tick_timer != kNoTimer) {
+    hosted->strand->Cancel(hosted->tick_timer);
+    hosted->tick_timer = kNoTimer;
+  }
   if (options_.on_fatal) options_.on_fatal(hosted->gpid, status);
 }
 
@@ -491,62 +719,69 @@ void ReplicaHost::RegisterHandlers() {
           HandlePeer(method, from, payload);
         });
   }
-  rpc_.RegisterNotificationHandler(
-      kConfigProposalMethod,
-      [this](NodeId from, std::string payload) {
-        // Only the meta server changes configurations.
-        if (from == options_.meta) HandleProposal(payload);
-      });
+  rpc_.RegisterNotificationHandler(kConfigProposalMethod,
+                                   [this](NodeId from, std::string payload) {
+                                     // Only the meta server changes
+                                     // configurations.
+                                     if (from == options_.meta)
+                                       HandleProposal(payload);
+                                   });
 }
 
 void ReplicaHost::HandleData(std::string payload,
                              RpcEndpoint::Responder responder) {
   CheckLease();
   proto::DataRequest request;
-  proto::DataResponse refusal;
-  auto refuse = [&](ErrorCode code, const std::string& why) {
-    StatusToProto(PegasusError(code, why), &refusal);
-    responder.Reply(refusal.SerializeAsString());
-  };
   if (!request.ParseFromString(payload)) {
-    return refuse(ErrorCode::kInvalidArgument, "malformed data request");
+    proto::DataResponse refusal;
+    StatusToProto(
+        PegasusError(ErrorCode::kInvalidArgument, "malformed data request"),
+        &refusal);
+    responder.Reply(refusal.SerializeAsString());
+    return;
   }
   const Gpid gpid{request.app_id(), request.partition_index()};
   Hosted* hosted = Find(gpid);
   if (hosted == nullptr || hosted->stopped) {
-    return refuse(ErrorCode::kObjectNotFound, "replica " + gpid.ToString() +
-                                                  " is not on " +
-                                                  options_.self.ToString());
+    proto::DataResponse refusal;
+    StatusToProto(PegasusError(ErrorCode::kObjectNotFound,
+                               "replica " + gpid.ToString() + " is not on " +
+                                   options_.self.ToString()),
+                  &refusal);
+    responder.Reply(refusal.SerializeAsString());
+    return;
   }
-  const bool write = IsWrite(request);
-  if (write) {
-    absl::StatusOr<WriteRequest> converted = WriteRequestFromProto(request);
-    absl::Status valid = converted.ok()
-                             ? hosted->partition->ValidateWrite(*converted)
-                             : converted.status();
-    if (!valid.ok()) {
-      StatusToProto(valid, &refusal);
-      responder.Reply(refusal.SerializeAsString());
-      return;
-    }
-  }
+  // Tokens and times are handed out here, in arrival order.
   const ClientToken token = next_client_++;
-  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
-  if (write) {
-    ++stats_.client_writes;
-    // A write's answer is its apply result: the request is not kept.
-    hosted->clients.emplace(token,
-                            Hosted::Client{{}, std::move(responder), now_ns});
-    hosted->replica->ClientWrite(std::move(request), token,
-                                 options_.env.clock->WallNowUs());
-  } else {
-    ++stats_.client_reads;
-    hosted->clients.emplace(
-        token,
-        Hosted::Client{std::move(request), std::move(responder), now_ns});
-    hosted->replica->ClientRead(token);
-  }
-  Process(hosted);
+  const int64_t since_ns = options_.env.clock->MonotonicNowNs();
+  OnReplica(hosted, [this, token, since_ns, request = std::move(request),
+                     responder = std::move(responder)](Hosted* h) mutable {
+    const bool write = IsWrite(request);
+    if (write) {
+      absl::StatusOr<WriteRequest> converted = WriteRequestFromProto(request);
+      absl::Status valid = converted.ok()
+                               ? h->partition->ValidateWrite(*converted)
+                               : converted.status();
+      if (!valid.ok()) {
+        proto::DataResponse refusal;
+        StatusToProto(valid, &refusal);
+        h->outbox.replies.emplace_back(std::move(responder),
+                                       refusal.SerializeAsString());
+        return;
+      }
+      ++counters_->client_writes;
+      // A write's answer is its apply result: the request is not kept.
+      h->clients.emplace(token,
+                         Hosted::Client{{}, std::move(responder), since_ns});
+      h->replica->ClientWrite(std::move(request), token,
+                              options_.env.clock->WallNowUs());
+    } else {
+      ++counters_->client_reads;
+      h->clients.emplace(token, Hosted::Client{std::move(request),
+                                               std::move(responder), since_ns});
+      h->replica->ClientRead(token);
+    }
+  });
 }
 
 ReplicaHost::Hosted* ReplicaHost::Target(Gpid gpid, bool may_open) {
@@ -559,55 +794,80 @@ ReplicaHost::Hosted* ReplicaHost::Target(Gpid gpid, bool may_open) {
 }
 
 // Messages that do not parse, or are for a replica not here, are dropped.
+// They are parsed here to find their replica, and taken on its strand.
 void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
                              const std::string& payload) {
   CheckLease();
-  Hosted* hosted = nullptr;
-  if (method == kPrepareMethod) {
-    proto::PrepareRequest m;
-    if (!m.ParseFromString(payload)) return;
-    if ((hosted = Target(GpidOf(m.config()), false))) {
-      const Ballot seen = hosted->replica->ballot();
-      hosted->replica->OnPrepare(from, m);
-      if (options_.on_prepare) {
-        options_.on_prepare(hosted->gpid, seen, m.mutation(),
-                            hosted->replica->pending());
-      }
-    }
-  } else if (method == kPrepareResponseMethod) {
-    proto::PrepareResponse m;
-    if (!m.ParseFromString(payload)) return;
-    if ((hosted = Target(Gpid{m.app_id(), m.partition_index()}, false))) {
-      hosted->replica->OnPrepareResponse(from, m);
-    }
-  } else if (method == kGroupCheckMethod) {
-    proto::GroupCheckRequest m;
-    if (!m.ParseFromString(payload)) return;
-    // A group check naming this node a learner creates the replica.
-    const bool may_open = m.learner_signature() != 0 && lease_valid_;
-    if ((hosted = Target(GpidOf(m.config()), may_open))) {
-      hosted->replica->OnGroupCheck(from, m);
-    }
-  } else if (method == kGroupCheckResponseMethod) {
-    proto::GroupCheckResponse m;
-    if (!m.ParseFromString(payload)) return;
-    if ((hosted = Target(Gpid{m.app_id(), m.partition_index()}, false))) {
-      hosted->replica->OnGroupCheckResponse(from, m);
-    }
-  } else if (method == kLearnMethod) {
-    proto::LearnRequest m;
-    if (!m.ParseFromString(payload)) return;
-    if ((hosted = Target(Gpid{m.app_id(), m.partition_index()}, false))) {
-      hosted->replica->OnLearnRequest(from, m);
-    }
-  } else if (method == kLearnResponseMethod) {
-    proto::LearnResponse m;
-    if (!m.ParseFromString(payload)) return;
-    if ((hosted = Target(Gpid{m.app_id(), m.partition_index()}, false))) {
-      hosted->replica->OnLearnResponse(from, m);
-    }
+  // Parses a `Message`, and hands it to the replica `gpid_of` names (opened
+  // first when `may_open` says so) on its strand, through `take`.
+  auto deliver = [&](auto parsed, auto gpid_of, auto may_open, auto take) {
+    using Message = typename decltype(parsed)::type;
+    Message message;
+    if (!message.ParseFromString(payload)) return;
+    Hosted* hosted = Target(gpid_of(message), may_open(message));
+    if (hosted == nullptr) return;
+    OnReplica(hosted, [this, from, message = std::move(message),
+                       take](Hosted* h) { take(this, h, from, message); });
+  };
+  auto config_gpid = [](const auto& m) { return GpidOf(m.config()); };
+  auto own_gpid = [](const auto& m) {
+    return Gpid{m.app_id(), m.partition_index()};
+  };
+  auto never = [](const auto&) { return false; };
+  switch (method) {
+    case kPrepareMethod:
+      return deliver(std::type_identity<proto::PrepareRequest>{}, config_gpid,
+                     never,
+                     [](ReplicaHost* host, Hosted* h, NodeId from,
+                        const proto::PrepareRequest& m) {
+                       const Ballot seen = h->replica->ballot();
+                       h->replica->OnPrepare(from, m);
+                       if (host->options_.on_prepare) {
+                         host->options_.on_prepare(h->gpid, seen, m.mutation(),
+                                                   h->replica->pending());
+                       }
+                     });
+    case kPrepareResponseMethod:
+      return deliver(std::type_identity<proto::PrepareResponse>{}, own_gpid,
+                     never,
+                     [](ReplicaHost*, Hosted* h, NodeId from,
+                        const proto::PrepareResponse& m) {
+                       h->replica->OnPrepareResponse(from, m);
+                     });
+    case kGroupCheckMethod:
+      // A group check naming this node a learner creates the replica.
+      return deliver(
+          std::type_identity<proto::GroupCheckRequest>{}, config_gpid,
+          [this](const proto::GroupCheckRequest& m) {
+            return m.learner_signature() != 0 && lease_valid_;
+          },
+          [](ReplicaHost*, Hosted* h, NodeId from,
+             const proto::GroupCheckRequest& m) {
+            h->replica->OnGroupCheck(from, m);
+          });
+    case kGroupCheckResponseMethod:
+      return deliver(std::type_identity<proto::GroupCheckResponse>{}, own_gpid,
+                     never,
+                     [](ReplicaHost*, Hosted* h, NodeId from,
+                        const proto::GroupCheckResponse& m) {
+                       h->replica->OnGroupCheckResponse(from, m);
+                     });
+    case kLearnMethod:
+      return deliver(std::type_identity<proto::LearnRequest>{}, own_gpid, never,
+                     [](ReplicaHost*, Hosted* h, NodeId from,
+                        const proto::LearnRequest& m) {
+                       h->replica->OnLearnRequest(from, m);
+                     });
+    case kLearnResponseMethod:
+      return deliver(std::type_identity<proto::LearnResponse>{}, own_gpid,
+                     never,
+                     [](ReplicaHost*, Hosted* h, NodeId from,
+                        const proto::LearnResponse& m) {
+                       h->replica->OnLearnResponse(from, m);
+                     });
+    default:
+      return;
   }
-  if (hosted != nullptr) Process(hosted);
 }
 
 void ReplicaHost::HandleProposal(const std::string& payload) {
@@ -618,77 +878,72 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
                        proposal.type() == proto::CONFIG_UPGRADE_TO_PRIMARY;
   Hosted* hosted = Target(GpidOf(proposal.config()), creates);
   if (hosted == nullptr) return;
-  if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
-    hosted->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
-  } else {
-    hosted->replica->OnConfig(proposal.config());
-  }
-  Process(hosted);
-}
-
-// --- Timers ----------------------------------------------------------------
-
-// The lease is judged by the clock at every entry point, not only by the
-// tick: after a pause, a request may run before the next tick does, and it
-// must not be served under a lease that ran out meanwhile.
-void ReplicaHost::CheckLease() {
-  if (lease_valid_ && options_.env.clock->MonotonicNowNs() >= lease_until_ns_) {
-    ++stats_.lease_lapses;
-    SetLease(false);
-  }
-}
-
-void ReplicaHost::Tick() {
-  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
-  CheckLease();
-  for (auto& [gpid, hosted] : hosted_) {
-    if (hosted->stopped) continue;
-    hosted->replica->Tick(now_ns);
-    // Clients whose answer cannot come any more (their write's outcome is
-    // unknown to this replica) are let go; they time out.
-    for (auto it = hosted->clients.begin(); it != hosted->clients.end();) {
-      it = now_ns - it->second.since_ns > options_.client_timeout_ns
-               ? hosted->clients.erase(it)
-               : std::next(it);
+  OnReplica(hosted, [proposal = std::move(proposal)](Hosted* h) {
+    if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
+      h->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
+    } else {
+      h->replica->OnConfig(proposal.config());
     }
-    Process(hosted.get());
+  });
+}
+
+// --- The host strand's timers ---------------------------------------------
+
+// The host strand judges the lease at every entry point: after a pause, a
+// message may come before a beacon does. Each replica judges it by the
+// clock at its own steps too.
+void ReplicaHost::CheckLease() {
+  if (!lease_valid_) return;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    if (options_.env.clock->MonotonicNowNs() < lease_until_ns_) return;
+    ++lease_lapses_;
   }
+  ++counters_->lease_lapses;
+  SetLease(false);
 }
 
 void ReplicaHost::SendBeacon() {
+  CheckLease();
   const int64_t send_ns = options_.env.clock->MonotonicNowNs();
   proto::Beacon beacon;
   beacon.set_node(options_.self.value);
   beacon.set_send_time_ns(send_ns);
-  std::weak_ptr<bool> alive = alive_;
-  rpc_.Call(options_.meta, kBeaconMethod, beacon.SerializeAsString(),
-            CallOptions{.timeout_ns = options_.beacon_interval_ns},
-            [this, alive, send_ns](absl::StatusOr<std::string> answer) {
-              std::shared_ptr<bool> live = alive.lock();
-              if (live == nullptr || !*live || !answer.ok()) return;
-              proto::BeaconResponse response;
-              if (!response.ParseFromString(*answer) || !response.allowed()) {
-                return;
-              }
-              ++stats_.beacons_answered;
-              // The lease runs from when the beacon left, not when the
-              // answer came: the meta server's grace started no earlier.
-              lease_until_ns_ =
-                  std::max(lease_until_ns_, send_ns + options_.lease_ns);
-              if (!lease_valid_ &&
-                  options_.env.clock->MonotonicNowNs() < lease_until_ns_) {
-                SetLease(true);
-                SyncConfig();
-              }
-            });
+  rpc_.Call(
+      options_.meta, kBeaconMethod, beacon.SerializeAsString(),
+      CallOptions{.timeout_ns = options_.beacon_interval_ns},
+      [this, alive = std::weak_ptr<bool>(alive_),
+       send_ns](absl::StatusOr<std::string> answer) {
+        if (!Alive(alive) || !answer.ok()) return;
+        proto::BeaconResponse response;
+        if (!response.ParseFromString(*answer) || !response.allowed()) {
+          return;
+        }
+        ++counters_->beacons_answered;
+        // A lapse is counted before the lease is extended past it.
+        CheckLease();
+        // The lease runs from when the beacon left, not when the
+        // answer came: the meta server's grace started no earlier.
+        int64_t until_ns = 0;
+        {
+          std::lock_guard<std::mutex> lock(lease_mu_);
+          lease_until_ns_ =
+              std::max(lease_until_ns_, send_ns + options_.lease_ns);
+          until_ns = lease_until_ns_;
+        }
+        if (!lease_valid_ && options_.env.clock->MonotonicNowNs() < until_ns) {
+          SetLease(true);
+          SyncConfig();
+        }
+      });
 }
 
+// Every replica takes a step, so that each sees the change at once (a
+// replica also sees it at its next step of its own).
 void ReplicaHost::SetLease(bool valid) {
   lease_valid_ = valid;
   for (auto& [gpid, hosted] : hosted_) {
-    if (hosted->stopped) continue;
-    hosted->replica->SetLeaseValid(valid);
-    Process(hosted.get());
+    if (!hosted->stopped) OnReplica(hosted.get(), [](Hosted*) {});
   }
 }
 
@@ -697,17 +952,17 @@ void ReplicaHost::SyncConfig() {
   request.set_node(options_.self.value);
   for (auto& [gpid, hosted] : hosted_) {
     proto::ReplicaReport* report = request.add_replicas();
-    *report = hosted->replica->Report();
-    if (hosted->stopped)
+    std::lock_guard<std::mutex> lock(hosted->published_mu);
+    *report = hosted->published.report;
+    if (hosted->published.stopped) {
       report->set_status(static_cast<int32_t>(ReplicaStatus::kError));
-    report->set_last_durable(hosted->engine->LastDurableDecree());
+    }
   }
-  std::weak_ptr<bool> alive = alive_;
   rpc_.Call(options_.meta, kConfigSyncMethod, request.SerializeAsString(),
             CallOptions{.timeout_ns = options_.config_sync_interval_ns},
-            [this, alive](absl::StatusOr<std::string> answer) {
-              std::shared_ptr<bool> live = alive.lock();
-              if (live == nullptr || !*live || !answer.ok()) return;
+            [this, alive = std::weak_ptr<bool>(alive_)](
+                absl::StatusOr<std::string> answer) {
+              if (!Alive(alive) || !answer.ok()) return;
               proto::ConfigSyncResponse response;
               if (response.ParseFromString(*answer)) OnConfigSync(response);
             });
@@ -725,20 +980,7 @@ void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
     Hosted* hosted =
         Target(GpidOf(config), /*may_open=*/IsMember(config, options_.self));
     if (hosted == nullptr) continue;
-    hosted->replica->OnConfig(config);
-    Process(hosted);
-  }
-}
-
-// Storage is flushed so the log behind it can be collected.
-void ReplicaHost::Checkpoint() {
-  for (auto& [gpid, hosted] : hosted_) {
-    if (hosted->stopped) continue;
-    absl::Status status = hosted->engine->Flush();
-    if (status.ok()) {
-      status = hosted->log->GarbageCollect(hosted->engine->LastDurableDecree());
-    }
-    if (!status.ok()) Stop(hosted.get(), status);
+    OnReplica(hosted, [config](Hosted* h) { h->replica->OnConfig(config); });
   }
 }
 

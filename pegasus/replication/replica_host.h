@@ -29,8 +29,22 @@
 // write is unknown. A replica whose log or storage is corrupt on disk is
 // not opened; Start reports it.
 //
-// Thread-safety: everything runs on options.env.executor (one strand for
-// the whole host).
+// Strands: each replica runs on its own strand (HostEnv::replica_executor):
+// its state machine, log, storage, clients and timer. The host strand
+// (HostEnv::executor) owns the network: it decodes what arrives and hands
+// it to the replica's strand, and sends what replicas hand back; it also
+// runs beacons, the lease and config sync. Replicas judge the lease by the
+// clock at every step, so none serves past it even before the host strand
+// notices.
+//
+// Thread-safety: the clock, the file system, open_engine and the on_*
+// callbacks are used from every replica's strand at once, so they must be
+// thread-safe; the transport and random only from the host strand. The
+// accessors below (replica, storage, ForEachReplica) are for checkers and
+// tests that run no strand meanwhile (the simulator), except lease_until_ns
+// and stats, which any thread may call. Destroy the host only once its
+// executors run none of its tasks (ThreadPool::Shutdown first); tasks left
+// queued then do nothing.
 
 #ifndef PEGASUS_REPLICATION_REPLICA_HOST_H_
 #define PEGASUS_REPLICATION_REPLICA_HOST_H_
@@ -39,9 +53,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "pegasus/base/ids.h"
@@ -64,6 +80,12 @@ struct HostEnv {
   Transport* transport = nullptr;
   FileSystem* file_system = nullptr;
   Random* random = nullptr;
+  // The strand replica `gpid` runs on; the same gpid must always get the
+  // same one. Unset: every replica runs on `executor`. With a ThreadPool:
+  //   [&pool](Gpid g) {
+  //     return pool.Strand(uint64_t(g.app_id) << 32 | g.partition_index);
+  //   }
+  std::function<Executor*(Gpid)> replica_executor;
 };
 
 using EngineFactory =
@@ -83,7 +105,8 @@ struct ReplicaHostOptions {
   MutationLogOptions::SyncPolicy log_sync_policy =
       MutationLogOptions::SyncPolicy::kEveryGroupCommit;
   int64_t log_segment_bytes = int64_t{4} << 20;
-  // How often replicas are ticked. Default 10 ms.
+  // A replica is ticked when its next timeout is due (Replica::NextTickNs),
+  // but never twice within this long. Default 10 ms.
   int64_t tick_interval_ns = 10'000'000;
   // Beacons to the meta server. Default every 500 ms.
   int64_t beacon_interval_ns = 500'000'000;
@@ -102,6 +125,7 @@ struct ReplicaHostOptions {
   // Runs each replica's CheckInvariants() after every step: for the
   // simulator and tests, off in production (it walks the prepared list).
   bool check_invariants = false;
+  // The callbacks below run on the replica's strand.
   // Called with every mutation a replica applies, after it is applied: for
   // checkers (the simulator compares every replica's history) and metrics.
   std::function<void(Gpid, const proto::Mutation&)> on_apply;
@@ -140,17 +164,25 @@ class ReplicaHost {
   const Replica* replica(Gpid gpid) const;
   // The storage of `gpid`, or null.
   const StorageEngine* storage(Gpid gpid) const;
+  size_t replica_count() const { return hosted_.size(); }
   // Calls `fn` with every replica on this node, in gpid order.
   void ForEachReplica(
       absl::FunctionRef<void(Gpid, const Replica&, const StorageEngine&)> fn)
       const;
+  // Whether `replica` (one of this host's) would serve a read at this
+  // instant: it serves reads, the lease holds by the clock, and no lapse
+  // came since its last step (its next step turns it inactive first).
+  bool Serves(const Replica& replica) const;
+  // Whether the host strand last found the lease held.
   bool lease_valid() const { return lease_valid_; }
   // When the lease runs out, by this node's monotonic clock.
-  int64_t lease_until_ns() const { return lease_until_ns_; }
-  const ReplicaHostStats& stats() const { return stats_; }
+  int64_t lease_until_ns() const;
+  ReplicaHostStats stats() const;
 
  private:
   struct Hosted;
+  struct Outbox;
+  struct Counters;
 
   explicit ReplicaHost(const ReplicaHostOptions& options);
   absl::Status RecoverAll();
@@ -160,13 +192,26 @@ class ReplicaHost {
   Hosted* Target(Gpid gpid, bool may_open);
   void RegisterHandlers();
 
+  // On the replica's strand, later: Enter, `step`, Leave.
+  void OnReplica(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
+  // A step on the replica's strand: Enter, `step` unless the replica
+  // stopped, Leave.
+  void RunStep(Hosted* hosted, absl::FunctionRef<void(Hosted*)> step);
+  // Enter tells the replica the time and
+  // the lease; Leave carries out its effects, hands what goes over the
+  // network to the host strand, and sets its timer.
+  void Enter(Hosted* hosted);
+  void Leave(Hosted* hosted);
   // Runs a replica's effects until it has none.
   void Process(Hosted* hosted);
   void StartAppends(Hosted* hosted, std::vector<LogAppend> appends);
-  void SendMessages(std::vector<PeerMessage> messages);
-  void SendProposals(Gpid gpid,
-                     std::vector<proto::ConfigUpdateRequest> requests);
   void ApplyCommitted(Hosted* hosted, std::vector<Apply> applies);
+  void Reply(Hosted* hosted, ClientToken client,
+             const proto::DataResponse& response);
+  void SendOutbox(Hosted* hosted);
+  void ScheduleTick(Hosted* hosted);
+  void TickReplica(Hosted* hosted);
+  void Checkpoint(Hosted* hosted);
   void ServeReads(Hosted* hosted, std::vector<ServeRead> reads);
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
@@ -176,13 +221,11 @@ class ReplicaHost {
   void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);
   void HandleProposal(const std::string& payload);
 
-  void Tick();
   void CheckLease();
   void SendBeacon();
   void SetLease(bool valid);
   void SyncConfig();
   void OnConfigSync(const proto::ConfigSyncResponse& response);
-  void Checkpoint();
   struct Periodic {
     int64_t interval_ns = 0;
     void (ReplicaHost::*method)() = nullptr;
@@ -192,12 +235,20 @@ class ReplicaHost {
 
   const ReplicaHostOptions options_;
   RpcEndpoint rpc_;
+  // The host strand's: the map changes only there, and entries stay until
+  // the host goes.
   std::map<Gpid, std::unique_ptr<Hosted>> hosted_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
-  int64_t lease_until_ns_ = 0;
   ClientToken next_client_ = 1;
-  ReplicaHostStats stats_;
+  // Written by the host strand, read by every replica's strand; both
+  // guarded by lease_mu_.
+  mutable std::mutex lease_mu_;
+  int64_t lease_until_ns_ = 0;
+  // Lapses the host strand has seen: a replica that finds this moved since
+  // its last step went through a lapse, even if the lease holds again.
+  uint64_t lease_lapses_ = 0;
+  std::unique_ptr<Counters> counters_;
   // Outlives posted callbacks: they check it before touching the host.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -173,7 +173,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return processes_[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const sim::EventOwner& owner) override {
-    processes_[owner.process]->BeginEvent(world_.now_ns());
+    processes_[owner.process]->BeginEvent(world_.now_ns(), owner.strand);
   }
   void EndEvent(const sim::EventOwner& owner) override {
     processes_[owner.process]->EndEvent();
@@ -228,8 +228,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
           ReplicaHostOptions options;
           options.self = env.self;
           options.meta = kMetaNode;
-          options.env = {env.clock, env.executor, env.transport,
-                         env.file_system, env.random};
+          options.env = sim::ReplicaHostEnv(env);
           options.lease_ns = kLeaseNs;
           options.check_invariants = true;
           options.open_engine = [fs = env.file_system,
@@ -618,11 +617,22 @@ TEST_F(ReplicaHostTest, LeaseLapseRefusesRequestsUntilBeaconsAreAnswered) {
   EXPECT_EQ(Host(primary).stats().lease_lapses, 1u);
   // The server stopped serving while the meta server still counts it alive.
   EXPECT_EQ(Meta().GetNodeStatus(NodeOf(primary)), NodeStatus::kAlive);
-  Host(primary).ForEachReplica(
-      [](Gpid g, const Replica& replica, const StorageEngine&) {
-        EXPECT_EQ(replica.status(), ReplicaStatus::kInactive) << g.ToString();
-        EXPECT_FALSE(replica.serving_reads()) << g.ToString();
-      });
+  // Each replica turns inactive at its next step, which the lapse gives it
+  // at once (on its own strand, so a moment later).
+  const int64_t noticed_ns = world_.now_ns();
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        bool all_inactive = true;
+        Host(primary).ForEachReplica(
+            [&](Gpid, const Replica& replica, const StorageEngine&) {
+              all_inactive = all_inactive &&
+                             replica.status() == ReplicaStatus::kInactive &&
+                             !replica.serving_reads();
+            });
+        return all_inactive;
+      },
+      kSecond));
+  EXPECT_LT(world_.now_ns() - noticed_ns, kSecond / 1000);
 
   const Decree applied = Host(primary).storage(gpid)->LastAppliedDecree();
   EXPECT_EQ(DataError(primary, Get(gpid, "k")), "PERR_SERVER_CHANGED");

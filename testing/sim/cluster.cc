@@ -138,12 +138,22 @@ void MetaService::Tick() {
 
 // --- ReplicaServerService -------------------------------------------------
 
+replication::HostEnv ReplicaHostEnv(const ProcessEnv& env) {
+  return replication::HostEnv{
+      env.clock,
+      env.executor,
+      env.transport,
+      env.file_system,
+      env.random,
+      [strand = env.strand](Gpid gpid) { return strand(StrandKeyOf(gpid)); },
+  };
+}
+
 absl::StatusOr<std::unique_ptr<ReplicaServerService>>
 ReplicaServerService::Start(const ProcessEnv& env,
                             replication::ReplicaHostOptions options) {
   options.self = env.self;
-  options.env = {env.clock, env.executor, env.transport, env.file_system,
-                 env.random};
+  options.env = ReplicaHostEnv(env);
   auto fail_stop = env.fail_stop;
   options.check_invariants = true;
   options.on_fatal = [fail_stop](Gpid gpid, const absl::Status& status) {

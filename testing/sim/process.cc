@@ -1,5 +1,6 @@
 #include "testing/sim/process.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -40,6 +41,26 @@ class SimProcess::Port final : public Transport {
   Receiver receiver_;
 };
 
+// A strand the process handed out: its own queue order and busy time.
+class SimProcess::SubStrand final : public Executor {
+ public:
+  SubStrand(SimProcess* process, int strand)
+      : process_(process), strand_(strand) {}
+
+  void Post(Task task) override { process_->PostOn(strand_, std::move(task)); }
+  TimerId ScheduleAfter(int64_t delay_ns, Task task) override {
+    return process_->ScheduleOn(strand_, delay_ns, std::move(task));
+  }
+  bool Cancel(TimerId id) override { return process_->Cancel(id); }
+
+ private:
+  SimProcess* const process_;
+  const int strand_;
+};
+
+// A task handed from one strand to another waits up to this long.
+constexpr int64_t kMaxHandoverNs = 20'000;
+
 SimProcess::SimProcess(World* world, SimNetwork* network, int index, NodeId id,
                        std::string name, ProcessOptions options)
     : world_(world),
@@ -48,7 +69,9 @@ SimProcess::SimProcess(World* world, SimNetwork* network, int index, NodeId id,
       id_(id),
       name_(std::move(name)),
       options_(options),
-      random_(world->NewRandom("process", static_cast<uint64_t>(index))) {
+      random_(world->NewRandom("process", static_cast<uint64_t>(index))),
+      handover_random_(
+          world->NewRandom("handover", static_cast<uint64_t>(index))) {
   PEGASUS_CHECK_EQ(id.value, static_cast<uint64_t>(index) + 1);
   if (options_.has_disk) {
     disk_ = std::make_unique<SimDisk>(
@@ -73,6 +96,7 @@ absl::Status SimProcess::Start(const ServiceFactory& factory) {
   env.transport = port_.get();
   env.file_system = disk_.get();
   env.random = random_.get();
+  env.strand = [this](uint64_t key) { return Strand(key); };
   const uint64_t incarnation = incarnation_;
   env.fail_stop = [this, incarnation](const std::string& reason) {
     if (incarnation != incarnation_ || port_ == nullptr || port_->failing) {
@@ -112,7 +136,7 @@ void SimProcess::Crash(const std::string& reason) {
   ++incarnation_;  // Every event of the old incarnation is now stale.
   service_.reset();
   port_.reset();
-  busy_until_ns_ = 0;
+  std::fill(busy_until_ns_.begin(), busy_until_ns_.end(), 0);
   paused_until_ns_ = 0;  // A crash ends a pause; the restart runs at once.
   if (disk_ != nullptr) disk_->Crash();
 }
@@ -125,19 +149,45 @@ int64_t SimProcess::Cursor() const {
   return in_event_ ? cursor_ns_ : world_->now_ns();
 }
 
-void SimProcess::Post(Task task) {
-  world_->At(Cursor(), EventOwner{index_, incarnation_}, "task", 0,
+Executor* SimProcess::Strand(uint64_t key) {
+  std::unique_ptr<SubStrand>& strand = strands_[key];
+  if (strand == nullptr) {
+    strand = std::make_unique<SubStrand>(
+        this, static_cast<int>(busy_until_ns_.size()));
+    busy_until_ns_.push_back(0);
+    last_post_ns_.push_back(0);
+    strand_keys_.push_back(key);
+  }
+  return strand.get();
+}
+
+void SimProcess::Post(Task task) { PostOn(0, std::move(task)); }
+
+TimerId SimProcess::ScheduleAfter(int64_t delay_ns, Task task) {
+  return ScheduleOn(0, delay_ns, std::move(task));
+}
+
+void SimProcess::PostOn(int strand, Task task) {
+  int64_t at = Cursor();
+  if (in_event_ && strand != strand_) {
+    at += static_cast<int64_t>(
+        handover_random_->Uniform(static_cast<uint64_t>(kMaxHandoverNs) + 1));
+  }
+  at = std::max(at, last_post_ns_[strand]);
+  last_post_ns_[strand] = at;
+  world_->At(at, EventOwner{index_, incarnation_, strand}, "task", 0,
              std::move(task));
 }
 
-TimerId SimProcess::ScheduleAfter(int64_t delay_ns, Task task) {
+TimerId SimProcess::ScheduleOn(int strand, int64_t delay_ns, Task task) {
   PEGASUS_CHECK_GE(delay_ns, 0);
   // The delay is measured on this process's clock, which runs at
   // (1 + drift) times real speed.
   const auto real_delay = static_cast<int64_t>(
       std::ceil(static_cast<double>(delay_ns) / (1.0 + options_.clock_drift)));
-  return world_->At(Cursor() + real_delay, EventOwner{index_, incarnation_},
-                    "timer", static_cast<uint64_t>(delay_ns), std::move(task));
+  return world_->At(Cursor() + real_delay,
+                    EventOwner{index_, incarnation_, strand}, "timer",
+                    static_cast<uint64_t>(delay_ns), std::move(task));
 }
 
 bool SimProcess::Cancel(TimerId id) { return world_->Cancel(id); }
@@ -159,7 +209,8 @@ std::optional<int64_t> SimProcess::Admit(const EventOwner& owner,
     return std::nullopt;
   }
   if (paused_until_ns_ > now_ns) return paused_until_ns_;
-  if (busy_until_ns_ > now_ns) return busy_until_ns_;
+  const int64_t busy_until_ns = busy_until_ns_[owner.strand];
+  if (busy_until_ns > now_ns) return busy_until_ns;
   return now_ns;
 }
 

@@ -7,6 +7,14 @@
 // event sends leave, and timers it sets start, when the work is done, and
 // the process takes no other event until then (it is busy).
 //
+// Strands: a service may ask for more strands than the process's own
+// (ProcessEnv::strand), as a server running each partition on its own thread
+// does. Each strand runs its events one at a time and is busy on its own, so
+// the strands of one process run side by side in simulated time. A task
+// posted from one strand to another arrives after a small random delay (a
+// thread handing work over), never before a task posted to that strand
+// earlier.
+//
 // Crash(): the service object is destroyed, every event meant for that
 // incarnation is dropped, and the disk loses what it had not synced. Start()
 // builds a new incarnation from what the disk kept. Pause(): events wait.
@@ -16,8 +24,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "pegasus/base/ids.h"
@@ -43,6 +53,9 @@ struct ProcessEnv {
   Transport* transport = nullptr;
   FileSystem* file_system = nullptr;  // Null for clients.
   Random* random = nullptr;
+  // The strand for `key`: the same key gives the same strand, for as long as
+  // the process exists (across its restarts).
+  std::function<Executor*(uint64_t key)> strand;
   // Stops this process at once, as an assertion failure would (the
   // simulator restarts it later). Safe to call from the process's events.
   std::function<void(const std::string& reason)> fail_stop;
@@ -96,7 +109,12 @@ class SimProcess final : public Executor, public Clock {
     on_fail_stop_ = std::move(callback);
   }
 
-  // Executor.
+  // The strand of `key` (see ProcessEnv::strand).
+  Executor* Strand(uint64_t key);
+  // The key strand `strand` (>= 1, as in EventOwner) was made for.
+  uint64_t StrandKey(int strand) const { return strand_keys_[strand]; }
+
+  // Executor: the process's own strand.
   void Post(Task task) override;
   TimerId ScheduleAfter(int64_t delay_ns, Task task) override;
   bool Cancel(TimerId id) override;
@@ -106,13 +124,14 @@ class SimProcess final : public Executor, public Clock {
 
   // The gate's view (see World).
   std::optional<int64_t> Admit(const EventOwner& owner, int64_t now_ns) const;
-  void BeginEvent(int64_t now_ns) {
+  void BeginEvent(int64_t now_ns, int strand = 0) {
     cursor_ns_ = now_ns;
     in_event_ = true;
+    strand_ = strand;
   }
   void EndEvent() {
     in_event_ = false;
-    busy_until_ns_ = cursor_ns_;
+    busy_until_ns_[strand_] = cursor_ns_;
   }
   // Charges `cost_ns` of work (disk latency) to the running event.
   void Charge(int64_t cost_ns) { cursor_ns_ += cost_ns; }
@@ -121,7 +140,11 @@ class SimProcess final : public Executor, public Clock {
 
  private:
   class Port;
+  class SubStrand;
   int64_t Cursor() const;
+  // Work on strand `strand`, as a posted task or a timer.
+  void PostOn(int strand, Task task);
+  TimerId ScheduleOn(int strand, int64_t delay_ns, Task task);
 
   World* const world_;
   SimNetwork* const network_;
@@ -137,7 +160,14 @@ class SimProcess final : public Executor, public Clock {
   uint64_t crashes_ = 0;
   int64_t cursor_ns_ = 0;
   bool in_event_ = false;
-  int64_t busy_until_ns_ = 0;
+  int strand_ = 0;  // Of the running event.
+  // Per strand: busy until then, and the latest time a task was posted for
+  // it (a later post never runs before it).
+  std::vector<int64_t> busy_until_ns_ = {0};
+  std::vector<int64_t> last_post_ns_ = {0};
+  std::map<uint64_t, std::unique_ptr<SubStrand>> strands_;
+  std::vector<uint64_t> strand_keys_ = {0};  // By strand; 0 is unused.
+  std::unique_ptr<Random> handover_random_;
   int64_t paused_until_ns_ = 0;
   std::string last_failure_;
   std::function<void(SimProcess*)> on_fail_stop_;

@@ -29,7 +29,7 @@ class ProcessGate final : public EventGate {
     return (*processes_)[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const EventOwner& owner) override {
-    (*processes_)[owner.process]->BeginEvent(world_->now_ns());
+    (*processes_)[owner.process]->BeginEvent(world_->now_ns(), owner.strand);
   }
   void EndEvent(const EventOwner& owner) override {
     (*processes_)[owner.process]->EndEvent();
@@ -288,6 +288,73 @@ TEST_F(SimProcessTest, DiskLatencyDelaysTheMessagesAndTimersAnEventStarts) {
             (std::vector<Received>{{1, 1, "after_open", 1000 + kLatencyNs},
                                    {1, 1, "after_sync", 5000 + kLatencyNs}}));
   EXPECT_EQ(timer_at, 5500);
+}
+
+TEST_F(SimProcessTest, AKeyAlwaysGetsTheSameStrandAcrossRestarts) {
+  SimProcess* p = Add();
+  Executor* a = envs_[0].strand(7);
+  EXPECT_EQ(envs_[0].strand(7), a);
+  EXPECT_NE(envs_[0].strand(8), a);
+  EXPECT_NE(a, static_cast<Executor*>(p));
+  p->Crash("test");
+  Start(0);
+  EXPECT_EQ(envs_[0].strand(7), a);
+}
+
+TEST_F(SimProcessTest, StrandsAreBusyOnTheirOwnSoTheyRunSideBySide) {
+  SimProcess* p = Add(WithDisk(0, 4000));
+  Executor* a = envs_[0].strand(1);
+  Executor* b = envs_[0].strand(2);
+  int64_t a_next_at = -1;
+  int64_t b_ran_at = -1;
+  int64_t process_ran_at = -1;
+  a->Post([&] {
+    auto file = envs_[0].file_system->NewWritableFile("/f");
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Sync().ok());  // Strand a is busy until 4000.
+  });
+  a->Post([&] { a_next_at = world_.now_ns(); });
+  b->Post([&] { b_ran_at = world_.now_ns(); });
+  p->Post([&] { process_ran_at = world_.now_ns(); });
+  RunAll();
+  EXPECT_EQ(a_next_at, 4000);
+  EXPECT_EQ(b_ran_at, 0);
+  EXPECT_EQ(process_ran_at, 0);
+}
+
+TEST_F(SimProcessTest, HandedOverTasksArriveSoonAndInPostingOrder) {
+  SimProcess* p = Add();
+  Executor* strand = envs_[0].strand(1);
+  std::vector<int> ran;
+  std::vector<int64_t> at;
+  constexpr int kTasks = 50;
+  p->Post([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      strand->Post([&, i] {
+        ran.push_back(i);
+        at.push_back(world_.now_ns());
+      });
+    }
+  });
+  RunAll();
+  std::vector<int> in_order(kTasks);
+  for (int i = 0; i < kTasks; ++i) in_order[i] = i;
+  EXPECT_EQ(ran, in_order);
+  ASSERT_EQ(at.size(), static_cast<size_t>(kTasks));
+  // A handover takes a moment (up to 20 us), not nothing every time.
+  EXPECT_GT(at.back(), 0);
+  EXPECT_LE(at.back(), 20'000);
+}
+
+TEST_F(SimProcessTest, CrashDropsEveryStrandsEvents) {
+  SimProcess* p = Add();
+  Executor* strand = envs_[0].strand(1);
+  bool ran = false;
+  strand->Post([&] { ran = true; });
+  strand->ScheduleAfter(100, [&] { ran = true; });
+  p->Crash("test");
+  RunAll();
+  EXPECT_FALSE(ran);
 }
 
 // Regression: a timer held back while its process was busy was requeued

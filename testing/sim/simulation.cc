@@ -182,12 +182,12 @@ class Simulation final : public EventGate {
     return processes_[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const EventOwner& owner) override {
-    processes_[owner.process]->BeginEvent(world_.now_ns());
+    processes_[owner.process]->BeginEvent(world_.now_ns(), owner.strand);
   }
   void EndEvent(const EventOwner& owner) override {
     processes_[owner.process]->EndEvent();
     if (cluster() && owner.process < options_.servers) {
-      CheckServer(owner.process);
+      CheckServer(owner.process, owner.strand);
     }
   }
 
@@ -211,7 +211,9 @@ class Simulation final : public EventGate {
       int index, const ProcessEnv& env);
   void StartMeta();
   void RecordApply(int server, Gpid gpid, const proto::Mutation& mutation);
-  void CheckServer(int index);
+  void CheckServer(int index, int strand);
+  void CheckReplica(int index, const replication::ReplicaHost& host,
+                    const replication::Replica& replica);
   // `serving`: the replica serves reads under its server's lease.
   void CheckCommitPoint(int index, Gpid gpid,
                         const replication::Replica& replica, bool serving);
@@ -283,15 +285,22 @@ class Simulation final : public EventGate {
     bool operator==(const CommitView&) const = default;
   };
   std::vector<std::vector<CommitView>> commit_views_;
-  // Per server: the partitions it served, with their ballots, as of its
-  // last event.
-  std::vector<std::vector<std::pair<Gpid, Ballot>>> serving_;
+  // Per server and partition index: the ballot it served the partition
+  // at when last looked at, or 0.
+  std::vector<std::vector<Ballot>> serving_;
+  // Per server: its lease's end and its replica count when all its
+  // replicas were last looked at.
+  std::vector<std::pair<int64_t, size_t>> walked_;
+  // Partitions whose highest commit rose in the running event.
+  std::vector<int32_t> commit_rose_;
 };
 
 Simulation::Simulation(const SimulationOptions& options)
     : options_(options), world_(options.seed) {
   world_.set_gate(this);
-  serving_.resize(options_.servers);
+  serving_.assign(options_.servers,
+                  std::vector<Ballot>(options_.partition_count, 0));
+  walked_.assign(options_.servers, {-1, 0});
   max_committed_.assign(options_.partition_count, 0);
   commit_views_.assign(options_.servers,
                        std::vector<CommitView>(options_.partition_count));
@@ -464,7 +473,10 @@ void Simulation::RecordApply(int server, Gpid gpid,
   content.SerializeToString(&bytes);
   auto [it, first] = committed_[gpid].emplace(mutation.decree(), bytes);
   Decree& max = max_committed_[gpid.partition_index];
-  max = std::max(max, mutation.decree());
+  if (mutation.decree() > max) {
+    max = mutation.decree();
+    commit_rose_.push_back(gpid.partition_index);
+  }
   if (!first && it->second != bytes) {
     Violation(absl::StrCat("divergence: n", server + 1,
                            " applied a different "
@@ -553,67 +565,93 @@ void Simulation::CheckCommitPoint(int index, Gpid gpid,
       if (secondary->MutationAt(d) == nullptr) missing = d;
     }
     if (missing == kNoDecree) continue;
-    Violation(absl::StrCat(
-        "commit invariant: ", gpid.ToString(), " primary n",
-        primary->config().primary(), " committed through ",
-        primary->last_committed(), " but secondary n", server + 1,
-        " lacks decree ", missing, " (committed through ",
-        secondary->last_committed(), ", prepared through ",
-        secondary->last_prepared(), ", ballot ", replica.ballot(), ") at ",
-        world_.now_ns(), " ns"));
+    Violation(absl::StrCat("commit invariant: ", gpid.ToString(), " primary n",
+                           primary->config().primary(), " committed through ",
+                           primary->last_committed(), " but secondary n",
+                           server + 1, " lacks decree ", missing,
+                           " (committed through ", secondary->last_committed(),
+                           ", prepared through ", secondary->last_prepared(),
+                           ", ballot ", replica.ballot(), ") at ",
+                           world_.now_ns(), " ns"));
   }
 }
 
-// After each event of server `index`: the commit invariant for its replicas,
-// and invariant 1: at most one replica of a partition serves as primary at
-// any instant (primary, with its server's lease unexpired by its own clock).
-// A replica starts serving only in an event of its own server (time passing
-// only ends leases), so after each server event that server's serving set is
-// recomputed and compared with the others' sets, which stand while their
-// leases do.
-void Simulation::CheckServer(int index) {
-  std::vector<std::pair<Gpid, Ballot>>& mine = serving_[index];
-  mine.clear();
+// After each event of server `index`: the commit invariant for the
+// replicas the event could change, and invariant 1: at most one replica of
+// a partition serves as primary at any instant (ReplicaHost::Serves: a
+// primary past reconciliation, under a lease unexpired by its server's
+// clock). A replica changes only in a step on its own strand; the host
+// strand changes only the lease and which replicas there are, and a
+// replica starts serving only through one of these (time passing only ends
+// leases). So an event on a replica's strand looks at that replica, an
+// event on the host strand at all of them if the lease or the replicas
+// changed, and what each server served stands while its lease does. When a
+// partition's highest commit rose, its serving primaries are looked at
+// again too.
+void Simulation::CheckServer(int index, int strand) {
   const replication::ReplicaHost* host = HostOf(index);
-  if (host == nullptr) return;
-  const bool lease_held = LeaseHeld(index, host);
-  host->ForEachReplica([&](Gpid gpid, const replication::Replica& replica,
-                           const StorageEngine&) {
-    // The commit invariant can break only when one of the two sides moves:
-    // looked at again when this replica's view changed.
-    const CommitView view{replica.status(),
-                          replica.ballot(),
-                          replica.last_committed(),
-                          replica.last_prepared(),
-                          lease_held && replica.serving_reads(),
-                          max_committed_[gpid.partition_index]};
-    CommitView& last = commit_views_[index][gpid.partition_index];
-    if (!(view == last)) {
-      last = view;
-      CheckCommitPoint(index, gpid, replica, view.serving);
+  if (host == nullptr) {
+    std::fill(serving_[index].begin(), serving_[index].end(), 0);
+  } else if (strand != 0) {
+    const Gpid gpid = GpidOfStrandKey(processes_[index]->StrandKey(strand));
+    if (const replication::Replica* replica = host->replica(gpid)) {
+      CheckReplica(index, *host, *replica);
     }
-    // A secondary serves only under the planted secondary_read.
-    if (!view.serving) return;
-    mine.emplace_back(gpid, replica.ballot());
-    if (quiet_ && replica.status() == replication::ReplicaStatus::kPrimary) {
-      first_served_after_quiet_.emplace(gpid, world_.now_ns());
+  } else {
+    const std::pair<int64_t, size_t> now{host->lease_until_ns(),
+                                         host->replica_count()};
+    if (now != walked_[index]) {
+      walked_[index] = now;
+      host->ForEachReplica(
+          [&](Gpid, const replication::Replica& replica, const StorageEngine&) {
+            CheckReplica(index, *host, replica);
+          });
     }
-  });
-  if (mine.empty()) return;
+  }
+  std::vector<int32_t> rose;
+  rose.swap(commit_rose_);
+  for (int32_t partition : rose) {
+    for (int other = 0; other < options_.servers; ++other) {
+      const replication::ReplicaHost* their = HostOf(other);
+      if (serving_[other][partition] == 0 || their == nullptr) continue;
+      if (const replication::Replica* replica =
+              their->replica(Gpid{options_.workload.app_id, partition})) {
+        CheckReplica(other, *their, *replica);
+      }
+    }
+  }
+}
+
+void Simulation::CheckReplica(int index, const replication::ReplicaHost& host,
+                              const replication::Replica& replica) {
+  const Gpid gpid = replica.gpid();
+  const int32_t partition = gpid.partition_index;
+  const bool serves = host.Serves(replica);
+  // The commit invariant can break only when one of the two sides moves:
+  // looked at again when this replica's view changed.
+  const CommitView view{
+      replica.status(),        replica.ballot(), replica.last_committed(),
+      replica.last_prepared(), serves,           max_committed_[partition]};
+  CommitView& last = commit_views_[index][partition];
+  if (!(view == last)) {
+    last = view;
+    CheckCommitPoint(index, gpid, replica, serves);
+  }
+  // A secondary serves only under the planted secondary_read.
+  serving_[index][partition] = serves ? replica.ballot() : 0;
+  if (!serves) return;
+  if (quiet_ && replica.status() == replication::ReplicaStatus::kPrimary) {
+    first_served_after_quiet_.emplace(gpid, world_.now_ns());
+  }
   for (int other = 0; other < options_.servers; ++other) {
-    if (other == index || serving_[other].empty() ||
+    if (other == index || serving_[other][partition] == 0 ||
         !LeaseHeld(other, HostOf(other))) {
       continue;
     }
-    for (const auto& [gpid, ballot] : mine) {
-      for (const auto& [their_gpid, their_ballot] : serving_[other]) {
-        if (their_gpid != gpid) continue;
-        Violation(absl::StrCat("two primaries serve ", gpid.ToString(), ": n",
-                               other + 1, " (ballot ", their_ballot, ") and n",
-                               index + 1, " (ballot ", ballot, ") at ",
-                               world_.now_ns(), " ns"));
-      }
-    }
+    Violation(absl::StrCat("two primaries serve ", gpid.ToString(), ": n",
+                           other + 1, " (ballot ", serving_[other][partition],
+                           ") and n", index + 1, " (ballot ", replica.ballot(),
+                           ") at ", world_.now_ns(), " ns"));
   }
 }
 
@@ -712,8 +750,7 @@ void Simulation::RunEpisode() {
     case FaultKind::kPause:
       // Events held by a pause wait for its end, so no pause outlasts the
       // faults.
-      processes_[server]->Pause(
-          std::min(world_.now_ns() + length, quiet_ns()));
+      processes_[server]->Pause(std::min(world_.now_ns() + length, quiet_ns()));
       break;
     case FaultKind::kPartitionOne:
       network_->Isolate(server, Everyone());

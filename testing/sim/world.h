@@ -36,6 +36,9 @@ struct EventOwner {
 
   int process = kWorld;
   uint64_t incarnation = kAnyIncarnation;
+  // Which of the process's strands runs it: 0 is the process's own, others
+  // are the strands it handed out (SimProcess::Strand).
+  int strand = 0;
 };
 
 // Decides, for an event owned by a process, whether it runs now.

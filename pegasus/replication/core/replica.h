@@ -28,6 +28,7 @@
 #ifndef PEGASUS_REPLICATION_CORE_REPLICA_H_
 #define PEGASUS_REPLICATION_CORE_REPLICA_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -72,6 +73,14 @@ class Replica {
 
   // The time moves on: retries, timeouts, group checks, empty writes.
   void Tick(int64_t now_ns);
+  // The time now, so that what the next input sends is stamped with it;
+  // does nothing else (Tick acts on the time).
+  void ObserveTime(int64_t now_ns) { now_ns_ = std::max(now_ns_, now_ns); }
+  // The earliest time a Tick may have something to do, or kNoTick when
+  // only an input can give it work. A driver ticks the replica then (not
+  // before it is due, or it ticks for nothing).
+  static constexpr int64_t kNoTick = INT64_MAX;
+  int64_t NextTickNs() const;
 
   // A client write (IsWrite(request)); `wall_now_us` is the primary's wall
   // clock, which becomes the mutation's timestamp. Answered through an

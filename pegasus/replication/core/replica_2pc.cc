@@ -390,6 +390,32 @@ bool Replica::CommittedWritesUntold() const {
   return false;
 }
 
+// Mirrors Tick: each deadline below is the moment one of its conditions
+// turns true by time alone.
+int64_t Replica::NextTickNs() const {
+  int64_t due = kNoTick;
+  if (proposal_pending_) {
+    due = std::min(due, proposal_sent_ns_ + options_.config_proposal_retry_ns);
+  }
+  if (status_ == ReplicaStatus::kLearner) {
+    if (learn_in_flight_) {
+      due = std::min(due, learn_sent_ns_ + options_.learn_retry_ns);
+    }
+    return due;
+  }
+  if (status_ != ReplicaStatus::kPrimary) return due;
+  for (auto it = entries_.upper_bound(last_committed_); it != entries_.end();
+       ++it) {
+    if (it->second.mutation.ballot() != config_.ballot()) continue;
+    due = std::min(due, it->second.last_sent_ns + options_.prepare_retry_ns);
+  }
+  if (lease_valid_ && !proposal_pending_ &&
+      last_prepared() == last_committed_ && CommittedWritesUntold()) {
+    due = std::min(due, last_mutation_ns_ + options_.group_check_interval_ns);
+  }
+  return std::min(due, last_group_check_ns_ + options_.group_check_interval_ns);
+}
+
 void Replica::Tick(int64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
   if (proposal_pending_ &&
