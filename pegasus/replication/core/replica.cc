@@ -292,15 +292,23 @@ bool Replica::serving_reads() const {
          last_committed_ >= reconcile_target_;
 }
 
+// A lapse turns the replica inactive too: the lease is named first, as the
+// reason the client should look elsewhere.
+const char* Replica::NotPrimaryReason() const {
+  if (!lease_valid_) return "the replica's lease lapsed";
+  if (status_ != ReplicaStatus::kPrimary) {
+    return "the replica is not the primary";
+  }
+  return nullptr;
+}
+
 void Replica::ClientRead(ClientToken client) {
   if (serving_reads()) {
     ready_.reads.push_back(ServeRead{client});
     return;
   }
-  const char* why = status_ != ReplicaStatus::kPrimary
-                        ? "the replica is not the primary"
-                        : (!lease_valid_ ? "the replica's lease lapsed"
-                                         : "the primary is reconciling");
+  const char* why = NotPrimaryReason();
+  if (why == nullptr) why = "the primary is reconciling";
   ready_.errors.push_back(
       ClientError{client, PegasusError(ErrorCode::kServerChanged, why)});
 }

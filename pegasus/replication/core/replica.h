@@ -211,6 +211,9 @@ class Replica {
   void Reply(NodeId to, Ballot ballot, Decree decree,
              proto::ReplicaError error);
 
+  // Why client requests are refused here (PERR_SERVER_CHANGED), or null
+  // when this replica is the primary under a lease.
+  const char* NotPrimaryReason() const;
   // Group check and learning (replica_learn.cc).
   void GroupCheck();
   void SendGroupCheck(NodeId to, uint64_t learner_signature);

@@ -17,8 +17,8 @@ void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
   auto refuse = [&](ErrorCode code, const char* why) {
     ready_.errors.push_back(ClientError{client, PegasusError(code, why)});
   };
-  if (status_ != ReplicaStatus::kPrimary || !lease_valid_) {
-    return refuse(ErrorCode::kServerChanged, "the replica is not the primary");
+  if (const char* why = NotPrimaryReason()) {
+    return refuse(ErrorCode::kServerChanged, why);
   }
   if (config_.secondaries_size() + 1 < options_.min_replica_count) {
     return refuse(ErrorCode::kNotEnoughMember,

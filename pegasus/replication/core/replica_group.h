@@ -208,6 +208,7 @@ class ReplicaGroup {
     for (ServeRead& read : ready.reads) reads.push_back(read.client);
     for (ClientError& error : ready.errors) {
       errors[error.client] = ToErrorCode(error.status);
+      error_messages[error.client] = std::string(error.status.message());
     }
     for (LearnFetch& fetch : ready.learn_fetches) fetches[n].push_back(fetch);
     for (InstallCheckpoint& install : ready.installs) {
@@ -232,6 +233,7 @@ class ReplicaGroup {
   std::vector<ClientToken> acked;
   std::vector<ClientToken> reads;
   std::map<ClientToken, ErrorCode> errors;
+  std::map<ClientToken, std::string> error_messages;
   // By the node that must serve (fetches) or carry out (installs) them.
   std::map<int, std::vector<LearnFetch>> fetches;
   std::map<int, std::vector<InstallCheckpoint>> installs;

@@ -373,7 +373,15 @@ TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
   g->Drain(1);
   EXPECT_EQ(g->errors[1], ErrorCode::kServerChanged);
   EXPECT_EQ(g->errors[2], ErrorCode::kServerChanged);
+  // The lapse is the reason given, though it made the replica inactive.
+  EXPECT_EQ(g->error_messages[1], "the replica's lease lapsed");
+  EXPECT_EQ(g->error_messages[2], "the replica's lease lapsed");
   EXPECT_EQ(g->at(1).status(), ReplicaStatus::kInactive);
+  // With the lease back but no configuration yet, it is just not primary.
+  g->at(1).SetLeaseValid(true);
+  g->at(1).ClientRead(3);
+  g->Drain(1);
+  EXPECT_EQ(g->error_messages[3], "the replica is not the primary");
 }
 
 TEST(ReplicaTest, LogFailureStopsTheReplica) {
