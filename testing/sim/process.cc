@@ -17,7 +17,7 @@ class SimProcess::Port final : public Transport {
   NodeId self() const override { return process_->id_; }
 
   void Send(NodeId to, std::string message) override {
-    if (failing) return;
+    if (Failed()) return;
     process_->network_->Send(process_->index_, static_cast<int>(to.value) - 1,
                              std::move(message), process_->Cursor());
   }
@@ -28,13 +28,16 @@ class SimProcess::Port final : public Transport {
   }
 
   bool Receive(NodeId from, const std::string& message) {
-    if (!receiver_ || failing) return false;
+    if (!receiver_ || Failed()) return false;
     receiver_(from, message);
     return true;
   }
 
-  // Set by fail_stop: the incarnation is dead though not yet torn down.
-  bool failing = false;
+  // Set by fail_stop: from this time on the incarnation is dead, though
+  // not yet torn down. Its other strands' work before then still happens.
+  int64_t failing_from_ns = INT64_MAX;
+  bool failing() const { return failing_from_ns != INT64_MAX; }
+  bool Failed() const { return process_->Cursor() >= failing_from_ns; }
 
  private:
   SimProcess* process_;
@@ -76,7 +79,7 @@ SimProcess::SimProcess(World* world, SimNetwork* network, int index, NodeId id,
   if (options_.has_disk) {
     disk_ = std::make_unique<SimDisk>(
         options_.disk, world->NewRandom("disk", static_cast<uint64_t>(index)),
-        [this](int64_t cost_ns) { Charge(cost_ns); });
+        [this](int64_t cost_ns) { ChargeDisk(cost_ns); });
   }
 }
 
@@ -99,11 +102,12 @@ absl::Status SimProcess::Start(const ServiceFactory& factory) {
   env.strand = [this](uint64_t key) { return Strand(key); };
   const uint64_t incarnation = incarnation_;
   env.fail_stop = [this, incarnation](const std::string& reason) {
-    if (incarnation != incarnation_ || port_ == nullptr || port_->failing) {
+    if (incarnation != incarnation_ || port_ == nullptr || port_->failing()) {
       return;
     }
-    port_->failing = true;
-    world_->At(world_->now_ns(), EventOwner{}, "fail_stop", 0,
+    // The failure happens when the work that found it is done.
+    port_->failing_from_ns = Cursor();
+    world_->At(Cursor(), EventOwner{}, "fail_stop", 0,
                [this, incarnation, reason] {
                  if (incarnation != incarnation_ || !up()) return;
                  Crash("fail-stop: " + reason);
@@ -120,7 +124,7 @@ absl::Status SimProcess::Start(const ServiceFactory& factory) {
     port_.reset();
     return service.status();
   }
-  if (port_->failing) {
+  if (port_->failing()) {
     // The service failed itself while starting.
     service_ = std::move(*service);
     return absl::OkStatus();
@@ -137,6 +141,7 @@ void SimProcess::Crash(const std::string& reason) {
   service_.reset();
   port_.reset();
   std::fill(busy_until_ns_.begin(), busy_until_ns_.end(), 0);
+  disk_free_ns_ = 0;
   paused_until_ns_ = 0;  // A crash ends a pause; the restart runs at once.
   if (disk_ != nullptr) disk_->Crash();
 }
@@ -203,7 +208,7 @@ int64_t SimProcess::WallNowUs() {
 
 std::optional<int64_t> SimProcess::Admit(const EventOwner& owner,
                                          int64_t now_ns) const {
-  if (!up() || port_->failing) return std::nullopt;
+  if (!up() || now_ns >= port_->failing_from_ns) return std::nullopt;
   if (owner.incarnation != EventOwner::kAnyIncarnation &&
       owner.incarnation != incarnation_) {
     return std::nullopt;

@@ -2,18 +2,19 @@
 // events, its own drifting clock, its port on the network and (for servers)
 // its own disk, which outlives crashes.
 //
-// Time inside a process: each event starts at the world's time; disk
-// operations charge their latency to the process's cursor, so messages the
-// event sends leave, and timers it sets start, when the work is done, and
-// the process takes no other event until then (it is busy).
+// Time inside a process: each event starts at the world's time; a disk
+// operation waits for the disk (one device, serving one operation at a
+// time) and charges its latency to the event, so messages the event sends
+// leave, and timers it sets start, when the work is done, and its strand
+// takes no other event until then (it is busy).
 //
 // Strands: a service may ask for more strands than the process's own
 // (ProcessEnv::strand), as a server running each partition on its own thread
 // does. Each strand runs its events one at a time and is busy on its own, so
-// the strands of one process run side by side in simulated time. A task
-// posted from one strand to another arrives after a small random delay (a
-// thread handing work over), never before a task posted to that strand
-// earlier.
+// the strands of one process run side by side in simulated time, sharing
+// the disk. A task posted from one strand to another arrives after a small
+// random delay (a thread handing work over), never before a task posted to
+// that strand earlier.
 //
 // Crash(): the service object is destroyed, every event meant for that
 // incarnation is dropped, and the disk loses what it had not synced. Start()
@@ -22,6 +23,7 @@
 #ifndef PEGASUS_TESTING_SIM_PROCESS_H_
 #define PEGASUS_TESTING_SIM_PROCESS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -133,8 +135,12 @@ class SimProcess final : public Executor, public Clock {
     in_event_ = false;
     busy_until_ns_[strand_] = cursor_ns_;
   }
-  // Charges `cost_ns` of work (disk latency) to the running event.
-  void Charge(int64_t cost_ns) { cursor_ns_ += cost_ns; }
+  // Charges a disk operation of `cost_ns` to the running event: it starts
+  // once the disk has finished the operations before it.
+  void ChargeDisk(int64_t cost_ns) {
+    cursor_ns_ = std::max(cursor_ns_, disk_free_ns_) + cost_ns;
+    disk_free_ns_ = cursor_ns_;
+  }
   // Hands an arriving message to the current incarnation's receiver.
   bool Receive(NodeId from, const std::string& message);
 
@@ -161,6 +167,7 @@ class SimProcess final : public Executor, public Clock {
   int64_t cursor_ns_ = 0;
   bool in_event_ = false;
   int strand_ = 0;  // Of the running event.
+  int64_t disk_free_ns_ = 0;  // When the disk finishes what it was given.
   // Per strand: busy until then, and the latest time a task was posted for
   // it (a later post never runs before it).
   std::vector<int64_t> busy_until_ns_ = {0};

@@ -322,6 +322,25 @@ TEST_F(SimProcessTest, StrandsAreBusyOnTheirOwnSoTheyRunSideBySide) {
   EXPECT_EQ(process_ran_at, 0);
 }
 
+TEST_F(SimProcessTest, StrandsShareTheDiskOneOperationAtATime) {
+  Add(WithDisk(0, 4000));
+  int64_t a_done = -1;
+  int64_t b_done = -1;
+  auto sync_on = [&](uint64_t key, const std::string& path, int64_t* done) {
+    envs_[0].strand(key)->Post([&, path, done] {
+      auto file = envs_[0].file_system->NewWritableFile(path);
+      ASSERT_TRUE(file.ok());
+      ASSERT_TRUE((*file)->Sync().ok());
+      *done = processes_[0]->MonotonicNowNs();
+    });
+  };
+  sync_on(1, "/a", &a_done);
+  sync_on(2, "/b", &b_done);
+  RunAll();
+  EXPECT_EQ(a_done, 4000);
+  EXPECT_EQ(b_done, 8000) << "the second sync waits for the first";
+}
+
 TEST_F(SimProcessTest, HandedOverTasksArriveSoonAndInPostingOrder) {
   SimProcess* p = Add();
   Executor* strand = envs_[0].strand(1);
