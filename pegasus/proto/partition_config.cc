@@ -18,4 +18,9 @@ bool IsMember(const proto::PartitionConfig& config, NodeId node) {
          (config.primary() == node.value || IsSecondary(config, node));
 }
 
+bool IsDropped(const proto::PartitionConfig& config, NodeId node) {
+  return std::find(config.last_drops().begin(), config.last_drops().end(),
+                   node.value) != config.last_drops().end();
+}
+
 }  // namespace pegasus

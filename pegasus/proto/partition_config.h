@@ -13,6 +13,9 @@ Gpid GpidOf(const proto::PartitionConfig& config);
 bool IsSecondary(const proto::PartitionConfig& config, NodeId node);
 // The primary or a secondary; never node 0.
 bool IsMember(const proto::PartitionConfig& config, NodeId node);
+// In last_drops: a former member the meta server may yet need, should every
+// member die.
+bool IsDropped(const proto::PartitionConfig& config, NodeId node);
 
 }  // namespace pegasus
 

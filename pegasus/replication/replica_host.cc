@@ -19,6 +19,9 @@ namespace {
 
 constexpr char kCurrentData[] = "current_data";
 constexpr char kBallotFile[] = "ballot";
+// Present in a replica directory whose replica was reclaimed: whatever else
+// is left there is garbage.
+constexpr char kReclaimedFile[] = "reclaimed";
 
 // Reads a small file holding one non-negative number; 0 when it is absent.
 absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
@@ -34,6 +37,35 @@ absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
 
 std::string ReplicaDirName(Gpid gpid) {
   return absl::StrCat(gpid.app_id, ".", gpid.partition_index);
+}
+
+// Deletes every file under `dir`, in its subdirectories too, except
+// `dir`/`keep`, and syncs each directory. The directories stay: the file
+// system seam removes files only. Returns the first error (and goes on).
+absl::Status RemoveFilesUnder(FileSystem* fs, const std::string& dir,
+                              const std::string& keep) {
+  absl::StatusOr<std::vector<std::string>> names = fs->ListDir(dir);
+  if (!names.ok()) return names.status();
+  absl::Status first;
+  for (const std::string& name : *names) {
+    if (name == keep) continue;
+    const std::string path = dir + "/" + name;
+    first.Update(fs->ListDir(path).ok() ? RemoveFilesUnder(fs, path, "")
+                                        : fs->DeleteFile(path));
+  }
+  first.Update(fs->SyncDir(dir));
+  return first;
+}
+
+// Nobody needs a replica that is inactive and, by a configuration at least
+// as new as its own, neither a member nor one of the dropped nodes the meta
+// server would recover the partition from if every member died. (A replica
+// learning to join is a learner, not inactive.)
+bool Unneeded(const Replica& replica, const proto::PartitionConfig& config) {
+  return replica.status() == ReplicaStatus::kInactive &&
+         config.ballot() >= replica.ballot() &&
+         !IsMember(config, replica.self()) &&
+         !IsDropped(config, replica.self());
 }
 
 RpcMethod MethodOf(const proto::PrepareRequest&) { return kPrepareMethod; }
@@ -73,7 +105,7 @@ struct ReplicaHost::Outbox {
   }
 };
 
-struct ReplicaHost::Hosted {
+struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   struct Client {
     proto::DataRequest request;
     RpcEndpoint::Responder responder;
@@ -83,6 +115,7 @@ struct ReplicaHost::Hosted {
   struct Published {
     proto::ReplicaReport report;
     bool stopped = false;
+    bool reclaimed = false;
   };
 
   Gpid gpid;
@@ -91,6 +124,8 @@ struct ReplicaHost::Hosted {
   // Set on the replica's strand; the host strand reads it to turn requests
   // away early.
   std::atomic<bool> stopped{false};
+  // Stopped for good, its files gone; the host strand forgets it next.
+  std::atomic<bool> reclaimed{false};
 
   // The replica's strand's alone.
   int64_t data_generation = 0;
@@ -124,6 +159,7 @@ struct ReplicaHost::Counters {
   std::atomic<uint64_t> learns_from_log{0};
   std::atomic<uint64_t> learns_from_checkpoint{0};
   std::atomic<uint64_t> checkpoints_installed{0};
+  std::atomic<uint64_t> replicas_reclaimed{0};
 };
 
 namespace {
@@ -192,6 +228,7 @@ ReplicaHostStats ReplicaHost::stats() const {
       .learns_from_log = c.learns_from_log.load(),
       .learns_from_checkpoint = c.learns_from_checkpoint.load(),
       .checkpoints_installed = c.checkpoints_installed.load(),
+      .replicas_reclaimed = c.replicas_reclaimed.load(),
   };
 }
 
@@ -219,6 +256,12 @@ absl::Status ReplicaHost::RecoverAll() {
   for (const std::string& name : names) {
     Gpid gpid;
     if (!ParseReplicaDirName(name, &gpid)) continue;
+    const std::string dir = options_.data_dir + "/" + name;
+    if (fs->FileExists(dir + "/" + kReclaimedFile)) {
+      // A reclamation a crash cut short: finish it.
+      (void)RemoveFilesUnder(fs, dir, kReclaimedFile);  // Else next time.
+      continue;
+    }
     absl::StatusOr<Hosted*> opened = Open(gpid);
     if (!opened.ok()) {
       return PegasusError(ToErrorCode(opened.status()),
@@ -232,7 +275,7 @@ absl::Status ReplicaHost::RecoverAll() {
 absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   if (Hosted* existing = Find(gpid)) return existing;
   FileSystem* fs = options_.env.file_system;
-  auto hosted = std::make_unique<Hosted>();
+  auto hosted = std::make_shared<Hosted>();
   hosted->gpid = gpid;
   hosted->strand = options_.env.replica_executor
                        ? options_.env.replica_executor(gpid)
@@ -240,6 +283,14 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   hosted->dir = absl::StrCat(options_.data_dir, "/", ReplicaDirName(gpid));
   PEGASUS_RETURN_IF_ERROR(fs->CreateDirs(hosted->dir));
   PEGASUS_RETURN_IF_ERROR(fs->SyncDir(options_.data_dir));
+  const std::string reclaimed = hosted->dir + "/" + kReclaimedFile;
+  if (fs->FileExists(reclaimed)) {
+    // A replica this server had reclaimed is wanted again: it starts
+    // empty. The leftovers go first, durably, then the mark.
+    PEGASUS_RETURN_IF_ERROR(RemoveFilesUnder(fs, hosted->dir, kReclaimedFile));
+    PEGASUS_RETURN_IF_ERROR(fs->DeleteFile(reclaimed));
+    PEGASUS_RETURN_IF_ERROR(fs->SyncDir(hosted->dir));
+  }
   PEGASUS_ASSIGN_OR_RETURN(
       hosted->data_generation,
       ReadNumberFile(fs, hosted->dir + "/" + kCurrentData));
@@ -324,18 +375,21 @@ void ReplicaHost::ForEachReplica(
     absl::FunctionRef<void(Gpid, const Replica&, const StorageEngine&)> fn)
     const {
   for (const auto& [gpid, hosted] : hosted_) {
-    fn(gpid, *hosted->replica, *hosted->engine);
+    if (hosted->replica != nullptr) fn(gpid, *hosted->replica, *hosted->engine);
   }
 }
 
 // --- Steps on a replica's strand --------------------------------------
 
+// Tasks hold the replica weakly: once the host forgot a reclaimed replica
+// (or is gone), they do nothing.
 void ReplicaHost::OnReplica(Hosted* hosted,
                             absl::AnyInvocable<void(Hosted*)> step) {
-  hosted->strand->Post([this, alive = std::weak_ptr<bool>(alive_), hosted,
+  hosted->strand->Post([this, weak = hosted->weak_from_this(),
                         step = std::move(step)]() mutable {
-    if (!Alive(alive) || hosted->stopped) return;
-    RunStep(hosted, [&step](Hosted* h) { step(h); });
+    std::shared_ptr<Hosted> h = weak.lock();
+    if (h == nullptr || h->stopped) return;
+    RunStep(h.get(), [&step](Hosted* x) { step(x); });
   });
 }
 
@@ -359,7 +413,7 @@ void ReplicaHost::Enter(Hosted* hosted) {
     until_ns = lease_until_ns_;
     lapses = lease_lapses_;
   }
-  bool valid = now_ns < until_ns;
+  const bool valid = now_ns < until_ns;
   if (lapses != hosted->lease_lapses) {
     hosted->lease_lapses = lapses;
     if (hosted->lease_valid) {
@@ -379,6 +433,7 @@ void ReplicaHost::Enter(Hosted* hosted) {
 void ReplicaHost::Leave(Hosted* hosted) {
   Process(hosted);
   SendOutbox(hosted);
+  if (hosted->reclaimed) return;
   const bool stopped = hosted->stopped;
   {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
@@ -451,7 +506,7 @@ void ReplicaHost::Reply(Hosted* hosted, ClientToken client,
 void ReplicaHost::SendOutbox(Hosted* hosted) {
   if (hosted->outbox.empty()) return;
   options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
-                               hosted,
+                               weak = hosted->weak_from_this(),
                                outbox = std::move(hosted->outbox)]() mutable {
     if (!Alive(alive)) return;
     for (Outbox::Note& note : outbox.notes) {
@@ -461,15 +516,15 @@ void ReplicaHost::SendOutbox(Hosted* hosted) {
       rpc_.Call(
           options_.meta, kConfigUpdateMethod, std::move(request),
           CallOptions{.timeout_ns = options_.replica.config_proposal_retry_ns},
-          [this, alive = std::weak_ptr<bool>(alive_),
-           hosted](absl::StatusOr<std::string> answer) {
+          [this, weak](absl::StatusOr<std::string> answer) {
             proto::ConfigUpdateResponse response;
-            if (!Alive(alive) || !answer.ok() ||
+            std::shared_ptr<Hosted> h = weak.lock();
+            if (h == nullptr || !answer.ok() ||
                 !response.ParseFromString(*answer)) {
               return;
             }
-            OnReplica(hosted, [response = std::move(response)](Hosted* h) {
-              h->replica->OnConfigUpdateResponse(response);
+            OnReplica(h.get(), [response = std::move(response)](Hosted* x) {
+              x->replica->OnConfigUpdateResponse(response);
             });
           });
     }
@@ -500,11 +555,12 @@ void ReplicaHost::ScheduleTick(Hosted* hosted) {
   const int64_t delay_ns =
       std::max<int64_t>(0, due_ns - options_.env.clock->MonotonicNowNs());
   hosted->tick_timer = hosted->strand->ScheduleAfter(
-      delay_ns, [this, alive = std::weak_ptr<bool>(alive_), hosted] {
-        if (!Alive(alive)) return;
-        hosted->tick_timer = kNoTimer;
-        if (hosted->stopped) return;
-        RunStep(hosted, [this](Hosted* h) { TickReplica(h); });
+      delay_ns, [this, weak = hosted->weak_from_this()] {
+        std::shared_ptr<Hosted> h = weak.lock();
+        if (h == nullptr) return;
+        h->tick_timer = kNoTimer;
+        if (h->stopped) return;
+        RunStep(h.get(), [this](Hosted* x) { TickReplica(x); });
       });
 }
 
@@ -541,14 +597,15 @@ void ReplicaHost::StartAppends(Hosted* hosted, std::vector<LogAppend> appends) {
     // The log runs its callbacks on the replica's strand.
     hosted->log->Append(
         decree, append.mutation.SerializeAsString(),
-        [this, alive = std::weak_ptr<bool>(alive_), hosted,
-         replica = hosted->replica.get(), ballot, decree](absl::Status status) {
+        [this, weak = hosted->weak_from_this(), replica = hosted->replica.get(),
+         ballot, decree](absl::Status status) {
+          std::shared_ptr<Hosted> hosted = weak.lock();
           // A replica reopened since does not take its predecessor's acks.
-          if (!Alive(alive) || hosted->stopped ||
+          if (hosted == nullptr || hosted->stopped ||
               hosted->replica.get() != replica) {
             return;
           }
-          RunStep(hosted, [&](Hosted* h) {
+          RunStep(hosted.get(), [&](Hosted* h) {
             h->replica->OnLogAppended(ballot, decree, status);
           });
         });
@@ -690,6 +747,45 @@ void ReplicaHost::Install(Hosted* hosted, const InstallCheckpoint& install) {
   RemoveDirectoryFiles(fs, old_dir);
   ++counters_->checkpoints_installed;
   hosted->replica->OnCheckpointInstalled(install.checkpoint_decree);
+}
+
+// Marks the directory reclaimed (durably: from then on its files are
+// garbage, even after a crash), closes the replica, deletes its files, and
+// has the host strand forget it. The partition may come back to this server
+// later as a new, empty replica.
+void ReplicaHost::Reclaim(Hosted* hosted) {
+  FileSystem* fs = options_.env.file_system;
+  absl::Status marked =
+      WriteFileAtomically(fs, hosted->dir + "/" + kReclaimedFile, "");
+  if (!marked.ok()) {
+    Stop(hosted, marked);
+    return;
+  }
+  hosted->stopped = true;
+  hosted->reclaimed = true;
+  hosted->clients.clear();
+  if (hosted->tick_timer != kNoTimer) {
+    hosted->strand->Cancel(hosted->tick_timer);
+    hosted->tick_timer = kNoTimer;
+  }
+  {
+    std::lock_guard<std::mutex> lock(hosted->published_mu);
+    hosted->published.reclaimed = true;
+  }
+  hosted->replica.reset();
+  hosted->partition.reset();
+  hosted->engine.reset();
+  hosted->log.reset();
+  // Whatever is left is deleted at the next start.
+  (void)RemoveFilesUnder(fs, hosted->dir, kReclaimedFile);
+  ++counters_->replicas_reclaimed;
+  options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
+                               weak = hosted->weak_from_this(),
+                               gpid = hosted->gpid] {
+    if (!Alive(alive)) return;
+    auto it = hosted_.find(gpid);
+    if (it != hosted_.end() && it->second == weak.lock()) hosted_.erase(it);
+  });
 }
 
 void ReplicaHost::Stop(Hosted* hosted, const absl::Status& status) {
@@ -951,8 +1047,9 @@ void ReplicaHost::SyncConfig() {
   proto::ConfigSyncRequest request;
   request.set_node(options_.self.value);
   for (auto& [gpid, hosted] : hosted_) {
-    proto::ReplicaReport* report = request.add_replicas();
     std::lock_guard<std::mutex> lock(hosted->published_mu);
+    if (hosted->published.reclaimed) continue;
+    proto::ReplicaReport* report = request.add_replicas();
     *report = hosted->published.report;
     if (hosted->published.stopped) {
       report->set_status(static_cast<int32_t>(ReplicaStatus::kError));
@@ -980,7 +1077,10 @@ void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
     Hosted* hosted =
         Target(GpidOf(config), /*may_open=*/IsMember(config, options_.self));
     if (hosted == nullptr) continue;
-    OnReplica(hosted, [config](Hosted* h) { h->replica->OnConfig(config); });
+    OnReplica(hosted, [this, config](Hosted* h) {
+      h->replica->OnConfig(config);
+      if (Unneeded(*h->replica, config)) Reclaim(h);
+    });
   }
 }
 

@@ -23,6 +23,12 @@
 // shorter than the meta server's grace period, so the server stops serving
 // before the meta server declares it dead and moves its primaries.
 //
+// Reclaiming: a replica that config sync shows nobody needs (inactive, and
+// by a configuration at least as new as its own neither a member nor among
+// the dropped nodes the meta server would recover from) is closed and its
+// files deleted, behind a durable mark so a crash midway cannot bring it
+// back. A later assignment or learner creates it anew, empty.
+//
 // Failures: an I/O error in a replica's log, or storage failing to apply a
 // committed mutation, stops that replica (it answers nothing and reports
 // itself in error) and is reported through on_fatal, since the fate of the
@@ -147,6 +153,7 @@ struct ReplicaHostStats {
   uint64_t learns_from_log = 0;
   uint64_t learns_from_checkpoint = 0;
   uint64_t checkpoints_installed = 0;
+  uint64_t replicas_reclaimed = 0;
 };
 
 class ReplicaHost {
@@ -216,6 +223,7 @@ class ReplicaHost {
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
   void Stop(Hosted* hosted, const absl::Status& status);
+  void Reclaim(Hosted* hosted);
 
   void HandleData(std::string request, RpcEndpoint::Responder responder);
   void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);
@@ -237,7 +245,7 @@ class ReplicaHost {
   RpcEndpoint rpc_;
   // The host strand's: the map changes only there, and entries stay until
   // the host goes.
-  std::map<Gpid, std::unique_ptr<Hosted>> hosted_;
+  std::map<Gpid, std::shared_ptr<Hosted>> hosted_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
   ClientToken next_client_ = 1;

@@ -9,6 +9,7 @@
 #include "pegasus/replication/replica_host.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -144,6 +145,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     int hosts = 2;
     int32_t partitions = 2;
     int32_t replicas = 2;
+    int max_last_drops = 6;  // The meta server's.
   };
 
   ReplicaHostTest() : world_(/*seed=*/7) {
@@ -207,6 +209,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     options.meta.grace_ns = kGraceNs;
     options.meta.lease_ns = kLeaseNs;
     options.meta.add_secondary_delay_ns = kSecond;
+    options.meta.max_last_drops = shape_.max_last_drops;
     options.tables.push_back(
         sim::TableSpec{kAppId, shape_.partitions, shape_.replicas});
     options.medium = meta_medium_;
@@ -745,6 +748,76 @@ TEST_F(ReplicaHostTest, ConfigSyncTellsARemovedSecondaryItIsNoMember) {
   ASSERT_NE(replica, nullptr);
   EXPECT_NE(replica->status(), ReplicaStatus::kSecondary);
   EXPECT_GT(replica->ballot(), ballot);
+}
+
+// A replica nobody needs any more (no member, and pushed out of the dropped
+// nodes the meta server would recover from) is reclaimed when its server
+// comes back: closed, its files deleted, and not reopened after a restart.
+TEST_F(ReplicaHostTest, ReplicaNobodyNeedsIsReclaimedForGood) {
+  Build({.hosts = 4, .partitions = 1, .replicas = 2, .max_last_drops = 1});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  MustPut(gpid, "k", "v");
+  // The secondary dies and is replaced; then its replacement dies and is
+  // replaced, which pushes the first out of the (one) dropped node kept.
+  const int first = FirstSecondaryOf(gpid);
+  CrashHost(first);
+  ASSERT_TRUE(RunUntil(
+      [&] { return !IsMember(MetaConfig(gpid), NodeOf(first)) && AllServed(); },
+      kSettleNs));
+  const int second = FirstSecondaryOf(gpid);
+  CrashHost(second);
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        return !IsMember(MetaConfig(gpid), NodeOf(second)) && AllServed();
+      },
+      kSettleNs));
+  ASSERT_FALSE(IsDropped(MetaConfig(gpid), NodeOf(first)));
+  ASSERT_TRUE(IsDropped(MetaConfig(gpid), NodeOf(second)));
+
+  StartHost(first);
+  ASSERT_NE(Host(first).replica(gpid), nullptr) << "recovered from its disk";
+  ASSERT_TRUE(RunUntil([&] { return Host(first).replica(gpid) == nullptr; },
+                       kSettleNs));
+  EXPECT_EQ(Host(first).stats().replicas_reclaimed, 1u);
+  // Nothing is left but the mark (and the directories).
+  FileSystem* disk = processes_[ProcessOf(first)]->disk();
+  std::function<void(const std::string&)> expect_no_files =
+      [&](const std::string& dir) {
+        absl::StatusOr<std::vector<std::string>> names = disk->ListDir(dir);
+        ASSERT_TRUE(names.ok()) << dir;
+        for (const std::string& name : *names) {
+          const std::string path = dir + "/" + name;
+          if (disk->ListDir(path).ok()) {
+            expect_no_files(path);
+          } else {
+            EXPECT_EQ(path, absl::StrCat("/data/", kAppId, ".0/reclaimed"));
+          }
+        }
+      };
+  expect_no_files(absl::StrCat("/data/", kAppId, ".0"));
+
+  // A restart does not bring it back, and the partition never missed it.
+  CrashHost(first);
+  StartHost(first);
+  RunFor(3 * kSecond);
+  EXPECT_EQ(Host(first).replica(gpid), nullptr);
+  EXPECT_TRUE(AllServed());
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
+
+  // Needed again (the last other node dies), it comes back empty over the
+  // mark and learns everything.
+  const int third = FirstSecondaryOf(gpid);
+  CrashHost(third);
+  ASSERT_TRUE(RunUntil(
+      [&] { return IsMember(MetaConfig(gpid), NodeOf(first)) && AllServed(); },
+      kSettleNs));
+  EXPECT_EQ(Host(first).storage(gpid)->LastAppliedDecree(),
+            Host(PrimaryOf(gpid)).replica(gpid)->last_committed());
+  EXPECT_FALSE(
+      disk->FileExists(absl::StrCat("/data/", kAppId, ".0/reclaimed")));
+  MustPut(gpid, "k", "v2");
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v2");
 }
 
 // Only the meta server changes configurations: a well-formed proposal from

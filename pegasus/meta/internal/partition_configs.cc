@@ -101,11 +101,6 @@ int MemberCount(const proto::PartitionConfig& config) {
   return (config.primary() != 0 ? 1 : 0) + config.secondaries_size();
 }
 
-bool IsDropped(const proto::PartitionConfig& config, NodeId node) {
-  return std::find(config.last_drops().begin(), config.last_drops().end(),
-                   node.value) != config.last_drops().end();
-}
-
 absl::Status CheckMembersWellFormed(const proto::PartitionConfig& config) {
   std::set<uint64_t> seen;
   for (uint64_t s : config.secondaries()) {

@@ -19,13 +19,13 @@
 namespace pegasus::meta_internal {
 
 using ::pegasus::GpidOf;
+using ::pegasus::IsDropped;
 using ::pegasus::IsMember;
 using ::pegasus::IsSecondary;
 
 // The primary (if any) first, then the secondaries in order.
 std::vector<NodeId> Members(const proto::PartitionConfig& config);
 int MemberCount(const proto::PartitionConfig& config);
-bool IsDropped(const proto::PartitionConfig& config, NodeId node);
 
 // OK when no member or dropped id is 0, no node is listed twice among the
 // members, and the primary is not also a secondary; else
