@@ -57,13 +57,16 @@ absl::Status RemoveFilesUnder(FileSystem* fs, const std::string& dir,
   return first;
 }
 
-// Nobody needs a replica that is inactive and, by a configuration at least
-// as new as its own, neither a member nor one of the dropped nodes the meta
-// server would recover the partition from if every member died. (A replica
-// learning to join is a learner, not inactive.)
+// Nobody needs a replica that is inactive and, by a configuration newer
+// than its own, neither a member nor one of the dropped nodes the meta
+// server would recover the partition from if every member died. Newer, not
+// as new: a learner took its primary's ballot, and its primary may be
+// proposing it as a secondary at that ballot; a newer configuration has
+// made any such proposal stale. (A replica learning is a learner, not
+// inactive.)
 bool Unneeded(const Replica& replica, const proto::PartitionConfig& config) {
   return replica.status() == ReplicaStatus::kInactive &&
-         config.ballot() >= replica.ballot() &&
+         config.ballot() > replica.ballot() &&
          !IsMember(config, replica.self()) &&
          !IsDropped(config, replica.self());
 }
@@ -258,8 +261,11 @@ absl::Status ReplicaHost::RecoverAll() {
     if (!ParseReplicaDirName(name, &gpid)) continue;
     const std::string dir = options_.data_dir + "/" + name;
     if (fs->FileExists(dir + "/" + kReclaimedFile)) {
-      // A reclamation a crash cut short: finish it.
-      (void)RemoveFilesUnder(fs, dir, kReclaimedFile);  // Else next time.
+      // Reclaimed. If a crash cut that short, the rest goes now (or at the
+      // next start).
+      PEGASUS_ASSIGN_OR_RETURN(reclaimed_[gpid],
+                               ReadNumberFile(fs, dir + "/" + kReclaimedFile));
+      (void)RemoveFilesUnder(fs, dir, kReclaimedFile);
       continue;
     }
     absl::StatusOr<Hosted*> opened = Open(gpid);
@@ -290,6 +296,7 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
     PEGASUS_RETURN_IF_ERROR(RemoveFilesUnder(fs, hosted->dir, kReclaimedFile));
     PEGASUS_RETURN_IF_ERROR(fs->DeleteFile(reclaimed));
     PEGASUS_RETURN_IF_ERROR(fs->SyncDir(hosted->dir));
+    reclaimed_.erase(gpid);
   }
   PEGASUS_ASSIGN_OR_RETURN(
       hosted->data_generation,
@@ -753,10 +760,10 @@ void ReplicaHost::Install(Hosted* hosted, const InstallCheckpoint& install) {
 // garbage, even after a crash), closes the replica, deletes its files, and
 // has the host strand forget it. The partition may come back to this server
 // later as a new, empty replica.
-void ReplicaHost::Reclaim(Hosted* hosted) {
+void ReplicaHost::Reclaim(Hosted* hosted, Ballot ballot) {
   FileSystem* fs = options_.env.file_system;
-  absl::Status marked =
-      WriteFileAtomically(fs, hosted->dir + "/" + kReclaimedFile, "");
+  absl::Status marked = WriteFileAtomically(
+      fs, hosted->dir + "/" + kReclaimedFile, std::to_string(ballot));
   if (!marked.ok()) {
     Stop(hosted, marked);
     return;
@@ -781,10 +788,11 @@ void ReplicaHost::Reclaim(Hosted* hosted) {
   ++counters_->replicas_reclaimed;
   options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
                                weak = hosted->weak_from_this(),
-                               gpid = hosted->gpid] {
+                               gpid = hosted->gpid, ballot] {
     if (!Alive(alive)) return;
     auto it = hosted_.find(gpid);
     if (it != hosted_.end() && it->second == weak.lock()) hosted_.erase(it);
+    reclaimed_[gpid] = ballot;
   });
 }
 
@@ -880,6 +888,17 @@ void ReplicaHost::HandleData(std::string payload,
   });
 }
 
+// A replica this server reclaimed under a configuration of ballot b comes
+// back only through a newer configuration, or as a learner invited at b or
+// later (the meta server adds learners without a new ballot): an older
+// message, delayed in the network, must not make it a member again with
+// nothing.
+bool ReplicaHost::MayCreate(Gpid gpid, Ballot ballot, bool learner) const {
+  auto it = reclaimed_.find(gpid);
+  return it == reclaimed_.end() || ballot > it->second ||
+         (learner && ballot == it->second);
+}
+
 ReplicaHost::Hosted* ReplicaHost::Target(Gpid gpid, bool may_open) {
   Hosted* hosted = Find(gpid);
   if (hosted == nullptr && may_open) {
@@ -934,8 +953,11 @@ void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
       // A group check naming this node a learner creates the replica.
       return deliver(
           std::type_identity<proto::GroupCheckRequest>{}, config_gpid,
-          [this](const proto::GroupCheckRequest& m) {
-            return m.learner_signature() != 0 && lease_valid_;
+          [this, from](const proto::GroupCheckRequest& m) {
+            return m.learner_signature() != 0 && lease_valid_ &&
+                   m.config().primary() == from.value &&
+                   MayCreate(GpidOf(m.config()), m.config().ballot(),
+                             /*learner=*/true);
           },
           [](ReplicaHost*, Hosted* h, NodeId from,
              const proto::GroupCheckRequest& m) {
@@ -970,9 +992,13 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
   CheckLease();
   proto::ConfigProposal proposal;
   if (!proposal.ParseFromString(payload) || !lease_valid_) return;
-  const bool creates = proposal.type() == proto::CONFIG_ASSIGN_PRIMARY ||
-                       proposal.type() == proto::CONFIG_UPGRADE_TO_PRIMARY;
-  Hosted* hosted = Target(GpidOf(proposal.config()), creates);
+  // Only an assignment makes a replica from nothing: one upgraded to
+  // primary was a secondary, and must have its data.
+  const Gpid gpid = GpidOf(proposal.config());
+  const bool creates =
+      proposal.type() == proto::CONFIG_ASSIGN_PRIMARY &&
+      MayCreate(gpid, proposal.config().ballot(), /*learner=*/false);
+  Hosted* hosted = Target(gpid, creates);
   if (hosted == nullptr) return;
   OnReplica(hosted, [proposal = std::move(proposal)](Hosted* h) {
     if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
@@ -1066,20 +1092,25 @@ void ReplicaHost::SyncConfig() {
 }
 
 // The answer holds the configuration of every partition this node belongs
-// to (a missing replica is created) and of every other one it reported: a
-// replica the meta server removed learns so here, and stops acting as a
-// member, even when its primary no longer talks to it. Its data stays, and
-// it is still reported: it may be the one to recover the partition from if
-// every member dies.
+// to and of every other one it reported: a replica the meta server removed
+// learns so here, and stops acting as a member, even when its primary no
+// longer talks to it. Its data stays, and it is still reported, while it
+// may be the one to recover the partition from if every member dies; once
+// nobody needs it, it is reclaimed. A missing replica is created only when
+// the configuration makes this node primary (an assignment whose proposal
+// was lost): a secondary without its replica must not start empty.
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
   if (!lease_valid_) return;
   for (const proto::PartitionConfig& config : response.configs()) {
+    const Gpid gpid = GpidOf(config);
     Hosted* hosted =
-        Target(GpidOf(config), /*may_open=*/IsMember(config, options_.self));
+        Target(gpid, config.primary() == options_.self.value &&
+                         MayCreate(gpid, config.ballot(), /*learner=*/false));
     if (hosted == nullptr) continue;
     OnReplica(hosted, [this, config](Hosted* h) {
+      // Judged by the replica's own ballot, before it takes the new one.
+      if (Unneeded(*h->replica, config)) return Reclaim(h, config.ballot());
       h->replica->OnConfig(config);
-      if (Unneeded(*h->replica, config)) Reclaim(h);
     });
   }
 }

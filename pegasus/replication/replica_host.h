@@ -24,10 +24,13 @@
 // before the meta server declares it dead and moves its primaries.
 //
 // Reclaiming: a replica that config sync shows nobody needs (inactive, and
-// by a configuration at least as new as its own neither a member nor among
-// the dropped nodes the meta server would recover from) is closed and its
+// by a configuration newer than its own neither a member nor among the
+// dropped nodes the meta server would recover from) is closed and its
 // files deleted, behind a durable mark so a crash midway cannot bring it
-// back. A later assignment or learner creates it anew, empty.
+// back. Only a newer assignment, or a learner invitation, creates it anew,
+// empty. A replica is made from nothing only by an assignment as primary
+// (by proposal, or by config sync when the proposal was lost) and by a
+// group check inviting a learner.
 //
 // Failures: an I/O error in a replica's log, or storage failing to apply a
 // committed mutation, stops that replica (it answers nothing and reports
@@ -197,6 +200,7 @@ class ReplicaHost {
   Hosted* Find(Gpid gpid);
   // The running replica of `gpid`, opened first if `may_open`; else null.
   Hosted* Target(Gpid gpid, bool may_open);
+  bool MayCreate(Gpid gpid, Ballot ballot, bool learner) const;
   void RegisterHandlers();
 
   // On the replica's strand, later: Enter, `step`, Leave.
@@ -223,7 +227,7 @@ class ReplicaHost {
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
   void Stop(Hosted* hosted, const absl::Status& status);
-  void Reclaim(Hosted* hosted);
+  void Reclaim(Hosted* hosted, Ballot ballot);
 
   void HandleData(std::string request, RpcEndpoint::Responder responder);
   void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);
@@ -246,6 +250,9 @@ class ReplicaHost {
   // The host strand's: the map changes only there, and entries stay until
   // the host goes.
   std::map<Gpid, std::shared_ptr<Hosted>> hosted_;
+  // Replicas reclaimed here, with the ballot of the configuration that
+  // showed nobody needed them.
+  std::map<Gpid, Ballot> reclaimed_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
   ClientToken next_client_ = 1;
