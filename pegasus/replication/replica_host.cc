@@ -292,8 +292,16 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   const std::string reclaimed = hosted->dir + "/" + kReclaimedFile;
   if (fs->FileExists(reclaimed)) {
     // A replica this server had reclaimed is wanted again: it starts
-    // empty. The leftovers go first, durably, then the mark.
+    // empty. The leftovers go first, then the mark, durably. Its ballot
+    // starts just below the mark's, so that no configuration older than
+    // the one it was reclaimed under (a late message) makes it a member
+    // with nothing, even after a restart.
+    PEGASUS_ASSIGN_OR_RETURN(const int64_t floor,
+                             ReadNumberFile(fs, reclaimed));
     PEGASUS_RETURN_IF_ERROR(RemoveFilesUnder(fs, hosted->dir, kReclaimedFile));
+    PEGASUS_RETURN_IF_ERROR(
+        WriteFileAtomically(fs, hosted->dir + "/" + kBallotFile,
+                            std::to_string(std::max<int64_t>(floor - 1, 0))));
     PEGASUS_RETURN_IF_ERROR(fs->DeleteFile(reclaimed));
     PEGASUS_RETURN_IF_ERROR(fs->SyncDir(hosted->dir));
     reclaimed_.erase(gpid);
@@ -369,13 +377,8 @@ const StorageEngine* ReplicaHost::storage(Gpid gpid) const {
 
 bool ReplicaHost::Serves(const Replica& replica) const {
   auto it = hosted_.find(replica.gpid());
-  if (it == hosted_.end() || it->second->replica.get() != &replica ||
-      !replica.serving_reads()) {
-    return false;
-  }
-  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
-  std::lock_guard<std::mutex> lock(lease_mu_);
-  return now_ns < lease_until_ns_ && it->second->lease_lapses == lease_lapses_;
+  return it != hosted_.end() && it->second->replica.get() == &replica &&
+         replica.serving_reads() && LeaseHolds(*it->second);
 }
 
 void ReplicaHost::ForEachReplica(
@@ -656,14 +659,32 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
   }
 }
 
+// The lease is judged again right before serving: the step may have run
+// long since Enter judged it (disk work, a preempted thread).
 void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
+  if (reads.empty()) return;
+  const bool lease_holds = LeaseHolds(*hosted);
   const int64_t now_us = options_.env.clock->WallNowUs();
   for (const ServeRead& read : reads) {
     auto it = hosted->clients.find(read.client);
     if (it == hosted->clients.end()) continue;
+    if (!lease_holds) {
+      proto::DataResponse refusal;
+      StatusToProto(
+          PegasusError(ErrorCode::kServerChanged, "the replica's lease lapsed"),
+          &refusal);
+      Reply(hosted, read.client, refusal);
+      continue;
+    }
     Reply(hosted, read.client,
           ServeDataRead(*hosted->partition, it->second.request, now_us));
   }
+}
+
+bool ReplicaHost::LeaseHolds(const Hosted& hosted) const {
+  const int64_t now_ns = options_.env.clock->MonotonicNowNs();
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  return now_ns < lease_until_ns_ && hosted.lease_lapses == lease_lapses_;
 }
 
 // A learner behind the primary's memory learns from the log when it covers

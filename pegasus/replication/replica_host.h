@@ -46,6 +46,9 @@
 // clock at every step, so none serves past it even before the host strand
 // notices.
 //
+// Start runs on the caller's thread: call it before the executors run
+// anything of the host's, or on the host strand.
+//
 // Thread-safety: the clock, the file system, open_engine and the on_*
 // callbacks are used from every replica's strand at once, so they must be
 // thread-safe; the transport and random only from the host strand. The
@@ -224,6 +227,9 @@ class ReplicaHost {
   void TickReplica(Hosted* hosted);
   void Checkpoint(Hosted* hosted);
   void ServeReads(Hosted* hosted, std::vector<ServeRead> reads);
+  // The lease holds by the clock now, and no lapse came since the
+  // replica's last Enter.
+  bool LeaseHolds(const Hosted& hosted) const;
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
   void Stop(Hosted* hosted, const absl::Status& status);
@@ -247,8 +253,8 @@ class ReplicaHost {
 
   const ReplicaHostOptions options_;
   RpcEndpoint rpc_;
-  // The host strand's: the map changes only there, and entries stay until
-  // the host goes.
+  // The host strand's: the map changes only there; an entry goes when its
+  // replica is reclaimed (tasks hold replicas weakly).
   std::map<Gpid, std::shared_ptr<Hosted>> hosted_;
   // Replicas reclaimed here, with the ballot of the configuration that
   // showed nobody needed them.

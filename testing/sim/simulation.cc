@@ -596,6 +596,8 @@ void Simulation::CheckServer(int index, int strand) {
     const Gpid gpid = GpidOfStrandKey(processes_[index]->StrandKey(strand));
     if (const replication::Replica* replica = host->replica(gpid)) {
       CheckReplica(index, *host, *replica);
+    } else {
+      serving_[index][gpid.partition_index] = 0;  // Reclaimed.
     }
   } else {
     const std::pair<int64_t, size_t> now{host->lease_until_ns(),

@@ -171,8 +171,12 @@ void Replica::OnGroupCheckResponse(NodeId from,
     return;
   }
   auto it = learners_.find(from);
+  // A success counts at this primary's ballot only: one reported under an
+  // older ballot (a late answer) must not get the learner proposed as a
+  // secondary of a configuration it has not seen, and may since have left.
   if (it == learners_.end() ||
-      response.learner_signature() != it->second.signature) {
+      response.learner_signature() != it->second.signature ||
+      response.ballot() != config_.ballot()) {
     return;
   }
   if (response.learner_status() == proto::LEARNER_SUCCEEDED &&

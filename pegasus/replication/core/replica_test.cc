@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -443,6 +444,49 @@ TEST(ReplicaTest, LearnerUpgradeIsProposedAgainAfterTheMetaServerRefusesIt) {
   g.Settle();
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  EXPECT_EQ(g.meta_inbox[0].node(), 4u);
+  EXPECT_EQ(g.meta_inbox[0].config().ballot(), 3);
+}
+
+// A learner's report of success counts at the primary's own ballot only: a
+// late report from an older ballot does not get it proposed as a secondary
+// of a configuration it has not seen.
+TEST(ReplicaTest, LearnerSuccessReportedUnderAnOlderBallotIsNotEnough) {
+  Group g(4);
+  g.Configure(Group::Config(1, 1, {2, 3}, 4));
+  g.Write(1, "k", 1);
+  g.Settle();
+  std::optional<proto::GroupCheckResponse> success;
+  g.on_ready = [&](int n, const Ready& ready) {
+    for (const PeerMessage& m : ready.messages) {
+      const auto* r = std::get_if<proto::GroupCheckResponse>(&m.body);
+      if (n == 4 && r != nullptr &&
+          r->learner_status() == proto::LEARNER_SUCCEEDED) {
+        success = *r;
+      }
+    }
+  };
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2, 3}, 4), NodeId{4});
+  g.Drain(1);
+  g.Settle();
+  ASSERT_TRUE(success.has_value());
+  ASSERT_EQ(success->ballot(), 1);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  // Refused: the meta server is at ballot 2 already, without node 3.
+  proto::ConfigUpdateResponse response;
+  response.set_error(static_cast<int32_t>(ErrorCode::kServerChanged));
+  *response.mutable_config() = Group::Config(2, 1, {2}, 4);
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.meta_inbox.clear();
+  ASSERT_EQ(g.at(1).ballot(), 2);
+  // The success report of ballot 1 comes again, late: nothing is proposed.
+  g.Receive(4, 1, *success);
+  EXPECT_TRUE(g.meta_inbox.empty());
+  // Under ballot 2 (the next group check) it is.
+  g.Tick(1, 600 * kMs);
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
   EXPECT_EQ(g.meta_inbox[0].node(), 4u);
   EXPECT_EQ(g.meta_inbox[0].config().ballot(), 3);
 }
