@@ -342,6 +342,20 @@ void Replica::FinishLearnResponse(const proto::LearnResponse& response) {
     learn_unlogged_.insert({mutation.ballot(), mutation.decree()});
     ready_.log_appends.push_back(LogAppend{mutation});
   }
+  // What the answer gave must join on to what this replica holds, up to
+  // the prepare start (the primary sends prepares only from there). An
+  // answer to an earlier round under the same signature (a duplicate, sent
+  // before this replica restarted and lost part of its tail) may start
+  // later, and would end learning with a gap: the learner would become a
+  // secondary without a committed mutation (the simulator found that). Its
+  // mutations are the primary's history and stay; the round goes on.
+  for (Decree d = last_committed_ + 1; d < response.prepare_start_decree();
+       ++d) {
+    if (MutationAt(d) == nullptr) {
+      SendLearnRequest();
+      return;
+    }
+  }
   learn_prepare_start_ = response.prepare_start_decree();
   CommitTo(std::min(response.last_committed(), last_prepared()));
   MaybeFinishLearning();

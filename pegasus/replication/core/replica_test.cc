@@ -564,6 +564,57 @@ TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
   EXPECT_EQ(g.at(1).last_committed(), 2);
 }
 
+// Regression: a learner that restarted and lost part of its tail learned
+// again under the same signature, took a duplicate of an answer to its
+// earlier round (which started after what it had then), and finished with
+// a gap before the prepare start: upgraded, it was a secondary lacking a
+// committed decree. An answer that does not join on is not enough.
+TEST(ReplicaTest, LearnerIgnoresAnAnswerThatDoesNotJoinOnToWhatItHolds) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= 3; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  Receive(g, Take(g, 3));  // The invitation: n3 asks from decree 1.
+  const Message request = Take(g, 1);
+  const auto& learn = std::get<proto::LearnRequest>(std::get<2>(request));
+  ASSERT_EQ(learn.last_applied(), 0);
+  // An answer as to a request from decree 3 (n3 held 1 and 2 then).
+  proto::LearnResponse stale;
+  stale.set_app_id(learn.app_id());
+  stale.set_partition_index(learn.partition_index());
+  stale.set_error(proto::REPLICA_OK);
+  stale.set_type(proto::LEARN_CACHE);
+  stale.set_learner_signature(learn.learner_signature());
+  *stale.mutable_config() = g.at(1).config();
+  stale.set_last_committed(3);
+  stale.set_prepare_start_decree(4);
+  *stale.add_mutations() = *g.at(1).MutationAt(3);
+  g.Receive(1, 3, stale);
+  g.CompleteLogs(3);
+  EXPECT_EQ(g.at(3).last_committed(), 0) << "decrees 1 and 2 are missing";
+  ASSERT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  // It asked again rather than report success.
+  bool asked_again = false;
+  for (const auto& [from, to, body] : g.network) {
+    asked_again |=
+        from == 3 && std::holds_alternative<proto::LearnRequest>(body);
+    if (const auto* r = std::get_if<proto::GroupCheckResponse>(&body)) {
+      EXPECT_NE(r->learner_status(), proto::LEARNER_SUCCEEDED);
+    }
+  }
+  EXPECT_TRUE(asked_again);
+  // The real answers complete it.
+  Receive(g, request);
+  g.Settle();
+  EXPECT_EQ(g.at(3).last_committed(), 3);
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+}
+
 // Regression: a learner that reported success and was proposed as a
 // secondary, then stopped answering, was dropped, and the decrees after it
 // committed without it. The meta server still accepted the pending upgrade,
