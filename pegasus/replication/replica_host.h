@@ -7,15 +7,17 @@
 //   ReplicaHostOptions options;
 //   options.self = NodeId{3};
 //   options.meta = NodeId{1};
-//   options.env = {clock, executor, transport, file_system, random};
+//   options.env = {clock, executor, transport, file_system, random,
+//                  [&pool](Gpid g) { return pool.Strand(KeyOf(g)); }};
 //   options.open_engine = [&](const std::string& dir) {
 //     return OpenMemoryEngine(dir, engine_options);
 //   };
 //   auto host = ReplicaHost::Start(options);   // recovers what is on disk
 //
 // Layout on disk, per replica: `<data_dir>/<app>.<partition>/` holding the
-// log in `plog/`, storage in `data.<n>/`, and `current_data` naming n (a
-// learner's checkpoint goes into the next n).
+// log in `plog/`, storage in `data.<n>/`, `current_data` naming n (a
+// learner's checkpoint goes into the next n), `ballot` (the highest ballot
+// it acted under) and, once reclaimed, `reclaimed`.
 //
 // Lease: every beacon the meta server answers extends the lease to the
 // beacon's send time plus lease_ns (by this node's monotonic clock). When it
