@@ -217,6 +217,7 @@ class Replica {
   // Group check and learning (replica_learn.cc).
   void GroupCheck();
   void SendGroupCheck(NodeId to, uint64_t learner_signature);
+  bool UpgradePending(NodeId learner) const;
   void StartLearning(NodeId primary, Ballot primary_ballot,
                      uint64_t signature);
   void SendLearnRequest();

@@ -26,8 +26,21 @@ void Replica::GroupCheck() {
   last_told_committed_ = std::max(last_told_committed_, last_committed_);
   for (NodeId secondary : Secondaries()) SendGroupCheck(secondary, 0);
   for (const auto& [node, learner] : learners_) {
-    SendGroupCheck(node, learner.signature);
+    if (!UpgradePending(node)) SendGroupCheck(node, learner.signature);
   }
+}
+
+// A learner whose upgrade this primary proposed is not invited again until
+// the meta server answers. Were it to restart or lose its lease meanwhile,
+// a new round would drop the tail it reported with (durably, before
+// learning it again), and the upgrade, if accepted, would make it a
+// secondary without it (the simulator found that, with a disk error cutting
+// the new round short). Left alone, it takes the configuration the answer
+// brings with what its log holds.
+bool Replica::UpgradePending(NodeId learner) const {
+  return proposal_pending_ &&
+         pending_proposal_.type() == proto::CONFIG_UPGRADE_TO_SECONDARY &&
+         pending_proposal_.node() == learner.value;
 }
 
 void Replica::SendGroupCheck(NodeId to, uint64_t learner_signature) {
@@ -161,7 +174,7 @@ void Replica::OnAddLearner(const proto::PartitionConfig& config,
   if (options_.planted_bugs.early_learner_upgrade) {
     MaybeUpgradeLearner(learner);
   }
-  SendGroupCheck(learner, it->second.signature);
+  if (!UpgradePending(learner)) SendGroupCheck(learner, it->second.signature);
 }
 
 void Replica::OnGroupCheckResponse(NodeId from,

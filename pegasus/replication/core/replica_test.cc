@@ -564,6 +564,48 @@ TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
   EXPECT_EQ(g.at(1).last_committed(), 2);
 }
 
+// Regression: a learner restarted while its upgrade was pending at the meta
+// server, was invited to learn again, dropped the tail it had reported with,
+// failed before learning it again, and the accepted upgrade made it a
+// secondary without a committed mutation. Now it is not invited again until
+// the meta server answers, and joins with what its log holds.
+TEST(ReplicaTest, LearnerWithItsUpgradePendingIsNotInvitedAgain) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= 2; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+  g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
+  g.Drain(1);
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  ASSERT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  const proto::PartitionConfig upgraded = g.meta_inbox[0].config();
+  g.Restart(3);
+  ASSERT_EQ(g.at(3).status(), ReplicaStatus::kInactive);
+  g.Tick(1, 600 * kMs);  // A group check, while the upgrade is pending.
+  for (const auto& [from, to, body] : g.network) {
+    const auto* check = std::get_if<proto::GroupCheckRequest>(&body);
+    EXPECT_FALSE(to == 3 && check != nullptr &&
+                 check->learner_signature() != 0)
+        << "n3 invited to learn again";
+  }
+  g.Settle();
+  EXPECT_EQ(g.at(3).last_prepared(), 2) << "n3 kept what it learned";
+  // The meta server accepts the upgrade: n3 joins with what it holds.
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = upgraded;
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Write(1, "k", 3);
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
+  EXPECT_EQ(g.at(1).last_committed(), 3);
+  EXPECT_NE(g.at(3).MutationAt(3), nullptr);
+  EXPECT_EQ(g.at(3).last_prepared(), 3);
+}
+
 // Regression: a learner that restarted and lost part of its tail learned
 // again under the same signature, took a duplicate of an answer to its
 // earlier round (which started after what it had then), and finished with
