@@ -934,76 +934,53 @@ ReplicaHost::Hosted* ReplicaHost::Target(Gpid gpid, bool may_open) {
 void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
                              const std::string& payload) {
   CheckLease();
-  // Parses a `Message`, and hands it to the replica `gpid_of` names (opened
-  // first when `may_open` says so) on its strand, through `take`.
-  auto deliver = [&](auto parsed, auto gpid_of, auto may_open, auto take) {
-    using Message = typename decltype(parsed)::type;
+  // Parses a `Message` and hands it to its replica's `input` on the
+  // replica's strand. Only a group check naming this node a learner, from
+  // the partition's primary, creates the replica.
+  auto deliver = [&]<typename Message>(
+                     void (Replica::*input)(NodeId, const Message&)) {
     Message message;
     if (!message.ParseFromString(payload)) return;
-    Hosted* hosted = Target(gpid_of(message), may_open(message));
+    Gpid gpid;
+    bool may_open = false;
+    if constexpr (std::is_same_v<Message, proto::PrepareRequest> ||
+                  std::is_same_v<Message, proto::GroupCheckRequest>) {
+      gpid = GpidOf(message.config());
+    } else {
+      gpid = Gpid{message.app_id(), message.partition_index()};
+    }
+    if constexpr (std::is_same_v<Message, proto::GroupCheckRequest>) {
+      may_open = message.learner_signature() != 0 && lease_valid_ &&
+                 message.config().primary() == from.value &&
+                 MayCreate(gpid, message.config().ballot(), /*learner=*/true);
+    }
+    Hosted* hosted = Target(gpid, may_open);
     if (hosted == nullptr) return;
-    OnReplica(hosted, [this, from, message = std::move(message),
-                       take](Hosted* h) { take(this, h, from, message); });
+    OnReplica(hosted,
+              [this, from, input, message = std::move(message)](Hosted* h) {
+                const Ballot seen = h->replica->ballot();
+                (h->replica.get()->*input)(from, message);
+                if constexpr (std::is_same_v<Message, proto::PrepareRequest>) {
+                  if (options_.on_prepare) {
+                    options_.on_prepare(h->gpid, seen, message.mutation(),
+                                        h->replica->pending());
+                  }
+                }
+              });
   };
-  auto config_gpid = [](const auto& m) { return GpidOf(m.config()); };
-  auto own_gpid = [](const auto& m) {
-    return Gpid{m.app_id(), m.partition_index()};
-  };
-  auto never = [](const auto&) { return false; };
   switch (method) {
     case kPrepareMethod:
-      return deliver(std::type_identity<proto::PrepareRequest>{}, config_gpid,
-                     never,
-                     [](ReplicaHost* host, Hosted* h, NodeId from,
-                        const proto::PrepareRequest& m) {
-                       const Ballot seen = h->replica->ballot();
-                       h->replica->OnPrepare(from, m);
-                       if (host->options_.on_prepare) {
-                         host->options_.on_prepare(h->gpid, seen, m.mutation(),
-                                                   h->replica->pending());
-                       }
-                     });
+      return deliver(&Replica::OnPrepare);
     case kPrepareResponseMethod:
-      return deliver(std::type_identity<proto::PrepareResponse>{}, own_gpid,
-                     never,
-                     [](ReplicaHost*, Hosted* h, NodeId from,
-                        const proto::PrepareResponse& m) {
-                       h->replica->OnPrepareResponse(from, m);
-                     });
+      return deliver(&Replica::OnPrepareResponse);
     case kGroupCheckMethod:
-      // A group check naming this node a learner creates the replica.
-      return deliver(
-          std::type_identity<proto::GroupCheckRequest>{}, config_gpid,
-          [this, from](const proto::GroupCheckRequest& m) {
-            return m.learner_signature() != 0 && lease_valid_ &&
-                   m.config().primary() == from.value &&
-                   MayCreate(GpidOf(m.config()), m.config().ballot(),
-                             /*learner=*/true);
-          },
-          [](ReplicaHost*, Hosted* h, NodeId from,
-             const proto::GroupCheckRequest& m) {
-            h->replica->OnGroupCheck(from, m);
-          });
+      return deliver(&Replica::OnGroupCheck);
     case kGroupCheckResponseMethod:
-      return deliver(std::type_identity<proto::GroupCheckResponse>{}, own_gpid,
-                     never,
-                     [](ReplicaHost*, Hosted* h, NodeId from,
-                        const proto::GroupCheckResponse& m) {
-                       h->replica->OnGroupCheckResponse(from, m);
-                     });
+      return deliver(&Replica::OnGroupCheckResponse);
     case kLearnMethod:
-      return deliver(std::type_identity<proto::LearnRequest>{}, own_gpid, never,
-                     [](ReplicaHost*, Hosted* h, NodeId from,
-                        const proto::LearnRequest& m) {
-                       h->replica->OnLearnRequest(from, m);
-                     });
+      return deliver(&Replica::OnLearnRequest);
     case kLearnResponseMethod:
-      return deliver(std::type_identity<proto::LearnResponse>{}, own_gpid,
-                     never,
-                     [](ReplicaHost*, Hosted* h, NodeId from,
-                        const proto::LearnResponse& m) {
-                       h->replica->OnLearnResponse(from, m);
-                     });
+      return deliver(&Replica::OnLearnResponse);
     default:
       return;
   }
