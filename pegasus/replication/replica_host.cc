@@ -127,10 +127,9 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   // Set on the replica's strand; the host strand reads it to turn requests
   // away early.
   std::atomic<bool> stopped{false};
-  // Stopped for good, its files gone; the host strand forgets it next.
-  std::atomic<bool> reclaimed{false};
 
-  // The replica's strand's alone.
+  // The replica's strand's alone. A reclaimed replica (stopped for good,
+  // its files gone, the host strand forgets it next) has no replica.
   int64_t data_generation = 0;
   std::unique_ptr<StorageEngine> engine;
   std::unique_ptr<Partition> partition;
@@ -443,7 +442,7 @@ void ReplicaHost::Enter(Hosted* hosted) {
 void ReplicaHost::Leave(Hosted* hosted) {
   Process(hosted);
   SendOutbox(hosted);
-  if (hosted->reclaimed) return;
+  if (hosted->replica == nullptr) return;  // Reclaimed.
   const bool stopped = hosted->stopped;
   {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
@@ -789,13 +788,7 @@ void ReplicaHost::Reclaim(Hosted* hosted, Ballot ballot) {
     Stop(hosted, marked);
     return;
   }
-  hosted->stopped = true;
-  hosted->reclaimed = true;
-  hosted->clients.clear();
-  if (hosted->tick_timer != kNoTimer) {
-    hosted->strand->Cancel(hosted->tick_timer);
-    hosted->tick_timer = kNoTimer;
-  }
+  Halt(hosted);
   {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
     hosted->published.reclaimed = true;
@@ -817,15 +810,20 @@ void ReplicaHost::Reclaim(Hosted* hosted, Ballot ballot) {
   });
 }
 
-void ReplicaHost::Stop(Hosted* hosted, const absl::Status& status) {
-  if (hosted->stopped) return;
+// The replica takes no more steps. Its clients' writes may or may not have
+// happened: they get no answer.
+void ReplicaHost::Halt(Hosted* hosted) {
   hosted->stopped = true;
-  // The clients' writes may or may not have happened: no answer.
   hosted->clients.clear();
   if (hosted->tick_timer != kNoTimer) {
     hosted->strand->Cancel(hosted->tick_timer);
     hosted->tick_timer = kNoTimer;
   }
+}
+
+void ReplicaHost::Stop(Hosted* hosted, const absl::Status& status) {
+  if (hosted->stopped) return;
+  Halt(hosted);
   if (options_.on_fatal) options_.on_fatal(hosted->gpid, status);
 }
 

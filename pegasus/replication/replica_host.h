@@ -234,6 +234,7 @@ class ReplicaHost {
   bool LeaseHolds(const Hosted& hosted) const;
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
+  void Halt(Hosted* hosted);
   void Stop(Hosted* hosted, const absl::Status& status);
   void Reclaim(Hosted* hosted, Ballot ballot);
 
