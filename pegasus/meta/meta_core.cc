@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
@@ -210,7 +212,9 @@ void MetaCore::OnBeacon(NodeId from, const proto::Beacon& beacon,
   }
   proto::BeaconResponse response;
   response.set_send_time_ns(beacon.send_time_ns());
-  response.set_allowed(ready_ && nodes_.OnBeacon(from, now_ns_));
+  response.set_allowed(ready_ && nodes_.OnBeacon(from, now_ns_,
+                                                 beacon.session(),
+                                                 beacon.seq()));
   Send(from, reply_token, std::move(response));
 }
 
@@ -338,7 +342,16 @@ void MetaCore::ReplyUpdate(NodeId to, ReplyToken token,
   Send(to, token, std::move(response));
 }
 
+// Everything but a beacon answer carries the fence (proto::LeaseFence).
 void MetaCore::Send(NodeId to, ReplyToken token, MetaMessage message) {
+  std::visit(
+      [&](auto& body) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(body)>,
+                                      proto::BeaconResponse>) {
+          *body.mutable_fence() = nodes_.Fence(to);
+        }
+      },
+      message);
   out_.messages.emplace_back(to, OutMessage{token, std::move(message)});
 }
 

@@ -134,7 +134,8 @@ class MetaCore {
                            int32_t replica_count, int64_t now_ns);
 
   // A beacon from `from`: the node is alive as of now_ns (a dead or unknown
-  // node becomes alive). Answered with a BeaconResponse echoing
+  // node becomes alive), and every later message to it carries the fence of
+  // its latest beacon (proto::LeaseFence; not the beacon answers). Answered with a BeaconResponse echoing
   // send_time_ns, allowed=true; allowed=false before Recover, or when
   // max_nodes are tracked and none is dead. A beacon whose `node` is not
   // `from` is dropped unanswered (counted as malformed).

@@ -404,6 +404,40 @@ TEST_F(MetaCoreTest, ConfigSyncReturnsThePartitionsTheNodeIsAMemberOf) {
   EXPECT_EQ(h_.ResponseFor<proto::ConfigSyncResponse>(none)->configs_size(), 0);
 }
 
+// Proposals and answers to a node carry the fence of its latest beacon (the
+// harness's session for node n is n + 100).
+TEST_F(MetaCoreTest, MessagesCarryTheFenceOfTheRecipientsLatestBeacon) {
+  auto expect_fence = [&](NodeId to, const proto::LeaseFence& fence) {
+    EXPECT_EQ(fence.session(), to.value + 100) << to.value;
+    EXPECT_EQ(fence.beacon(), h_.beacons_sent(to)) << to.value;
+  };
+  h_.BeaconAll(kThree);
+  h_.Beacon(kN2);
+  ASSERT_TRUE(h_.core().CreateTable(1, 2, 3, h_.now()).ok());
+  h_.Drain();
+  h_.Settle();
+  h_.TickAndSettle();
+  const auto proposals = h_.Proposals();
+  ASSERT_FALSE(proposals.empty());
+  for (const auto& [to, proposal] : proposals)
+    expect_fence(to, proposal.fence());
+
+  h_.Beacon(kN1);
+  const ReplyToken sync = h_.ConfigSync(kN1, {});
+  expect_fence(kN1, h_.ResponseFor<proto::ConfigSyncResponse>(sync)->fence());
+  // Refused or accepted, an update's answer carries it too.
+  const proto::PartitionConfig config = Config();
+  const ReplyToken update =
+      h_.ConfigUpdate(kN3, MakeUpdate(config, proto::CONFIG_REMOVE, kN3, kN3));
+  expect_fence(kN3,
+               h_.ResponseFor<proto::ConfigUpdateResponse>(update)->fence());
+  // A node never heard from gets zeros, which no server's session is.
+  const ReplyToken stranger = h_.ConfigSync(kN4, {});
+  EXPECT_EQ(
+      h_.ResponseFor<proto::ConfigSyncResponse>(stranger)->fence().session(),
+      0u);
+}
+
 TEST_F(MetaCoreTest, ConfigSyncNamingAnotherNodeIsRefused) {
   proto::ConfigSyncRequest request;
   request.set_node(2);

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -94,10 +95,13 @@ class MetaHarness {
   // Moves time forward (running completions due on the way).
   void Advance(int64_t delta_ns) { executor_.AdvanceNs(delta_ns); }
 
+  // A beacon of `node`'s session (its id + 100), numbered in order.
   ReplyToken Beacon(NodeId node) {
     proto::Beacon beacon;
     beacon.set_node(node.value);
     beacon.set_send_time_ns(now());
+    beacon.set_session(node.value + 100);
+    beacon.set_seq(++beacons_sent_[node]);
     const ReplyToken token = next_token_++;
     core_->OnBeacon(node, beacon, token, now());
     Drain();
@@ -152,6 +156,11 @@ class MetaHarness {
   std::vector<SentMessage>& sent() { return sent_; }
   std::vector<SentMessage> TakeSent() { return std::exchange(sent_, {}); }
   uint64_t writes_issued() const { return writes_issued_; }
+  // How many beacons Beacon() sent for `node`: the seq of its latest.
+  uint64_t beacons_sent(NodeId node) const {
+    auto it = beacons_sent_.find(node);
+    return it == beacons_sent_.end() ? 0 : it->second;
+  }
 
   // The response with `token`, if one was sent, as type T.
   template <typename T>
@@ -183,6 +192,7 @@ class MetaHarness {
   uint64_t generation_ = 0;
   ReplyToken next_token_ = 1;
   uint64_t writes_issued_ = 0;
+  std::map<NodeId, uint64_t> beacons_sent_;
   std::vector<SentMessage> sent_;
 };
 

@@ -175,6 +175,7 @@ bool Alive(const std::weak_ptr<bool>& alive) {
 
 ReplicaHost::ReplicaHost(const ReplicaHostOptions& options)
     : options_(options),
+      session_(options.env.random->Next64() | 1),
       rpc_(options.env.transport, options.env.executor,
            options.env.random->Next64() | 1),
       counters_(std::make_unique<Counters>()) {}
@@ -402,6 +403,19 @@ void ReplicaHost::OnReplica(Hosted* hosted,
   });
 }
 
+void ReplicaHost::OnReplicaInLease(Hosted* hosted,
+                                   absl::AnyInvocable<void(Hosted*)> step) {
+  uint64_t lapses = 0;
+  {
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    lapses = lease_lapses_;
+  }
+  // Enter has brought the replica's count up to date.
+  OnReplica(hosted, [lapses, step = std::move(step)](Hosted* h) mutable {
+    if (h->lease_lapses == lapses) step(h);
+  });
+}
+
 void ReplicaHost::RunStep(Hosted* hosted,
                           absl::FunctionRef<void(Hosted*)> step) {
   Enter(hosted);
@@ -529,12 +543,14 @@ void ReplicaHost::SendOutbox(Hosted* hosted) {
             proto::ConfigUpdateResponse response;
             std::shared_ptr<Hosted> h = weak.lock();
             if (h == nullptr || !answer.ok() ||
-                !response.ParseFromString(*answer)) {
+                !response.ParseFromString(*answer) ||
+                !FenceHolds(response.fence())) {
               return;
             }
-            OnReplica(h.get(), [response = std::move(response)](Hosted* x) {
-              x->replica->OnConfigUpdateResponse(response);
-            });
+            OnReplicaInLease(h.get(),
+                             [response = std::move(response)](Hosted* x) {
+                               x->replica->OnConfigUpdateResponse(response);
+                             });
           });
     }
     for (auto& [responder, payload] : outbox.replies) {
@@ -985,9 +1001,10 @@ void ReplicaHost::HandlePeer(RpcMethod method, NodeId from,
 }
 
 void ReplicaHost::HandleProposal(const std::string& payload) {
-  CheckLease();
   proto::ConfigProposal proposal;
-  if (!proposal.ParseFromString(payload) || !lease_valid_) return;
+  if (!proposal.ParseFromString(payload) || !FenceHolds(proposal.fence())) {
+    return;
+  }
   // Only an assignment makes a replica from nothing: one upgraded to
   // primary was a secondary, and must have its data.
   const Gpid gpid = GpidOf(proposal.config());
@@ -996,7 +1013,7 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
       MayCreate(gpid, proposal.config().ballot(), /*learner=*/false);
   Hosted* hosted = Target(gpid, creates);
   if (hosted == nullptr) return;
-  OnReplica(hosted, [proposal = std::move(proposal)](Hosted* h) {
+  OnReplicaInLease(hosted, [proposal = std::move(proposal)](Hosted* h) {
     if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
       h->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
     } else {
@@ -1021,17 +1038,26 @@ void ReplicaHost::CheckLease() {
   SetLease(false);
 }
 
+bool ReplicaHost::FenceHolds(const proto::LeaseFence& fence) {
+  CheckLease();
+  return lease_valid_ && fence.session() == session_ &&
+         fence.beacon() >= lease_first_beacon_;
+}
+
 void ReplicaHost::SendBeacon() {
   CheckLease();
   const int64_t send_ns = options_.env.clock->MonotonicNowNs();
   proto::Beacon beacon;
   beacon.set_node(options_.self.value);
   beacon.set_send_time_ns(send_ns);
+  beacon.set_session(session_);
+  const uint64_t seq = ++beacons_sent_;
+  beacon.set_seq(seq);
   rpc_.Call(
       options_.meta, kBeaconMethod, beacon.SerializeAsString(),
       CallOptions{.timeout_ns = options_.beacon_interval_ns},
-      [this, alive = std::weak_ptr<bool>(alive_),
-       send_ns](absl::StatusOr<std::string> answer) {
+      [this, alive = std::weak_ptr<bool>(alive_), send_ns,
+       seq](absl::StatusOr<std::string> answer) {
         if (!Alive(alive) || !answer.ok()) return;
         proto::BeaconResponse response;
         if (!response.ParseFromString(*answer) || !response.allowed()) {
@@ -1050,6 +1076,7 @@ void ReplicaHost::SendBeacon() {
           until_ns = lease_until_ns_;
         }
         if (!lease_valid_ && options_.env.clock->MonotonicNowNs() < until_ns) {
+          lease_first_beacon_ = seq;
           SetLease(true);
           SyncConfig();
         }
@@ -1096,14 +1123,14 @@ void ReplicaHost::SyncConfig() {
 // the configuration makes this node primary (an assignment whose proposal
 // was lost): a secondary without its replica must not start empty.
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
-  if (!lease_valid_) return;
+  if (!FenceHolds(response.fence())) return;
   for (const proto::PartitionConfig& config : response.configs()) {
     const Gpid gpid = GpidOf(config);
     Hosted* hosted =
         Target(gpid, config.primary() == options_.self.value &&
                          MayCreate(gpid, config.ballot(), /*learner=*/false));
     if (hosted == nullptr) continue;
-    OnReplica(hosted, [this, config](Hosted* h) {
+    OnReplicaInLease(hosted, [this, config](Hosted* h) {
       // Judged by the replica's own ballot, before it takes the new one.
       if (Unneeded(*h->replica, config)) return Reclaim(h, config.ballot());
       h->replica->OnConfig(config);

@@ -210,6 +210,10 @@ class ReplicaHost {
 
   // On the replica's strand, later: Enter, `step`, Leave.
   void OnReplica(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
+  // The same, for what the meta server sent: `step` is skipped if a lapse
+  // came in between, which fences the message off (FenceHolds).
+  void OnReplicaInLease(Hosted* hosted,
+                        absl::AnyInvocable<void(Hosted*)> step);
   // A step on the replica's strand: Enter, `step` unless the replica
   // stopped, Leave.
   void RunStep(Hosted* hosted, absl::FunctionRef<void(Hosted*)> step);
@@ -243,6 +247,12 @@ class ReplicaHost {
   void HandleProposal(const std::string& payload);
 
   void CheckLease();
+  // Whether a message the meta server sent with `fence` may be acted on:
+  // the lease holds, and the fence names a beacon of this session no older
+  // than the one whose answer started the lease. What the meta server sent
+  // before it declared this server dead is fenced off so, however late it
+  // comes (docs/replication.md, "Fencing the meta server's messages").
+  bool FenceHolds(const proto::LeaseFence& fence);
   void SendBeacon();
   void SetLease(bool valid);
   void SyncConfig();
@@ -255,6 +265,8 @@ class ReplicaHost {
   void Arm(size_t index);
 
   const ReplicaHostOptions options_;
+  // A random nonzero id for this start: beacons carry it, with their seq.
+  const uint64_t session_;
   RpcEndpoint rpc_;
   // The host strand's: the map changes only there; an entry goes when its
   // replica is reclaimed (tasks hold replicas weakly).
@@ -264,6 +276,10 @@ class ReplicaHost {
   std::map<Gpid, Ballot> reclaimed_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
+  // Beacons sent this session, and the seq of the one whose answer started
+  // the lease (after its last lapse).
+  uint64_t beacons_sent_ = 0;
+  uint64_t lease_first_beacon_ = 0;
   ClientToken next_client_ = 1;
   // Written by the host strand, read by every replica's strand; both
   // guarded by lease_mu_.

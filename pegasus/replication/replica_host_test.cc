@@ -146,6 +146,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     int32_t partitions = 2;
     int32_t replicas = 2;
     int max_last_drops = 6;  // The meta server's.
+    int32_t min_replica_count = 2;  // The replicas'.
   };
 
   ReplicaHostTest() : world_(/*seed=*/7) {
@@ -157,6 +158,11 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
         &world_, network, world_.NewRandom("network"),
         [this](int from, int to, const std::string& message) {
           if (to < 0 || to >= static_cast<int>(processes_.size())) return false;
+          if (from == kMetaProcess && to == hold_proposals_to_ &&
+              IsProposal(message)) {
+            held_.push_back(message);
+            return true;
+          }
           return processes_[to]->Receive(
               NodeId{static_cast<uint64_t>(from) + 1}, message);
         });
@@ -233,6 +239,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
           options.meta = kMetaNode;
           options.env = sim::ReplicaHostEnv(env);
           options.lease_ns = kLeaseNs;
+          options.replica.min_replica_count = shape_.min_replica_count;
           options.check_invariants = true;
           options.open_engine = [fs = env.file_system,
                                  clock = env.clock](const std::string& dir) {
@@ -404,6 +411,26 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
   }
   void RunFor(int64_t ns) { world_.RunUntil(world_.now_ns() + ns); }
 
+  // Whether `message` is a ConfigProposal notification (rpc.cc's wire
+  // format: [u8 3][u32 method, big-endian][payload]).
+  static bool IsProposal(const std::string& message) {
+    if (message.size() < 5 || message[0] != 3) return false;
+    uint32_t method = 0;
+    for (int i = 1; i <= 4; ++i) {
+      method = (method << 8) | static_cast<uint8_t>(message[i]);
+    }
+    return method == kConfigProposalMethod;
+  }
+  // Delivers what the network held back for host `h`, as late as now.
+  void DeliverHeld(int h) {
+    const int p = ProcessOf(h);
+    for (const std::string& message : std::exchange(held_, {})) {
+      processes_[p]->Post(
+          [this, p, message] { processes_[p]->Receive(kMetaNode, message); });
+    }
+    RunFor(0);
+  }
+
   // Runs `fn` as an event of the client process, as RPC requires.
   void OnClient(absl::AnyInvocable<void()> fn) {
     processes_.back()->Post(std::move(fn));
@@ -490,6 +517,10 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
       std::make_shared<InMemoryMetaStore::Medium>();
   std::vector<std::string> failures_;
   Shape shape_;
+  // The meta server's proposals to this process are held back in held_,
+  // until DeliverHeld.
+  int hold_proposals_to_ = -1;
+  std::vector<std::string> held_;
   std::unique_ptr<sim::SimNetwork> network_;
   // Last: the hosts in them point at everything above.
   std::vector<std::unique_ptr<sim::SimProcess>> processes_;
@@ -851,6 +882,51 @@ TEST_F(ReplicaHostTest, ProposalsFromOthersThanTheMetaServerAreIgnored) {
   EXPECT_EQ(Snapshot(), before);
   MustPut(gpid, "k", "v");
   EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
+}
+
+// Nothing the meta server sent before it declared a server dead is acted on
+// once the server's lease is back, however late it comes. Here a new
+// partition's assignment never reaches host 1 in time: host 1 is declared
+// dead, comes back and syncs without the replica, and the meta server
+// assigns the partition to host 0 under a newer ballot. When the old
+// assignment arrives at last, host 1 creates nothing: made primary under the
+// old ballot, with no secondaries, it would have served alongside host 0.
+TEST_F(ReplicaHostTest, AnAssignmentThatOutlivedItsServersLeaseIsIgnored) {
+  const int late = 1;
+  const int other = 0;
+  hold_proposals_to_ = ProcessOf(late);
+  // The meta server hears only the late host at first, so it assigns the
+  // partition there.
+  network_->Cut(ProcessOf(other), kMetaProcess);
+  Build({.hosts = 2,
+         .partitions = 1,
+         .replicas = 1,
+         .min_replica_count = 1});
+  const Gpid gpid{kAppId, 0};
+  ASSERT_TRUE(RunUntil([&] { return !held_.empty(); }, kSettleNs));
+  ASSERT_EQ(PrimaryOf(gpid), late);
+  const Ballot assigned = MetaConfig(gpid).ballot();
+  network_->Heal();
+  network_->CutBothWays(kMetaProcess, ProcessOf(late));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        return Meta().GetNodeStatus(NodeOf(late)) == NodeStatus::kDead;
+      },
+      kGraceNs + kSecond));
+  network_->Heal();
+  ASSERT_TRUE(RunUntil([&] { return Served(gpid); }, kSettleNs));
+  ASSERT_EQ(PrimaryOf(gpid), other);
+  ASSERT_GT(MetaConfig(gpid).ballot(), assigned + 1);
+  ASSERT_TRUE(Host(late).lease_valid());
+  ASSERT_EQ(Host(late).replica(gpid), nullptr);
+  MustPut(gpid, "k", "v");
+
+  DeliverHeld(late);
+  RunFor(kSecond);
+  EXPECT_EQ(Host(late).replica(gpid), nullptr);
+  EXPECT_TRUE(Served(gpid));
+  MustPut(gpid, "k", "w");
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "w");
 }
 
 // Bytes that parse as nothing, sent to every host as raw transport

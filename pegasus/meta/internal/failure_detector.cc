@@ -1,5 +1,7 @@
 #include "pegasus/meta/internal/failure_detector.h"
 
+#include <algorithm>
+
 #include "pegasus/base/check.h"
 
 namespace pegasus::meta_internal {
@@ -16,7 +18,8 @@ void FailureDetector::Expect(NodeId node, int64_t now_ns) {
   nodes_[node] = Node{NodeStatus::kUnknown, now_ns};
 }
 
-bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns) {
+bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
+                               uint64_t seq) {
   if (node.value == 0) return false;
   auto it = nodes_.find(node);
   if (it == nodes_.end()) {
@@ -25,9 +28,26 @@ bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns) {
     }
     it = nodes_.emplace(node, Node{}).first;
   }
-  it->second.status = NodeStatus::kAlive;
-  it->second.last_heard_ns = now_ns;
+  Node& n = it->second;
+  n.status = NodeStatus::kAlive;
+  n.last_heard_ns = now_ns;
+  if (session != n.session) {
+    n.session = session;
+    n.seq = seq;
+  } else {
+    n.seq = std::max(n.seq, seq);
+  }
   return true;
+}
+
+proto::LeaseFence FailureDetector::Fence(NodeId node) const {
+  proto::LeaseFence fence;
+  auto it = nodes_.find(node);
+  if (it != nodes_.end()) {
+    fence.set_session(it->second.session);
+    fence.set_beacon(it->second.seq);
+  }
+  return fence;
 }
 
 std::vector<NodeId> FailureDetector::DeclareDead(int64_t now_ns) {

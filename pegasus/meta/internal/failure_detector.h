@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "pegasus/base/ids.h"
+#include "pegasus/proto/replication.pb.h"
 
 namespace pegasus {
 
@@ -35,10 +36,16 @@ class FailureDetector {
   // tracked already.
   void Expect(NodeId node, int64_t now_ns);
 
-  // Records a beacon: the node is alive as of `now_ns`. Returns false, and
-  // records nothing, when the node is new and max_nodes are tracked, none of
-  // them dead (a dead one is evicted to make room: the lowest id).
-  bool OnBeacon(NodeId node, int64_t now_ns);
+  // Records a beacon: the node is alive as of `now_ns`, and the beacon is
+  // its latest (the fence, below). Returns false, and records nothing, when
+  // the node is new and max_nodes are tracked, none of them dead (a dead one
+  // is evicted to make room: the lowest id).
+  bool OnBeacon(NodeId node, int64_t now_ns, uint64_t session, uint64_t seq);
+
+  // The fence for messages to `node`: the session of the latest beacon to
+  // arrive and the highest seq seen in that session. Zeros for a node never
+  // heard from (or forgotten).
+  proto::LeaseFence Fence(NodeId node) const;
 
   // Declares dead every alive or unknown node last heard from grace_ns or
   // more before `now_ns`; returns them in id order.
@@ -57,6 +64,8 @@ class FailureDetector {
     NodeStatus status = NodeStatus::kUnknown;
     // The last beacon's arrival, or the recovery time for kUnknown.
     int64_t last_heard_ns = 0;
+    uint64_t session = 0;
+    uint64_t seq = 0;
   };
 
   bool MakeRoom();

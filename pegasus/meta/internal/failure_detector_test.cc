@@ -1,5 +1,8 @@
 #include "pegasus/meta/internal/failure_detector.h"
 
+#include <cstdint>
+#include <utility>
+
 #include "gtest/gtest.h"
 
 namespace pegasus::meta_internal {
@@ -10,13 +13,13 @@ constexpr int64_t kGraceNs = 5'000;
 TEST(FailureDetectorTest, NodeIsDeadAfterGraceWithoutBeacon) {
   FailureDetector fd(kGraceNs, 10);
   EXPECT_EQ(fd.Status(NodeId{1}), NodeStatus::kDead);  // never heard from
-  fd.OnBeacon(NodeId{1}, 100);
+  fd.OnBeacon(NodeId{1}, 100, 7, 1);
   EXPECT_TRUE(fd.IsAlive(NodeId{1}));
   EXPECT_TRUE(fd.DeclareDead(100 + kGraceNs - 1).empty());
   EXPECT_EQ(fd.DeclareDead(100 + kGraceNs), (std::vector<NodeId>{NodeId{1}}));
   EXPECT_TRUE(fd.IsDead(NodeId{1}));
   EXPECT_TRUE(fd.DeclareDead(100 + 2 * kGraceNs).empty());  // only once
-  fd.OnBeacon(NodeId{1}, 20'000);
+  fd.OnBeacon(NodeId{1}, 20'000, 7, 1);
   EXPECT_TRUE(fd.IsAlive(NodeId{1}));
 }
 
@@ -31,14 +34,36 @@ TEST(FailureDetectorTest, ExpectedNodeHasGraceFromRecovery) {
 
 TEST(FailureDetectorTest, FullTableEvictsTheLowestDeadNodeOrRefuses) {
   FailureDetector fd(kGraceNs, 2);
-  EXPECT_TRUE(fd.OnBeacon(NodeId{1}, 0));
-  EXPECT_TRUE(fd.OnBeacon(NodeId{2}, 0));
-  EXPECT_FALSE(fd.OnBeacon(NodeId{3}, 1));
-  fd.OnBeacon(NodeId{2}, kGraceNs);
+  EXPECT_TRUE(fd.OnBeacon(NodeId{1}, 0, 7, 1));
+  EXPECT_TRUE(fd.OnBeacon(NodeId{2}, 0, 7, 1));
+  EXPECT_FALSE(fd.OnBeacon(NodeId{3}, 1, 7, 1));
+  fd.OnBeacon(NodeId{2}, kGraceNs, 7, 1);
   fd.DeclareDead(kGraceNs);
-  EXPECT_TRUE(fd.OnBeacon(NodeId{3}, kGraceNs));
+  EXPECT_TRUE(fd.OnBeacon(NodeId{3}, kGraceNs, 7, 1));
   EXPECT_EQ(fd.tracked(), 2u);
   EXPECT_EQ(fd.AliveNodes(), (std::vector<NodeId>{NodeId{2}, NodeId{3}}));
+}
+
+// The fence names the latest session to beacon and its highest seq, however
+// the beacons of that session arrive; a beacon of another session replaces
+// it, whatever its seq.
+TEST(FailureDetectorTest, FenceIsTheLatestSessionsHighestBeacon) {
+  FailureDetector fd(kGraceNs, 10);
+  auto fence = [&](NodeId node) {
+    const proto::LeaseFence f = fd.Fence(node);
+    return std::make_pair(f.session(), f.beacon());
+  };
+  EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{0}, uint64_t{0}));
+  fd.OnBeacon(NodeId{1}, 0, 7, 3);
+  fd.OnBeacon(NodeId{1}, 1, 7, 5);
+  fd.OnBeacon(NodeId{1}, 2, 7, 4);  // Overtaken on the way.
+  EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{7}, uint64_t{5}));
+  fd.OnBeacon(NodeId{1}, 3, 9, 1);  // The server restarted.
+  EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{9}, uint64_t{1}));
+  // Declared dead, the node keeps its fence; others have none.
+  fd.DeclareDead(3 + kGraceNs);
+  EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{9}, uint64_t{1}));
+  EXPECT_EQ(fence(NodeId{2}), std::make_pair(uint64_t{0}, uint64_t{0}));
 }
 
 }  // namespace
