@@ -610,7 +610,9 @@ void ReplicaHost::TickReplica(Hosted* hosted) {
 void ReplicaHost::Checkpoint(Hosted* hosted) {
   absl::Status status = hosted->engine->Flush();
   if (status.ok()) {
-    status = hosted->log->GarbageCollect(hosted->engine->LastDurableDecree());
+    status = hosted->log->GarbageCollect(
+        std::min(hosted->engine->LastDurableDecree(),
+                 hosted->replica->log_keep_from() - 1));
   }
   if (!status.ok()) Stop(hosted, status);
 }

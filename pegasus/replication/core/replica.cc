@@ -91,7 +91,10 @@ Replica::Replica(Gpid gpid, NodeId self, const ReplicaOptions& options,
   Decree known_committed = last_applied;
   for (const proto::Mutation& mutation : logged) {
     max_ballot = std::max(max_ballot, mutation.ballot());
-    if (mutation.drops_tail()) continue;
+    if (mutation.drops_tail()) {
+      tail_marker_ = {mutation.ballot(), mutation.decree()};
+      continue;
+    }
     known_committed = std::max(known_committed, mutation.last_committed());
     last_timestamp_us_ = std::max(last_timestamp_us_, mutation.timestamp_us());
   }
@@ -335,6 +338,11 @@ Decree Replica::last_prepared() const {
 const proto::Mutation* Replica::MutationAt(Decree decree) const {
   auto it = entries_.find(decree);
   return it == entries_.end() ? nullptr : &it->second.mutation;
+}
+
+Decree Replica::log_keep_from() const {
+  return tail_marker_.first == config_.ballot() ? tail_marker_.second
+                                                : kMaxDecree;
 }
 
 proto::ReplicaReport Replica::Report() const {

@@ -143,6 +143,11 @@ class Replica {
   // The mutation this replica holds at `decree` (prepared, or committed and
   // still cached), or null.
   const proto::Mutation* MutationAt(Decree decree) const;
+  // The driver may garbage-collect the log only below this decree: while a
+  // learner, the tail-drop marker of its current ballot must stay
+  // (StartLearning). kMaxDecree when nothing is pinned.
+  static constexpr Decree kMaxDecree = INT64_MAX;
+  Decree log_keep_from() const;
   proto::ReplicaReport Report() const;
 
   // Aborts (PEGASUS_CHECK) when a local invariant is broken: the commit
@@ -280,6 +285,10 @@ class Replica {
   // Tail-drop markers appended to the log and not yet completed, as
   // (ballot, decree).
   std::multiset<std::pair<Ballot, Decree>> pending_markers_;
+  // The latest tail-drop marker in the log (appended here, or replayed), as
+  // (ballot, decree): under that ballot, everything this replica took in
+  // since came from that ballot's primary.
+  std::pair<Ballot, Decree> tail_marker_{0, kNoDecree};
   bool installing_checkpoint_ = false;
   proto::LearnResponse pending_install_;
 

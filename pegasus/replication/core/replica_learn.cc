@@ -112,6 +112,27 @@ void Replica::StartLearning(NodeId primary, Ballot primary_ballot,
   learn_succeeded_ = false;
   learn_unlogged_.clear();
   installing_checkpoint_ = false;
+  // A round under a ballot whose marker (below) is already in the log: an
+  // earlier round with this same primary wrote it, and this replica has
+  // restarted or lost its lease since. Everything it took in after the
+  // marker came from this primary, whatever ballot each mutation carries:
+  // the primary's history, which it keeps whole. It may have reported
+  // success with it, and the primary proposed it as a secondary; were it to
+  // drop any now and the meta server accept, it would be a secondary
+  // without mutations it had acknowledged. Only a delayed invitation can
+  // start such a round, since the primary invites no learner whose upgrade
+  // it proposed (UpgradePending).
+  if (tail_marker_.first == primary_ballot &&
+      config_.ballot() == primary_ballot) {
+    for (auto it = entries_.upper_bound(last_committed_); it != entries_.end();
+         ++it) {
+      if (!it->second.logged) {
+        learn_unlogged_.insert({it->second.mutation.ballot(), it->first});
+      }
+    }
+    SendLearnRequest();
+    return;
+  }
   // The uncommitted tail may disagree with this primary's history. It goes
   // from the log too (a marker replay honours): else a restart would find
   // it there and, once a later prepare's commit point covered it, commit
@@ -133,16 +154,16 @@ void Replica::StartLearning(NodeId primary, Ballot primary_ballot,
     // Learning is complete only once what it holds is durable.
     if (!it->second.logged) learn_unlogged_.insert({primary_ballot, it->first});
   }
-  if (auto dropped = entries_.upper_bound(keep_through);
-      dropped != entries_.end()) {
-    entries_.erase(dropped, entries_.end());
-    proto::Mutation marker;
-    marker.set_ballot(config_.ballot());
-    marker.set_decree(keep_through + 1);
-    marker.set_drops_tail(true);
-    pending_markers_.insert({marker.ballot(), marker.decree()});
-    ready_.log_appends.push_back(LogAppend{std::move(marker)});
-  }
+  // The marker goes in even when nothing is dropped: it records that from
+  // here on, under this ballot, the log holds this primary's history.
+  entries_.erase(entries_.upper_bound(keep_through), entries_.end());
+  proto::Mutation marker;
+  marker.set_ballot(config_.ballot());
+  marker.set_decree(keep_through + 1);
+  marker.set_drops_tail(true);
+  tail_marker_ = {marker.ballot(), marker.decree()};
+  pending_markers_.insert(tail_marker_);
+  ready_.log_appends.push_back(LogAppend{std::move(marker)});
   SendLearnRequest();
 }
 

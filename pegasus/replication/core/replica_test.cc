@@ -606,6 +606,53 @@ TEST(ReplicaTest, LearnerWithItsUpgradePendingIsNotInvitedAgain) {
   EXPECT_EQ(g.at(3).last_prepared(), 3);
 }
 
+// A learner reported success and its primary proposed the upgrade; then the
+// learner restarted, and an invitation delayed from its first round started
+// a second. Its log showed it had already reconciled its tail with this
+// primary under this ballot: what it learned is kept whole, including a
+// mutation of an older ballot past its commit point. Dropped, and the
+// upgrade accepted before the second round ended, it would be a secondary
+// without a committed mutation.
+TEST(ReplicaTest, LearnerInvitedAgainUnderTheSameBallotKeepsWhatItLearned) {
+  Group g(3);
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= 2; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+  g.Configure(Group::Config(2, 1, {2}));
+  g.Settle();
+  ASSERT_EQ(g.at(1).MutationAt(2)->ballot(), 1);
+  g.at(1).OnAddLearner(Group::Config(2, 1, {2}), NodeId{3});
+  g.Drain(1);
+  const Message invitation = Take(g, 3);
+  Receive(g, invitation);
+  g.Settle();
+  ASSERT_EQ(g.meta_inbox.size(), 1u);
+  ASSERT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
+  const proto::PartitionConfig upgraded = g.meta_inbox[0].config();
+  // Storage kept nothing; the log tells decree 1 committed, not decree 2.
+  g.Restart(3, kNoDecree, g.logs[3]);
+  ASSERT_EQ(g.at(3).last_committed(), 1);
+  Receive(g, invitation);
+  g.CompleteLogs(3);
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kLearner);
+  ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "n3 dropped what it learned";
+  EXPECT_EQ(g.at(3).MutationAt(2)->ballot(), 1);
+  // The second round is cut short; the meta server accepts the upgrade.
+  g.network.clear();
+  proto::ConfigUpdateResponse response;
+  *response.mutable_config() = upgraded;
+  g.at(1).OnConfigUpdateResponse(response);
+  g.Drain(1);
+  g.Write(1, "k", 3);
+  g.Settle();
+  EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
+  EXPECT_EQ(g.at(1).last_committed(), 3);
+  EXPECT_EQ(g.at(3).last_prepared(), 3);
+  EXPECT_NE(g.at(3).MutationAt(2), nullptr);
+}
+
 // Regression: a learner that restarted and lost part of its tail learned
 // again under the same signature, took a duplicate of an answer to its
 // earlier round (which started after what it had then), and finished with

@@ -105,8 +105,16 @@ std::string CodeName(const absl::Status& status) {
 }
 
 std::string MutationText(const proto::Mutation& m) {
+  if (m.drops_tail()) {
+    return absl::StrCat("b=", m.ballot(), " drop-tail d>=", m.decree());
+  }
   return absl::StrCat("b=", m.ballot(), " d=", m.decree(),
                       " w=", m.writes_size());
+}
+
+std::string RecordText(const proto::Mutation& m) {
+  return absl::StrCat(m.drops_tail() ? "drop>=d" : "d", m.decree(), "@b",
+                      m.ballot());
 }
 
 std::string Keys(const proto::Mutation& m) {

@@ -17,8 +17,11 @@ namespace pegasus::replication {
 
 // "b=2 p=1 s=(2,3)".
 std::string ConfigText(const proto::PartitionConfig& config);
-// "b=1 d=3 w=2": ballot, decree, number of writes.
+// "b=1 d=3 w=2": ballot, decree, number of writes; for a tail-drop marker
+// "b=1 drop-tail d>=3".
 std::string MutationText(const proto::Mutation& m);
+// A log record, short: "d3@b1", or "drop>=d3@b1" for a tail-drop marker.
+std::string RecordText(const proto::Mutation& m);
 // The hash keys of a mutation's puts: "(a,b)".
 std::string Keys(const proto::Mutation& m);
 // "1..3,5" for the decrees of a list of mutations; "none" when empty.

@@ -20,6 +20,8 @@
 //   n1: inactive b=0 -> primary b=1       its status or ballot changed
 //   n1: persist b=1                       the ballot made durable first
 //   n1: append b=1 d=3 w=1                a log append started
+//   n3: append b=1 drop-tail d>=2         a learner's tail-drop marker (in
+//                                         record lists: drop>=d2@b1)
 //   n1->n2 prepare b=1 d=3 lc=2 w=1       a message sent (queued); below
 //   n1->meta propose DOWNGRADE_TO_INACTIVE node=3 b=2 p=1 s=(2)
 //                                         a configuration proposal
@@ -430,8 +432,9 @@ class Scenario {
       --end;
       const proto::Mutation& m = pending[i];
       const std::string header = absl::StrCat(
-          "n", n, fail ? ": log failed b=" : ": logged b=", m.ballot(),
-          " d=", m.decree());
+          "n", n, fail ? ": log failed " : ": logged ",
+          m.drops_tail() ? MutationText(m)
+                         : absl::StrCat("b=", m.ballot(), " d=", m.decree()));
       Step(header, [&] {
         group_->CompleteLog(
             n, i,
@@ -487,7 +490,7 @@ class Scenario {
     if (!c.ok() || !Live(c, n)) return;
     std::vector<std::string> lost;
     for (const proto::Mutation& m : group_->pending_logs[n]) {
-      lost.push_back(absl::StrCat("d", m.decree(), "@b", m.ballot()));
+      lost.push_back(RecordText(m));
     }
     Line(absl::StrCat("n", n, ": crash, lost appends (",
                       absl::StrJoin(lost, ","), ")"));
@@ -503,7 +506,7 @@ class Scenario {
     if (!c.ok()) return;
     std::vector<std::string> log;
     for (const proto::Mutation& m : group_->logs[n]) {
-      log.push_back(absl::StrCat("d", m.decree(), "@b", m.ballot()));
+      log.push_back(RecordText(m));
     }
     down_.erase(n);
     Step(absl::StrCat("n", n, ": restart storage=d", applied, " log=(",
