@@ -145,7 +145,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     int hosts = 2;
     int32_t partitions = 2;
     int32_t replicas = 2;
-    int max_last_drops = 6;  // The meta server's.
+    int max_last_drops = 6;         // The meta server's.
     int32_t min_replica_count = 2;  // The replicas'.
   };
 
@@ -898,10 +898,7 @@ TEST_F(ReplicaHostTest, AnAssignmentThatOutlivedItsServersLeaseIsIgnored) {
   // The meta server hears only the late host at first, so it assigns the
   // partition there.
   network_->Cut(ProcessOf(other), kMetaProcess);
-  Build({.hosts = 2,
-         .partitions = 1,
-         .replicas = 1,
-         .min_replica_count = 1});
+  Build({.hosts = 2, .partitions = 1, .replicas = 1, .min_replica_count = 1});
   const Gpid gpid{kAppId, 0};
   ASSERT_TRUE(RunUntil([&] { return !held_.empty(); }, kSettleNs));
   ASSERT_EQ(PrimaryOf(gpid), late);
