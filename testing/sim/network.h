@@ -66,9 +66,11 @@ class SimNetwork {
   // Cuts `node` from every process in `others`, both ways.
   void Isolate(int node, const std::vector<int>& others);
   bool IsCut(int from, int to) const { return cuts_.contains({from, to}); }
-  // Holds messages on the link from `from` to `to` until `until_ns`.
+  // Holds messages on the link from `from` to `to` until `until_ns` (a
+  // message that would arrive later anyway is not held, unless others are:
+  // the link keeps its order).
   void Clog(int from, int to, int64_t until_ns);
-  // Removes every cut and clog.
+  // Removes every cut and clog; what the clogs held arrives now.
   void Heal();
   bool healthy() const { return cuts_.empty() && clogs_.empty(); }
 
@@ -82,9 +84,24 @@ class SimNetwork {
   Deliver deliver_;
   std::set<std::pair<int, int>> cuts_;
   std::map<std::pair<int, int>, int64_t> clogs_;
+  // What each clogged link holds, in send order, with the time each message
+  // would have arrived without the clog.
+  struct Held {
+    int64_t arrive_ns = 0;
+    uint64_t detail = 0;
+    std::string payload;
+  };
+  std::map<std::pair<int, int>, std::vector<Held>> held_;
   // Arrival time of the last message per link, for in-order delivery.
   std::map<std::pair<int, int>, int64_t> last_arrival_;
   NetworkStats stats_;
+
+  // Delivery at `arrive_ns` (later, to keep the link's order).
+  void Schedule(int from, int to, int64_t arrive_ns, uint64_t detail,
+                std::string payload);
+  // Sends on what `link` holds: each message arrives when it would have,
+  // or now if that has passed.
+  void Release(std::pair<int, int> link);
 };
 
 }  // namespace pegasus::sim

@@ -278,6 +278,33 @@ TEST_F(SimNetworkTest, HealRemovesCutsAndClogs) {
             (std::vector<Delivery>{{0, 1, "a", 1000}, {2, 3, "b", 1000}}));
 }
 
+// A heal ends a clog early: what it held arrives at once, in order, and
+// what is sent after arrives after it.
+TEST_F(SimNetworkTest, HealReleasesWhatAClogHolds) {
+  network_->Clog(0, 1, 1'000'000);
+  network_->Send(0, 1, "held", 0);
+  network_->Send(0, 1, "held_too", 500);
+  world_->RunUntil(2000);
+  EXPECT_TRUE(deliveries_.empty());
+  network_->Heal();
+  network_->Send(0, 1, "after", 2000);
+  RunAll();
+  EXPECT_EQ(deliveries_, (std::vector<Delivery>{{0, 1, "held", 2000},
+                                                {0, 1, "held_too", 2000},
+                                                {0, 1, "after", 3000}}));
+}
+
+// A message that would arrive after the clog ends still waits behind those
+// the clog holds, which arrive at its end.
+TEST_F(SimNetworkTest, ClogKeepsTheLinksOrder) {
+  network_->Clog(0, 1, 5000);
+  network_->Send(0, 1, "first", 0);
+  network_->Send(0, 1, "second", 4500);
+  RunAll();
+  EXPECT_EQ(deliveries_, (std::vector<Delivery>{{0, 1, "first", 5000},
+                                                {0, 1, "second", 5500}}));
+}
+
 TEST_F(SimNetworkTest, RefusedDeliveryIsCountedAsUndeliverable) {
   accept_ = false;
   network_->Send(0, 1, "nobody_home", 0);
