@@ -212,9 +212,8 @@ void MetaCore::OnBeacon(NodeId from, const proto::Beacon& beacon,
   }
   proto::BeaconResponse response;
   response.set_send_time_ns(beacon.send_time_ns());
-  response.set_allowed(ready_ && nodes_.OnBeacon(from, now_ns_,
-                                                 beacon.session(),
-                                                 beacon.seq()));
+  response.set_allowed(
+      ready_ && nodes_.OnBeacon(from, now_ns_, beacon.session(), beacon.seq()));
   Send(from, reply_token, std::move(response));
 }
 
@@ -243,9 +242,10 @@ void MetaCore::OnConfigSync(NodeId from,
         *response.add_configs() = partition.config;
       }
     }
-    // Only an alive node's reports count: a report that was in flight when
-    // its node was declared dead may describe replicas it no longer has.
-    if (nodes_.IsAlive(from)) reports_[from] = std::move(reported);
+    // Only a current sync's reports count: one that was in flight when its
+    // node was declared dead, or that a later one overtook, may describe
+    // replicas the node no longer has, or not yet those it has.
+    if (nodes_.AcceptSync(from, request)) reports_[from] = std::move(reported);
   }
   Send(from, reply_token, std::move(response));
 }

@@ -314,6 +314,29 @@ TEST_F(MetaCoreCureTest, AllDeadPartitionWaitsForTheLastDroppedNode) {
   EXPECT_EQ(adds[0].second.node(), kN2.value);
 }
 
+// A sync n3 sent before it was declared dead, arriving once it is back,
+// tells of no replica: believed, the cure would skip n3, the newest drop, for
+// n2, which may lack writes committed after it left.
+TEST_F(MetaCoreCureTest, ASyncSentBeforeTheNodeDiedDoesNotCount) {
+  MakeFullTable(kThree);
+  proto::ConfigSyncRequest stale;
+  stale.set_node(kN3.value);
+  stale.set_session(kN3.value + 100);  // The harness's session for n3.
+  stale.set_lease_beacon(h_.beacons_sent(kN3));
+  stale.set_seq(1000);
+  const int64_t ballot = KillEveryReplica(h_);
+  h_.BeaconAll(kThree);
+  h_.ConfigSync(kN1, {Report(kP0, ballot - 3)});
+  h_.ConfigSync(kN2, {Report(kP0, ballot - 2)});
+  h_.core().OnConfigSync(kN3, stale, 99, h_.now());
+  h_.Drain();
+  h_.Run(1 * kSecondNs, kThree);
+  EXPECT_EQ(Config().ballot(), ballot) << "n2 was made primary";
+  h_.ConfigSync(kN3, {Report(kP0, ballot - 1)});
+  h_.Run(100 * kMsNs, kThree);
+  EXPECT_EQ(Config().primary(), kN3.value);
+}
+
 TEST_F(MetaCoreCureTest, NewPartitionWhosePrimaryNeverHeardIsAssignedAgain) {
   h_.BeaconAll({kN1});
   ASSERT_TRUE(h_.core().CreateTable(1, 1, 3, h_.now()).ok());

@@ -125,6 +125,10 @@ class MetaHarness {
     proto::ConfigSyncRequest request;
     request.set_node(from.value);
     for (const auto& replica : replicas) *request.add_replicas() = replica;
+    // As under a lease its latest beacon started.
+    request.set_session(from.value + 100);
+    request.set_lease_beacon(beacons_sent(from));
+    request.set_seq(++syncs_sent_[from]);
     const ReplyToken token = next_token_++;
     core_->OnConfigSync(from, request, token, now());
     Drain();
@@ -193,6 +197,7 @@ class MetaHarness {
   ReplyToken next_token_ = 1;
   uint64_t writes_issued_ = 0;
   std::map<NodeId, uint64_t> beacons_sent_;
+  std::map<NodeId, uint64_t> syncs_sent_;
   std::vector<SentMessage> sent_;
 };
 

@@ -1097,6 +1097,9 @@ void ReplicaHost::SetLease(bool valid) {
 void ReplicaHost::SyncConfig() {
   proto::ConfigSyncRequest request;
   request.set_node(options_.self.value);
+  request.set_session(session_);
+  request.set_lease_beacon(lease_first_beacon_);
+  request.set_seq(++syncs_sent_);
   for (auto& [gpid, hosted] : hosted_) {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
     if (hosted->published.reclaimed) continue;

@@ -280,6 +280,7 @@ class ReplicaHost {
   // the lease (after its last lapse).
   uint64_t beacons_sent_ = 0;
   uint64_t lease_first_beacon_ = 0;
+  uint64_t syncs_sent_ = 0;
   ClientToken next_client_ = 1;
   // Written by the host strand, read by every replica's strand; both
   // guarded by lease_mu_.

@@ -15,7 +15,9 @@ FailureDetector::FailureDetector(int64_t grace_ns, int max_nodes)
 void FailureDetector::Expect(NodeId node, int64_t now_ns) {
   if (node.value == 0 || nodes_.count(node) > 0) return;
   if (static_cast<int>(nodes_.size()) >= max_nodes_ && !MakeRoom()) return;
-  nodes_[node] = Node{NodeStatus::kUnknown, now_ns};
+  Node& n = nodes_[node];
+  n.status = NodeStatus::kUnknown;
+  n.last_heard_ns = now_ns;
 }
 
 bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
@@ -31,12 +33,32 @@ bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
   Node& n = it->second;
   n.status = NodeStatus::kAlive;
   n.last_heard_ns = now_ns;
-  if (session != n.session) {
+  if (session == n.session) {
+    n.seq = std::max(n.seq, seq);
+  } else if (std::find(n.retired.begin(), n.retired.end(), session) ==
+             n.retired.end()) {
+    // The server restarted. A late beacon of an earlier session does not
+    // bring that session back.
+    if (n.session != 0) n.retired.push_back(n.session);
+    if (n.retired.size() > kRetiredSessions) n.retired.erase(n.retired.begin());
     n.session = session;
     n.seq = seq;
-  } else {
-    n.seq = std::max(n.seq, seq);
+    n.dead_seq = 0;
+    n.sync_seq = 0;
   }
+  return true;
+}
+
+bool FailureDetector::AcceptSync(NodeId node,
+                                 const proto::ConfigSyncRequest& sync) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return false;
+  Node& n = it->second;
+  if (n.status != NodeStatus::kAlive || sync.session() != n.session ||
+      sync.lease_beacon() <= n.dead_seq || sync.seq() <= n.sync_seq) {
+    return false;
+  }
+  n.sync_seq = sync.seq();
   return true;
 }
 
@@ -56,6 +78,7 @@ std::vector<NodeId> FailureDetector::DeclareDead(int64_t now_ns) {
     if (node.status == NodeStatus::kDead) continue;
     if (now_ns - node.last_heard_ns >= grace_ns_) {
       node.status = NodeStatus::kDead;
+      node.dead_seq = node.seq;
       dead.push_back(id);
     }
   }

@@ -37,15 +37,24 @@ class FailureDetector {
   void Expect(NodeId node, int64_t now_ns);
 
   // Records a beacon: the node is alive as of `now_ns`, and the beacon is
-  // its latest (the fence, below). Returns false, and records nothing, when
-  // the node is new and max_nodes are tracked, none of them dead (a dead one
-  // is evicted to make room: the lowest id).
+  // its latest (the fence, below) unless it is of one of the node's last
+  // few sessions before its current one. Returns false, and records nothing,
+  // when the node is new and max_nodes are tracked, none of them dead (a dead
+  // one is evicted to make room: the lowest id).
   bool OnBeacon(NodeId node, int64_t now_ns, uint64_t session, uint64_t seq);
 
   // The fence for messages to `node`: the session of the latest beacon to
   // arrive and the highest seq seen in that session. Zeros for a node never
   // heard from (or forgotten).
   proto::LeaseFence Fence(NodeId node) const;
+
+  // Whether a config sync from `node` is current, and if so records it: it
+  // is of the node's latest session, sent under a lease that started after
+  // the node was last declared dead (its lease_beacon is above every seq
+  // that had arrived by then: the lease that beacon started began after
+  // the declaration, docs/replication.md, "Fencing the meta server's
+  // messages"), and newer than the last current one.
+  bool AcceptSync(NodeId node, const proto::ConfigSyncRequest& sync);
 
   // Declares dead every alive or unknown node last heard from grace_ns or
   // more before `now_ns`; returns them in id order.
@@ -66,7 +75,14 @@ class FailureDetector {
     int64_t last_heard_ns = 0;
     uint64_t session = 0;
     uint64_t seq = 0;
+    // The highest seq of the session when it was last declared dead.
+    uint64_t dead_seq = 0;
+    // The seq of the last current sync of the session.
+    uint64_t sync_seq = 0;
+    // The node's earlier sessions, newest last (at most kRetiredSessions).
+    std::vector<uint64_t> retired;
   };
+  static constexpr size_t kRetiredSessions = 4;
 
   bool MakeRoom();
 

@@ -60,10 +60,49 @@ TEST(FailureDetectorTest, FenceIsTheLatestSessionsHighestBeacon) {
   EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{7}, uint64_t{5}));
   fd.OnBeacon(NodeId{1}, 3, 9, 1);  // The server restarted.
   EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{9}, uint64_t{1}));
+  fd.OnBeacon(NodeId{1}, 3, 7, 6);  // Late, from before the restart.
+  EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{9}, uint64_t{1}));
   // Declared dead, the node keeps its fence; others have none.
   fd.DeclareDead(3 + kGraceNs);
   EXPECT_EQ(fence(NodeId{1}), std::make_pair(uint64_t{9}, uint64_t{1}));
   EXPECT_EQ(fence(NodeId{2}), std::make_pair(uint64_t{0}, uint64_t{0}));
+}
+
+proto::ConfigSyncRequest Sync(uint64_t session, uint64_t lease_beacon,
+                              uint64_t seq) {
+  proto::ConfigSyncRequest sync;
+  sync.set_node(1);
+  sync.set_session(session);
+  sync.set_lease_beacon(lease_beacon);
+  sync.set_seq(seq);
+  return sync;
+}
+
+// A sync counts only if it is of the node's session, newer than the last
+// that counted, and sent under a lease that started after the node was last
+// declared dead: its lease beacon is above every seq heard by then.
+TEST(FailureDetectorTest, OnlyACurrentSyncIsAccepted) {
+  FailureDetector fd(kGraceNs, 10);
+  const NodeId node{1};
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 1, 1)));  // Never heard from.
+  fd.OnBeacon(node, 0, 7, 1);
+  fd.OnBeacon(node, 1, 7, 2);
+  EXPECT_TRUE(fd.AcceptSync(node, Sync(7, 1, 2)));
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 1, 1)));  // Overtaken.
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 1, 2)));  // A retry.
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(8, 1, 3)));  // Another session.
+  fd.DeclareDead(1 + kGraceNs);
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 1, 3)));  // The node is dead.
+  fd.OnBeacon(node, 2 * kGraceNs, 7, 3);             // Back.
+  // Sent before the declaration (its lease started with beacon 1).
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 1, 4)));
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 2, 5)));
+  // Under the lease beacon 3 started.
+  EXPECT_TRUE(fd.AcceptSync(node, Sync(7, 3, 6)));
+  // A restart starts the new session's count afresh.
+  fd.OnBeacon(node, 2 * kGraceNs + 1, 9, 1);
+  EXPECT_FALSE(fd.AcceptSync(node, Sync(7, 3, 7)));
+  EXPECT_TRUE(fd.AcceptSync(node, Sync(9, 1, 1)));
 }
 
 }  // namespace
