@@ -78,6 +78,17 @@ class ReplicaGroup {
     }
   }
 
+  // The meta server answers node n's proposal: accepted with the new
+  // `config`, or refused with `error` and its current one.
+  void MetaAnswers(int n, const proto::PartitionConfig& config,
+                   ErrorCode error = ErrorCode::kOk) {
+    proto::ConfigUpdateResponse response;
+    response.set_error(static_cast<int32_t>(error));
+    *response.mutable_config() = config;
+    at(n).OnConfigUpdateResponse(response);
+    Drain(n);
+  }
+
   void Write(int n, const std::string& key, ClientToken client,
              const std::string& value = "v") {
     proto::DataRequest request;

@@ -182,10 +182,7 @@ TEST(ReplicaTest,
   g.Tick(1, 1'000 * kMs);  // Node 2 is proposed for removal.
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   g.Write(1, "b", 2);  // Queued: the removal is pending.
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g.meta_inbox[0].config();
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, g.meta_inbox[0].config());
   g.Settle({2});
   EXPECT_EQ(g.errors[2], ErrorCode::kNotEnoughMember);
   EXPECT_EQ(g.at(1).last_prepared(), 1);
@@ -247,10 +244,7 @@ TEST(ReplicaTest, UnresponsiveSecondaryIsProposedForRemovalWithTheNextBallot) {
   g->Write(1, "b", 2);
   EXPECT_EQ(g->at(1).last_prepared(), 1);
   // The meta server accepts: the tail commits without node 3.
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = request.config();
-  g->at(1).OnConfigUpdateResponse(response);
-  g->Drain(1);
+  g->MetaAnswers(1, request.config());
   g->Settle({3});
   EXPECT_EQ(g->at(1).ballot(), 2);
   EXPECT_EQ(g->at(1).last_committed(), 2);
@@ -351,10 +345,7 @@ TEST(ReplicaTest, RestartedPrimaryWhoseLogLostItsBallotAsksForANewOne) {
   ASSERT_EQ(g->meta_inbox.size(), 1u);
   EXPECT_EQ(g->meta_inbox[0].type(), proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT);
   EXPECT_EQ(g->meta_inbox[0].config().ballot(), 2);
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g->meta_inbox[0].config();
-  g->at(1).OnConfigUpdateResponse(response);
-  g->Drain(1);
+  g->MetaAnswers(1, g->meta_inbox[0].config());
   EXPECT_EQ(g->at(1).status(), ReplicaStatus::kPrimary);
   g->Write(1, "b", 2);
   g->Settle();
@@ -408,10 +399,7 @@ TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
   EXPECT_EQ(g.meta_inbox[0].node(), 3u);
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g.meta_inbox[0].config();
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, g.meta_inbox[0].config());
   g.Write(1, "k", 4);
   g.Settle();
   EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
@@ -433,11 +421,7 @@ TEST(ReplicaTest, LearnerUpgradeIsProposedAgainAfterTheMetaServerRefusesIt) {
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   EXPECT_EQ(g.meta_inbox[0].type(), proto::CONFIG_UPGRADE_TO_SECONDARY);
   // Refused: the meta server is at ballot 2 already, without node 3.
-  proto::ConfigUpdateResponse response;
-  response.set_error(static_cast<int32_t>(ErrorCode::kServerChanged));
-  *response.mutable_config() = Group::Config(2, 1, {2}, 4);
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, Group::Config(2, 1, {2}, 4), ErrorCode::kServerChanged);
   g.meta_inbox.clear();
   ASSERT_EQ(g.at(1).ballot(), 2);
   g.Tick(1, 600 * kMs);  // The group check: the learner reports success.
@@ -473,11 +457,7 @@ TEST(ReplicaTest, LearnerSuccessReportedUnderAnOlderBallotIsNotEnough) {
   ASSERT_EQ(success->ballot(), 1);
   ASSERT_EQ(g.meta_inbox.size(), 1u);
   // Refused: the meta server is at ballot 2 already, without node 3.
-  proto::ConfigUpdateResponse response;
-  response.set_error(static_cast<int32_t>(ErrorCode::kServerChanged));
-  *response.mutable_config() = Group::Config(2, 1, {2}, 4);
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, Group::Config(2, 1, {2}, 4), ErrorCode::kServerChanged);
   g.meta_inbox.clear();
   ASSERT_EQ(g.at(1).ballot(), 2);
   // The success report of ballot 1 comes again, late: nothing is proposed.
@@ -515,11 +495,9 @@ TEST(ReplicaTest, LearnerRefusedWhileThePrimaryLostItsLeaseLearnsLater) {
   g.at(1).OnConfig(Group::Config(1, 1, {2}));
   g.Drain(1);
   ASSERT_EQ(g.meta_inbox.size(), 1u);
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g.meta_inbox[0].config();
+  const proto::PartitionConfig accepted = g.meta_inbox[0].config();
   g.meta_inbox.clear();
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, accepted);
   ASSERT_EQ(g.at(1).status(), ReplicaStatus::kPrimary);
   g.Tick(1, 600 * kMs);  // The group check invites the learner again.
   g.Settle();
@@ -594,10 +572,7 @@ TEST(ReplicaTest, LearnerWithItsUpgradePendingIsNotInvitedAgain) {
   g.Settle();
   EXPECT_EQ(g.at(3).last_prepared(), 2) << "n3 kept what it learned";
   // The meta server accepts the upgrade: n3 joins with what it holds.
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = upgraded;
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, upgraded);
   g.Write(1, "k", 3);
   g.Settle();
   EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
@@ -641,10 +616,7 @@ TEST(ReplicaTest, LearnerInvitedAgainUnderTheSameBallotKeepsWhatItLearned) {
   EXPECT_EQ(g.at(3).MutationAt(2)->ballot(), 1);
   // The second round is cut short; the meta server accepts the upgrade.
   g.network.clear();
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = upgraded;
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, upgraded);
   g.Write(1, "k", 3);
   g.Settle();
   EXPECT_EQ(g.at(3).status(), ReplicaStatus::kSecondary);
@@ -728,10 +700,7 @@ TEST(ReplicaTest, LearnerIsNotDroppedWhileItsUpgradeIsPending) {
   g.Tick(1, 1'000 * kMs);  // Past the prepare timeout.
   g.Settle({3});
   EXPECT_EQ(g.at(1).last_committed(), 1) << "decree 2 waits for n3";
-  proto::ConfigUpdateResponse response;
-  *response.mutable_config() = g.meta_inbox[0].config();
-  g.at(1).OnConfigUpdateResponse(response);
-  g.Drain(1);
+  g.MetaAnswers(1, g.meta_inbox[0].config());
   g.Settle();
   ASSERT_NE(g.at(3).MutationAt(2), nullptr) << "the new secondary lacks d2";
   EXPECT_EQ(g.at(3).MutationAt(2)->writes(0).put().hash_key(), "b");
