@@ -122,48 +122,46 @@ void Replica::StartLearning(NodeId primary, Ballot primary_ballot,
   // without mutations it had acknowledged. Only a delayed invitation can
   // start such a round, since the primary invites no learner whose upgrade
   // it proposed (UpgradePending).
-  if (tail_marker_.first == primary_ballot &&
-      config_.ballot() == primary_ballot) {
-    for (auto it = entries_.upper_bound(last_committed_); it != entries_.end();
+  const bool reconciled = tail_marker_.first == primary_ballot &&
+                          config_.ballot() == primary_ballot;
+  if (!reconciled) {
+    // The uncommitted tail may disagree with this primary's history. It
+    // goes from the log too (a marker replay honours): else a restart would
+    // find it there and, once a later prepare's commit point covered it,
+    // commit it instead of the primary's version, which the learner may
+    // never have received (the simulator found exactly that).
+    //
+    // Except its unbroken start prepared under the primary's own ballot:
+    // that is the primary's history, and this replica may have acknowledged
+    // it in an earlier session, the primary counting the acks towards
+    // commits and towards upgrading it. Dropping it would leave a replica
+    // the meta server may already list as a secondary without mutations the
+    // primary committed (the simulator found that too).
+    Decree keep_through = last_committed_;
+    for (auto it = entries_.upper_bound(last_committed_);
+         it != entries_.end() && it->first == keep_through + 1 &&
+         it->second.mutation.ballot() == primary_ballot;
          ++it) {
-      if (!it->second.logged) {
-        learn_unlogged_.insert({it->second.mutation.ballot(), it->first});
-      }
+      keep_through = it->first;
     }
-    SendLearnRequest();
-    return;
+    // The marker goes in even when nothing is dropped: it records that from
+    // here on, under this ballot, the log holds this primary's history.
+    entries_.erase(entries_.upper_bound(keep_through), entries_.end());
+    proto::Mutation marker;
+    marker.set_ballot(config_.ballot());
+    marker.set_decree(keep_through + 1);
+    marker.set_drops_tail(true);
+    tail_marker_ = {marker.ballot(), marker.decree()};
+    pending_markers_.insert(tail_marker_);
+    ready_.log_appends.push_back(LogAppend{std::move(marker)});
   }
-  // The uncommitted tail may disagree with this primary's history. It goes
-  // from the log too (a marker replay honours): else a restart would find
-  // it there and, once a later prepare's commit point covered it, commit
-  // it instead of the primary's version, which the learner may never have
-  // received (the simulator found exactly that).
-  //
-  // Except its unbroken start prepared under the primary's own ballot: that
-  // is the primary's history, and this replica may have acknowledged it in
-  // an earlier session, the primary counting the acks towards commits and
-  // towards upgrading it. Dropping it would leave a replica the meta server
-  // may already list as a secondary without mutations the primary committed
-  // (the simulator found that too).
-  Decree keep_through = last_committed_;
-  for (auto it = entries_.upper_bound(last_committed_);
-       it != entries_.end() && it->first == keep_through + 1 &&
-       it->second.mutation.ballot() == primary_ballot;
+  // Learning is complete only once what it kept is durable.
+  for (auto it = entries_.upper_bound(last_committed_); it != entries_.end();
        ++it) {
-    keep_through = it->first;
-    // Learning is complete only once what it holds is durable.
-    if (!it->second.logged) learn_unlogged_.insert({primary_ballot, it->first});
+    if (!it->second.logged) {
+      learn_unlogged_.insert({it->second.mutation.ballot(), it->first});
+    }
   }
-  // The marker goes in even when nothing is dropped: it records that from
-  // here on, under this ballot, the log holds this primary's history.
-  entries_.erase(entries_.upper_bound(keep_through), entries_.end());
-  proto::Mutation marker;
-  marker.set_ballot(config_.ballot());
-  marker.set_decree(keep_through + 1);
-  marker.set_drops_tail(true);
-  tail_marker_ = {marker.ballot(), marker.decree()};
-  pending_markers_.insert(tail_marker_);
-  ready_.log_appends.push_back(LogAppend{std::move(marker)});
   SendLearnRequest();
 }
 
