@@ -688,7 +688,7 @@ void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
     if (!lease_holds) {
       proto::DataResponse refusal;
       StatusToProto(
-          PegasusError(ErrorCode::kServerChanged, "the replica's lease lapsed"),
+          PegasusError(ErrorCode::kServerChanged, kLeaseLapsedMessage),
           &refusal);
       Reply(hosted, read.client, refusal);
       continue;

@@ -298,7 +298,7 @@ bool Replica::serving_reads() const {
 // A lapse turns the replica inactive too: the lease is named first, as the
 // reason the client should look elsewhere.
 const char* Replica::NotPrimaryReason() const {
-  if (!lease_valid_) return "the replica's lease lapsed";
+  if (!lease_valid_) return kLeaseLapsedMessage;
   if (status_ != ReplicaStatus::kPrimary) {
     return "the replica is not the primary";
   }

@@ -33,6 +33,10 @@ enum class ReplicaStatus : int32_t {
 
 const char* ReplicaStatusName(ReplicaStatus status);
 
+// What a client refused for a lapsed lease is told, whether the replica or
+// its host (judging the lease again before serving reads) refuses it.
+inline constexpr char kLeaseLapsedMessage[] = "the replica's lease lapsed";
+
 // Deliberate protocol bugs, each off by default. The simulator turns one on
 // to prove its checkers catch it; nothing else may.
 struct ReplicaPlantedBugs {
