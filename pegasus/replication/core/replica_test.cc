@@ -28,6 +28,16 @@ std::unique_ptr<Group> ThreeReplicas(ReplicaOptions options = {}) {
   return group;
 }
 
+// n1 primary with n2 its secondary under ballot 1 (n3 outside, to be a
+// learner), and `writes` writes to "k" committed one after the other.
+void PairWithCommittedWrites(Group& g, ClientToken writes) {
+  g.Configure(Group::Config(1, 1, {2}));
+  for (ClientToken c = 1; c <= writes; ++c) {
+    g.Write(1, "k", c);
+    g.Settle();
+  }
+}
+
 using Message = std::tuple<int, int, PeerMessageBody>;
 
 // Takes the oldest queued message to `to` out of the network.
@@ -386,11 +396,7 @@ TEST(ReplicaTest, LogFailureStopsTheReplica) {
 
 TEST(ReplicaTest, LearnerCatchesUpFromTheCacheAndIsProposedAsSecondary) {
   Group g(3);
-  g.Configure(Group::Config(1, 1, {2}));
-  for (ClientToken c = 1; c <= 3; ++c) {
-    g.Write(1, "k", c);
-    g.Settle();
-  }
+  PairWithCommittedWrites(g, 3);
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
@@ -549,11 +555,7 @@ TEST(ReplicaTest, LearnerActingOnAnEarlierLearnAnswerGetsEveryDecree) {
 // the meta server answers, and joins with what its log holds.
 TEST(ReplicaTest, LearnerWithItsUpgradePendingIsNotInvitedAgain) {
   Group g(3);
-  g.Configure(Group::Config(1, 1, {2}));
-  for (ClientToken c = 1; c <= 2; ++c) {
-    g.Write(1, "k", c);
-    g.Settle();
-  }
+  PairWithCommittedWrites(g, 2);
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
@@ -590,11 +592,7 @@ TEST(ReplicaTest, LearnerWithItsUpgradePendingIsNotInvitedAgain) {
 // without a committed mutation.
 TEST(ReplicaTest, LearnerInvitedAgainUnderTheSameBallotKeepsWhatItLearned) {
   Group g(3);
-  g.Configure(Group::Config(1, 1, {2}));
-  for (ClientToken c = 1; c <= 2; ++c) {
-    g.Write(1, "k", c);
-    g.Settle();
-  }
+  PairWithCommittedWrites(g, 2);
   g.Configure(Group::Config(2, 1, {2}));
   g.Settle();
   ASSERT_EQ(g.at(1).MutationAt(2)->ballot(), 1);
@@ -632,11 +630,7 @@ TEST(ReplicaTest, LearnerInvitedAgainUnderTheSameBallotKeepsWhatItLearned) {
 // committed decree. An answer that does not join on is not enough.
 TEST(ReplicaTest, LearnerIgnoresAnAnswerThatDoesNotJoinOnToWhatItHolds) {
   Group g(3);
-  g.Configure(Group::Config(1, 1, {2}));
-  for (ClientToken c = 1; c <= 3; ++c) {
-    g.Write(1, "k", c);
-    g.Settle();
-  }
+  PairWithCommittedWrites(g, 3);
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   Receive(g, Take(g, 3));  // The invitation: n3 asks from decree 1.
@@ -711,11 +705,7 @@ TEST(ReplicaTest, LearnerBehindTheCacheIsServedThroughTheDriver) {
   ReplicaOptions options;
   options.max_cached_mutations = 1;
   Group g(3, options);
-  g.Configure(Group::Config(1, 1, {2}));
-  for (ClientToken c = 1; c <= 4; ++c) {
-    g.Write(1, "k", c);
-    g.Settle();
-  }
+  PairWithCommittedWrites(g, 4);
   g.at(1).OnAddLearner(Group::Config(1, 1, {2}), NodeId{3});
   g.Drain(1);
   g.Settle();
