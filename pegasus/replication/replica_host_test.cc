@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pegasus/base/check.h"
+#include "pegasus/base/coding.h"
 #include "pegasus/base/ids.h"
 #include "pegasus/base/status.h"
 #include "pegasus/meta/meta_core.h"
@@ -414,12 +415,8 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
   // Whether `message` is a ConfigProposal notification (rpc.cc's wire
   // format: [u8 3][u32 method, big-endian][payload]).
   static bool IsProposal(const std::string& message) {
-    if (message.size() < 5 || message[0] != 3) return false;
-    uint32_t method = 0;
-    for (int i = 1; i <= 4; ++i) {
-      method = (method << 8) | static_cast<uint8_t>(message[i]);
-    }
-    return method == kConfigProposalMethod;
+    return message.size() >= 5 && message[0] == 3 &&
+           DecodeBigEndian32(message.data() + 1) == kConfigProposalMethod;
   }
   // Delivers what the network held back for host `h`, as late as now.
   void DeliverHeld(int h) {
