@@ -12,6 +12,7 @@
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
 #include "pegasus/meta/internal/partition_configs.h"
+#include "pegasus/meta/internal/tables.h"
 
 namespace pegasus {
 
@@ -22,11 +23,6 @@ using meta_internal::IsMember;
 using meta_internal::PartitionKey;
 
 namespace {
-
-absl::Status NotReady() {
-  return PegasusError(ErrorCode::kTryAgain,
-                      "the meta server has not recovered its state yet");
-}
 
 absl::Status Corrupt(const std::string& key, const std::string& why) {
   return PegasusError(ErrorCode::kCorruption,
@@ -107,7 +103,9 @@ absl::StatusOr<std::unique_ptr<MetaCore>> MetaCore::Create(
 MetaCore::MetaCore(const MetaOptions& options)
     : options_(options),
       now_ns_(std::numeric_limits<int64_t>::min()),
-      nodes_(options.grace_ns, options.max_nodes) {}
+      nodes_(options.grace_ns, options.max_nodes),
+      level_(options.level_on_start),
+      effective_level_(options.level_on_start) {}
 
 void MetaCore::AdvanceTime(int64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
@@ -124,12 +122,27 @@ absl::Status MetaCore::Recover(const std::map<std::string, std::string>& stored,
     return PegasusError(ErrorCode::kInvalidArgument, "already recovered");
   }
   AdvanceTime(now_ns);
-  for (const auto& [key, value] : stored) {
-    if (!meta_internal::IsPartitionKey(key)) continue;
-    absl::Status status = RecoverPartition(key, value);
-    if (!status.ok()) {
-      partitions_.clear();
-      return status;
+  absl::Status status = RecoverTables(stored);
+  for (auto it = stored.begin(); status.ok() && it != stored.end(); ++it) {
+    if (meta_internal::IsPartitionKey(it->first)) {
+      status = RecoverPartition(it->first, it->second);
+    }
+  }
+  if (!status.ok()) {
+    partitions_.clear();
+    tables_.clear();
+    names_.clear();
+    level_ = options_.level_on_start;
+    return status;
+  }
+  // A partition whose creation write never completed was never assigned:
+  // it is created anew (the cure writes it first).
+  for (const auto& [app_id, table] : tables_) {
+    if (table.status() == proto::TABLE_PURGED) continue;
+    for (int32_t index = 0; index < table.partition_count(); ++index) {
+      if (partitions_.count(Gpid{app_id, index}) == 0) {
+        AddNewPartition(Gpid{app_id, index}, table.replica_count());
+      }
     }
   }
   for (const auto& [gpid, partition] : partitions_) {
@@ -137,6 +150,7 @@ absl::Status MetaCore::Recover(const std::map<std::string, std::string>& stored,
       nodes_.Expect(node, now_ns_);
     }
   }
+  effective_level_ = ComputeEffectiveLevel();
   ready_ = true;
   return absl::OkStatus();
 }
@@ -145,6 +159,13 @@ absl::Status MetaCore::RecoverPartition(const std::string& key,
                                         const std::string& value) {
   const std::optional<Gpid> gpid = meta_internal::ParsePartitionKey(key);
   if (!gpid) return Corrupt(key, "not a partition key");
+  auto table = tables_.find(gpid->app_id);
+  if (table == tables_.end()) return Corrupt(key, "belongs to no table");
+  // A purged table's partitions are gone: only its tombstone counts.
+  if (table->second.status() == proto::TABLE_PURGED) return absl::OkStatus();
+  if (gpid->partition_index >= table->second.partition_count()) {
+    return Corrupt(key, "beyond its table's partition count");
+  }
   proto::PartitionConfig config;
   if (!config.ParseFromString(value)) return Corrupt(key, "does not parse");
   if (GpidOf(config) != *gpid) return Corrupt(key, "names another partition");
@@ -163,43 +184,19 @@ absl::Status MetaCore::RecoverPartition(const std::string& key,
   return absl::OkStatus();
 }
 
-absl::Status MetaCore::CreateTable(int32_t app_id, int32_t partition_count,
-                                   int32_t replica_count, int64_t now_ns) {
-  AdvanceTime(now_ns);
-  if (!ready_) return NotReady();
-  if (app_id <= 0) {
-    return PegasusError(ErrorCode::kInvalidArgument, "app_id must be > 0");
-  }
-  // Tables are implied by their partitions until table records exist (a
-  // table whose creation a restart cut short keeps what was persisted).
-  auto first = partitions_.lower_bound(Gpid{app_id, 0});
-  if (first != partitions_.end() && first->first.app_id == app_id) {
-    return PegasusError(ErrorCode::kAppExist,
-                        "table " + std::to_string(app_id) + " exists");
-  }
-  if (replica_count < kMinReplicaCount || replica_count > kMaxReplicaCount) {
-    return PegasusError(ErrorCode::kInvalidRepCount,
-                        "replica_count must be within [1, 5]");
-  }
-  if (partition_count < 1 ||
-      partition_count > options_.max_partitions_per_table ||
-      partition_count >
-          options_.max_partitions - static_cast<int>(partitions_.size())) {
-    return PegasusError(ErrorCode::kInvalidParCount,
-                        "partition_count must be within [1, "
-                        "max_partitions_per_table] and fit max_partitions");
-  }
-  for (int32_t index = 0; index < partition_count; ++index) {
-    const Gpid gpid{app_id, index};
-    Partition& partition = partitions_[gpid];
-    partition.config.set_app_id(app_id);
-    partition.config.set_partition_index(index);
-    partition.config.set_ballot(0);
-    partition.config.set_max_replica_count(replica_count);
-    StartWrite(gpid, partition, partition.config, proto::CONFIG_INVALID,
-               NodeId{}, NodeId{}, {});
-  }
-  return absl::OkStatus();
+MetaCore::Partition& MetaCore::AddNewPartition(Gpid gpid,
+                                               int32_t replica_count) {
+  Partition& partition = partitions_[gpid];
+  partition.config.set_app_id(gpid.app_id);
+  partition.config.set_partition_index(gpid.partition_index);
+  partition.config.set_ballot(0);
+  partition.config.set_max_replica_count(replica_count);
+  return partition;
+}
+
+bool MetaCore::TableAvailable(int32_t app_id) const {
+  auto it = tables_.find(app_id);
+  return it != tables_.end() && it->second.status() == proto::TABLE_AVAILABLE;
 }
 
 void MetaCore::OnBeacon(NodeId from, const proto::Beacon& beacon,
@@ -230,9 +227,12 @@ void MetaCore::OnConfigSync(NodeId from,
     response.set_error(static_cast<int>(ErrorCode::kInvalidArgument));
   } else {
     std::set<Gpid> reported;
+    std::set<int32_t> apps;
     for (const proto::ReplicaReport& report : request.replicas()) {
       const Gpid gpid{report.app_id(), report.partition_index()};
       if (partitions_.count(gpid) > 0) reported.insert(gpid);
+      // A purged table's replicas learn it from the table's tombstone.
+      if (tables_.count(gpid.app_id) > 0) apps.insert(gpid.app_id);
     }
     // Every partition the node belongs to, and every other one it reported
     // (a replica the node should no longer act for learns so).
@@ -240,8 +240,10 @@ void MetaCore::OnConfigSync(NodeId from,
       if (partition.durable &&
           (IsMember(partition.config, from) || reported.count(gpid) > 0)) {
         *response.add_configs() = partition.config;
+        apps.insert(gpid.app_id);
       }
     }
+    for (int32_t app_id : apps) *response.add_tables() = tables_.at(app_id);
     // Only a current sync's reports count: one that was in flight when its
     // node was declared dead, or that a later one overtook, may describe
     // replicas the node no longer has, or not yet those it has.
@@ -260,10 +262,18 @@ void MetaCore::OnConfigUpdate(NodeId from,
   if (!status.ok()) {
     ++stats_.malformed_messages;
   } else if (!ready_) {
-    status = NotReady();
+    status = meta_internal::MetaNotReady();
   } else if (partition == nullptr) {
     status = PegasusError(ErrorCode::kObjectNotFound,
                           "no partition " + gpid.ToString());
+  } else if (effective_level_ < proto::META_LEVEL_FREEZED) {
+    status = PegasusError(ErrorCode::kOperationDisabled,
+                          "configuration changes are off at meta level " +
+                              proto::MetaLevel_Name(effective_level_));
+  } else if (!TableAvailable(gpid.app_id)) {
+    // A dropped table's partitions stay as they were until it is recalled.
+    status = PegasusError(ErrorCode::kAppNotExist,
+                          "the table of " + gpid.ToString() + " is dropped");
   } else {
     status = AcceptUpdate(gpid, *partition, from, request, reply_token);
   }
@@ -307,6 +317,7 @@ absl::Status MetaCore::AcceptUpdate(Gpid gpid, Partition& partition,
   PEGASUS_ASSIGN_OR_RETURN(
       proto::PartitionConfig next,
       ExpectedConfig(current, from, request, options_.max_last_drops));
+  FollowReplicaCount(next);
   ++stats_.updates_accepted;
   StartWrite(gpid, partition, std::move(next), request.type(),
              NodeId{request.node()}, from, {Waiter{from, reply_token}});
@@ -342,12 +353,14 @@ void MetaCore::ReplyUpdate(NodeId to, ReplyToken token,
   Send(to, token, std::move(response));
 }
 
-// Everything but a beacon answer carries the fence (proto::LeaseFence).
+// What goes to replica servers, beacon answers aside, carries the fence
+// (proto::LeaseFence).
 void MetaCore::Send(NodeId to, ReplyToken token, MetaMessage message) {
   std::visit(
       [&](auto& body) {
-        if constexpr (!std::is_same_v<std::decay_t<decltype(body)>,
-                                      proto::BeaconResponse>) {
+        using Body = std::decay_t<decltype(body)>;
+        if constexpr (!std::is_same_v<Body, proto::BeaconResponse> &&
+                      !std::is_same_v<Body, proto::AdminResponse>) {
           *body.mutable_fence() = nodes_.Fence(to);
         }
       },
@@ -372,6 +385,10 @@ void MetaCore::StartWrite(Gpid gpid, Partition& partition,
 void MetaCore::OnStoreWriteDone(uint64_t write_id, const absl::Status& status,
                                 int64_t now_ns) {
   AdvanceTime(now_ns);
+  if (write_id != 0 && write_id == admin_write_id_) {
+    OnAdminWriteDone(status);
+    return;
+  }
   auto it = writes_in_flight_.find(write_id);
   if (it == writes_in_flight_.end()) {
     ++stats_.unknown_write_completions;
@@ -383,7 +400,16 @@ void MetaCore::OnStoreWriteDone(uint64_t write_id, const absl::Status& status,
   PendingChange change = std::move(*partition.pending);
   partition.pending.reset();
   if (status.ok()) {
+    const Gpid gpid = GpidOf(change.config);
     CompleteChange(partition, std::move(change));
+    // A partition of a table purged meanwhile goes now.
+    auto table = tables_.find(gpid.app_id);
+    if (table != tables_.end() &&
+        table->second.status() == proto::TABLE_PURGED) {
+      partitions_.erase(gpid);
+      checked_ballots_.erase(gpid);
+    }
+    MaybeFinishCreate();
     return;
   }
   // Nothing changes. A primary hears of it and may ask again; the meta
@@ -420,6 +446,23 @@ void MetaCore::CompleteChange(Partition& partition, PendingChange change) {
 }
 
 MetaReady MetaCore::TakeReady() { return std::exchange(out_, MetaReady{}); }
+
+void MetaCore::FollowReplicaCount(proto::PartitionConfig& next) const {
+  auto table = tables_.find(next.app_id());
+  if (table == tables_.end()) return;
+  next.set_max_replica_count(std::max(table->second.replica_count(),
+                                      meta_internal::MemberCount(next)));
+}
+
+const proto::TableInfo* MetaCore::GetTable(int32_t app_id) const {
+  auto it = tables_.find(app_id);
+  return it == tables_.end() ? nullptr : &it->second;
+}
+
+const proto::TableInfo* MetaCore::FindTable(const std::string& name) const {
+  auto it = names_.find(name);
+  return it == names_.end() ? nullptr : GetTable(it->second);
+}
 
 const proto::PartitionConfig* MetaCore::GetConfig(Gpid gpid) const {
   auto it = partitions_.find(gpid);

@@ -40,6 +40,7 @@
 #define PEGASUS_META_META_CORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,6 +56,7 @@
 #include "pegasus/meta/internal/failure_detector.h"
 #include "pegasus/meta/internal/guardian.h"
 #include "pegasus/meta/meta_options.h"
+#include "pegasus/proto/meta.pb.h"
 #include "pegasus/proto/replication.pb.h"
 
 namespace pegasus {
@@ -67,7 +69,8 @@ inline constexpr ReplyToken kNoReplyToken = 0;
 
 using MetaMessage =
     std::variant<proto::ConfigProposal, proto::ConfigUpdateResponse,
-                 proto::ConfigSyncResponse, proto::BeaconResponse>;
+                 proto::ConfigSyncResponse, proto::BeaconResponse,
+                 proto::AdminResponse>;
 
 struct OutMessage {
   // The request's token for a response; kNoReplyToken for a proposal.
@@ -112,26 +115,62 @@ class MetaCore {
   MetaCore(const MetaCore&) = delete;
   MetaCore& operator=(const MetaCore&) = delete;
 
-  // Rebuilds the configurations from what MetaStore::LoadAll returned and
-  // makes the core ready. Every member of a recovered configuration starts
-  // kUnknown with grace_ns from `now_ns` to beacon before it is declared
-  // dead. Keys other than partition keys are ignored (tables come later).
-  // PERR_CORRUPTION when a partition entry does not parse or is not a
-  // well-formed configuration; PERR_INVALID_ARGUMENT when called twice.
+  // Rebuilds the tables, configurations and level from what
+  // MetaStore::LoadAll returned and makes the core ready. Every member of a
+  // recovered configuration starts kUnknown with grace_ns from `now_ns` to
+  // beacon before it is declared dead. A partition of a live table that is
+  // missing (its creation write never completed) is created again; those
+  // of a purged table are ignored. PERR_CORRUPTION when an entry does not
+  // parse, is not well formed, or a partition belongs to no table;
+  // PERR_INVALID_ARGUMENT when called twice.
   absl::Status Recover(const std::map<std::string, std::string>& stored,
                        int64_t now_ns);
   bool ready() const { return ready_; }
 
-  // A minimal table registry until table management exists: creates
-  // partitions 0..partition_count-1 of table `app_id` with ballot 0, no
-  // members and max_replica_count = replica_count, and persists each (the
-  // cure assigns primaries once a partition's write has completed).
-  // Errors: PERR_TRY_AGAIN before Recover; PERR_INVALID_ARGUMENT for
-  // app_id <= 0; PERR_APP_EXIST; PERR_INVALID_REP_COUNT outside [1, 5];
-  // PERR_INVALID_PAR_COUNT outside [1, max_partitions_per_table] or beyond
-  // max_partitions in all.
-  absl::Status CreateTable(int32_t app_id, int32_t partition_count,
-                           int32_t replica_count, int64_t now_ns);
+  // A table operation or query (proto::AdminRequest), from an operator or
+  // a client `from`, answered with a proto::AdminResponse under
+  // `reply_token` (none for kNoReplyToken). `wall_now_s` is the meta
+  // server's wall clock in Unix seconds: a drop records it.
+  //
+  // Queries (list_tables, get_meta_level, list_nodes, cluster_info) are
+  // answered at once. Operations that change something run one at a time
+  // in arrival order, each checked against the state the ones before it
+  // left, and are answered once what they changed is persisted:
+  //   create_table   writes the table record, then every partition (ballot
+  //                  0, no members); answered when all are durable. The
+  //                  new table's id is the highest ever given plus one.
+  //   drop_table     the table becomes DROPPED until wall_now_s plus the
+  //                  reserve time: clients no longer find it, its
+  //                  partitions are neither cured nor changed, and replica
+  //                  servers stop serving it (they learn of it by config
+  //                  sync). PurgeExpiredTables ends it.
+  //   recall_table   a DROPPED table is AVAILABLE again, under its old name
+  //                  or a new one.
+  //   rename_table, update_envs, set_replica_count, set_meta_level.
+  // Errors (and nothing changes): PERR_APP_NOT_EXIST, PERR_APP_EXIST,
+  // PERR_INVALID_APP_NAME, PERR_INVALID_PAR_COUNT (not a power of two, or
+  // beyond max_partitions_per_table or max_partitions),
+  // PERR_INVALID_REP_COUNT (outside [1, 5]), PERR_INVALID_ARGUMENT (a bad
+  // env, an unknown operation, a bad level), PERR_OPERATION_DISABLED (a
+  // table operation at level stopped), PERR_BUSY (max_pending_admin
+  // operations waiting), PERR_IO_ERROR (the store write failed),
+  // PERR_TRY_AGAIN (before Recover).
+  void OnAdmin(NodeId from, const proto::AdminRequest& request,
+               ReplyToken reply_token, int64_t now_ns, int64_t wall_now_s);
+
+  // Where a table's partitions are: every partition's configuration, by
+  // index (ballot 0 and no members until its creation is durable and the
+  // cure assigned it). PERR_APP_NOT_EXIST unless the table is AVAILABLE;
+  // PERR_TRY_AGAIN before Recover.
+  proto::QueryConfigResponse QueryConfig(
+      const proto::QueryConfigRequest& request) const;
+
+  // Purges every DROPPED table whose hold ran out by `wall_now_s`: its
+  // record becomes a PURGED tombstone (so its id is never reused), its
+  // partitions are forgotten, and replica servers that report replicas of
+  // it are told to delete them. Runs as a table operation. Call it with the
+  // ticks.
+  void PurgeExpiredTables(int64_t now_ns, int64_t wall_now_s);
 
   // A beacon from `from`: the node is alive as of now_ns (a dead or unknown
   // node becomes alive), and every later message to it carries the fence of
@@ -203,6 +242,17 @@ class MetaCore {
 
   // --- For checkers and tests -------------------------------------------
 
+  // A table by id (tombstones included) or by name (available ones only);
+  // nullptr when there is none.
+  const proto::TableInfo* GetTable(int32_t app_id) const;
+  const proto::TableInfo* FindTable(const std::string& name) const;
+  // The level an operator set, and the one the core acts at (FREEZED
+  // while too few nodes are alive; see MetaOptions::min_live_nodes).
+  proto::MetaLevel level() const { return level_; }
+  proto::MetaLevel effective_level() const;
+  // Table operations queued or running.
+  size_t pending_admin() const { return admin_queue_.size(); }
+
   // The current (persisted) configuration; nullptr for no such partition.
   // A partition whose creation write has not completed shows ballot 0.
   const proto::PartitionConfig* GetConfig(Gpid gpid) const;
@@ -251,12 +301,60 @@ class MetaCore {
     std::optional<int64_t> last_add_secondary_ns;
     std::optional<AcceptedUpdate> last_update;
   };
+  // A table operation, queued or running (the queue's front).
+  struct AdminOp {
+    NodeId from;
+    ReplyToken token = kNoReplyToken;
+    proto::AdminRequest request;
+    int64_t wall_now_s = 0;
+    // A purge the core queued itself, of this table.
+    int32_t purge_app_id = 0;
+    // The store write in flight (0: none yet).
+    uint64_t write_id = 0;
+    // What that write makes of the table (a table write) or the level.
+    proto::TableInfo table;
+    proto::MetaLevel level = proto::META_LEVEL_INVALID;
+    // A create whose table record is durable: waiting for its partitions.
+    bool creating = false;
+  };
+
   explicit MetaCore(const MetaOptions& options);
 
   void AdvanceTime(int64_t now_ns);
   Partition* FindPartition(Gpid gpid);
   absl::Status RecoverPartition(const std::string& key,
                                 const std::string& value);
+  absl::Status RecoverTables(const std::map<std::string, std::string>& stored);
+  // The configuration of a partition whose creation was never persisted.
+  Partition& AddNewPartition(Gpid gpid, int32_t replica_count);
+  bool TableAvailable(int32_t app_id) const;
+  // Gives a configuration about to be persisted its table's replica count
+  // as max_replica_count, or its member count while that is more.
+  void FollowReplicaCount(proto::PartitionConfig& next) const;
+
+  // Table operations (meta_core_tables.cc).
+  void AnswerQuery(NodeId from, const proto::AdminRequest& request,
+                   ReplyToken reply_token);
+  void ReplyAdmin(NodeId to, ReplyToken token, const absl::Status& status,
+                  proto::AdminResponse response = {});
+  // Starts the queue's front, and the ones after it that need no write,
+  // until one waits for a write or the queue is empty.
+  void RunAdmin();
+  // Checks the front op against the current state and starts its write
+  // (returns OK with op.write_id set), or says why it fails; OK without a
+  // write means it is answered already.
+  absl::Status StartAdmin(AdminOp& op);
+  absl::Status StartCreate(AdminOp& op);
+  absl::Status StartTableWrite(AdminOp& op, proto::TableInfo table);
+  void OnAdminWriteDone(const absl::Status& status);
+  // The front op is done: answered, popped, and the next one started.
+  void FinishAdmin(const absl::Status& status,
+                   proto::AdminResponse response = {});
+  // A create waiting for its partitions: finished once all are durable.
+  void MaybeFinishCreate();
+  void AdoptTable(const proto::TableInfo& table);
+  void ForgetPartitions(int32_t app_id);
+  proto::MetaLevel ComputeEffectiveLevel() const;
   void StartWrite(Gpid gpid, Partition& partition,
                   proto::PartitionConfig config, proto::ConfigType type,
                   NodeId node, NodeId requester, std::vector<Waiter> waiters);
@@ -272,7 +370,7 @@ class MetaCore {
   void Send(NodeId to, ReplyToken token, MetaMessage message);
   void ProposeToMembers(const PendingChange& change);
   void AskForLearner(Partition& partition, NodeId node);
-  void CurePartition(Gpid gpid, Partition& partition,
+  void CurePartition(Gpid gpid, Partition& partition, int32_t replica_count,
                      meta_internal::LoadMap& loads);
 
   const MetaOptions options_;
@@ -281,6 +379,16 @@ class MetaCore {
   int64_t now_ns_;
   meta_internal::FailureDetector nodes_;
   std::map<Gpid, Partition> partitions_;
+  // Every table ever created, tombstones included, by id; and the
+  // available ones by name.
+  std::map<int32_t, proto::TableInfo> tables_;
+  std::map<std::string, int32_t> names_;
+  proto::MetaLevel level_;
+  // Recomputed at every Tick.
+  proto::MetaLevel effective_level_;
+  std::deque<AdminOp> admin_queue_;
+  // The write of the queue's front op, when it has one in flight.
+  uint64_t admin_write_id_ = 0;
   // Per node that synced since it was last declared dead, the existing
   // partitions it reported a replica of.
   std::map<NodeId, std::set<Gpid>> reports_;

@@ -27,19 +27,46 @@ void MetaCore::Tick(int64_t now_ns) {
         partition.pending ? partition.pending->config : partition.config, +1,
         loads);
   }
-  for (auto& [gpid, partition] : partitions_) {
-    if (!partition.pending) CurePartition(gpid, partition, loads);
+  effective_level_ = ComputeEffectiveLevel();
+  for (auto it = partitions_.begin(); it != partitions_.end();) {
+    auto& [gpid, partition] = *it;
+    const proto::TableInfo& table = tables_.at(gpid.app_id);
+    if (partition.pending) {
+      ++it;
+    } else if (table.status() == proto::TABLE_PURGED) {
+      checked_ballots_.erase(gpid);
+      it = partitions_.erase(it);
+    } else {
+      if (!partition.durable) {
+        // The creation write failed (or a restart cut it short): write it
+        // again before anything else, whatever the level.
+        StartWrite(gpid, partition, partition.config, proto::CONFIG_INVALID,
+                   NodeId{}, NodeId{}, {});
+      } else if (table.status() == proto::TABLE_AVAILABLE &&
+                 effective_level_ >= proto::META_LEVEL_FREEZED) {
+        CurePartition(gpid, partition, table.replica_count(), loads);
+      }
+      ++it;
+    }
   }
 }
 
-void MetaCore::CurePartition(Gpid gpid, Partition& partition, LoadMap& loads) {
-  const proto::PartitionConfig& config = partition.config;
-  if (!partition.durable) {
-    // The creation write failed: write it again before anything else.
-    StartWrite(gpid, partition, config, proto::CONFIG_INVALID, NodeId{},
-               NodeId{}, {});
-    return;
+proto::MetaLevel MetaCore::effective_level() const { return effective_level_; }
+
+proto::MetaLevel MetaCore::ComputeEffectiveLevel() const {
+  if (level_ < proto::META_LEVEL_STEADY) return level_;
+  const int64_t alive = static_cast<int64_t>(nodes_.AliveNodes().size());
+  const int64_t tracked = static_cast<int64_t>(nodes_.tracked());
+  if (alive < options_.min_live_nodes ||
+      alive * 100 < tracked * options_.min_live_node_percent) {
+    return proto::META_LEVEL_FREEZED;
   }
+  return level_;
+}
+
+void MetaCore::CurePartition(Gpid gpid, Partition& partition,
+                             int32_t replica_count, LoadMap& loads) {
+  const proto::PartitionConfig& config = partition.config;
   const bool is_short =
       config.primary() != 0 &&
       meta_internal::MemberCount(config) < config.max_replica_count();
@@ -65,6 +92,8 @@ void MetaCore::CurePartition(Gpid gpid, Partition& partition, LoadMap& loads) {
       .last_add_secondary_ns = partition.last_add_secondary_ns,
       .now_ns = now_ns_,
       .options = options_,
+      .replica_count = replica_count,
+      .freezed = effective_level_ == proto::META_LEVEL_FREEZED,
   });
   if (action.kind == CureAction::Kind::kAddSecondary) {
     AskForLearner(partition, action.node);
@@ -74,6 +103,7 @@ void MetaCore::CurePartition(Gpid gpid, Partition& partition, LoadMap& loads) {
         config, action.type, action.node, options_.max_last_drops);
     PEGASUS_CHECK_OK(next.status()) << "the guardian chose a change that "
                                        "does not apply";
+    FollowReplicaCount(*next);
     meta_internal::CountLoad(config, -1, loads);
     meta_internal::CountLoad(*next, +1, loads);
     StartWrite(gpid, partition, *std::move(next), action.type, action.node,

@@ -39,14 +39,15 @@ std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
 
 class MetaCoreCureTest : public ::testing::Test {
  protected:
-  explicit MetaCoreCureTest(const MetaOptions& options = {}) : h_(options) {}
+  explicit MetaCoreCureTest(const MetaOptions& options = NeverFreeze())
+      : h_(options) {}
 
   void SetUp() override { ASSERT_TRUE(h_.Start().ok()); }
 
   // A table of `partitions` partitions, replica count 3, healed on `nodes`.
   void MakeFullTable(const std::set<NodeId>& nodes, int partitions = 1) {
     h_.BeaconAll(nodes);
-    ASSERT_TRUE(h_.core().CreateTable(1, partitions, 3, h_.now()).ok());
+    ASSERT_TRUE(h_.CreateTable("t1", partitions, 3).ok());
     h_.Drain();
     h_.Settle();
     Heal(h_, nodes);
@@ -80,7 +81,7 @@ std::string Transcript(const MetaOptions& options) {
   MetaHarness h(options);
   PEGASUS_CHECK_OK(h.Start());
   h.BeaconAll(kFour);
-  PEGASUS_CHECK_OK(h.core().CreateTable(1, 8, 3, h.now()));
+  PEGASUS_CHECK_OK(h.CreateTable("t1", 8, 3));
   h.Drain();
   h.Settle();
   std::string transcript;
@@ -100,20 +101,16 @@ std::string Transcript(const MetaOptions& options) {
 
 TEST_F(MetaCoreCureTest, NewTableGetsPrimariesBalancedAcrossAliveNodes) {
   h_.BeaconAll(kThree);
-  ASSERT_TRUE(h_.core().CreateTable(1, 6, 3, h_.now()).ok());
-  h_.Drain();
-  h_.Tick();  // the creation writes are still in flight: nothing to do
-  EXPECT_TRUE(h_.Proposals().empty());
-  h_.Settle();
+  ASSERT_TRUE(h_.CreateTable("t1", 8, 3).ok());
   h_.Tick();
   // Assigned, but nobody hears of it before the ballot is durable.
   EXPECT_TRUE(h_.Proposals().empty());
   EXPECT_EQ(Config().ballot(), 0);
   h_.Settle();
   const auto assigned = ProposalsOf(h_, proto::CONFIG_ASSIGN_PRIMARY);
-  ASSERT_EQ(assigned.size(), 6u);
-  const uint64_t expected[] = {1, 2, 3, 1, 2, 3};
-  for (int i = 0; i < 6; ++i) {
+  ASSERT_EQ(assigned.size(), 8u);
+  const uint64_t expected[] = {1, 2, 3, 1, 2, 3, 1, 2};
+  for (int i = 0; i < 8; ++i) {
     const proto::PartitionConfig& config = Config(Gpid{1, i});
     EXPECT_EQ(config.primary(), expected[i]) << i;
     EXPECT_EQ(config.ballot(), 1);
@@ -125,14 +122,14 @@ TEST_F(MetaCoreCureTest, NewTableGetsPrimariesBalancedAcrossAliveNodes) {
 }
 
 TEST(MetaCoreDeterminismTest, SameInputsGiveTheSameOutputs) {
-  const std::string first = Transcript(MetaOptions{});
+  const std::string first = Transcript(NeverFreeze());
   EXPECT_FALSE(first.empty());
-  EXPECT_EQ(first, Transcript(MetaOptions{}));
+  EXPECT_EQ(first, Transcript(NeverFreeze()));
 }
 
 TEST_F(MetaCoreCureTest, NewPartitionGetsSecondariesWithoutWaiting) {
   h_.BeaconAll(kFour);
-  ASSERT_TRUE(h_.core().CreateTable(1, 1, 3, h_.now()).ok());
+  ASSERT_TRUE(h_.CreateTable("t1", 1, 3).ok());
   h_.Drain();
   h_.Settle();
   h_.TickAndSettle();
@@ -147,10 +144,11 @@ TEST_F(MetaCoreCureTest, NewPartitionGetsSecondariesWithoutWaiting) {
 }
 
 TEST_F(MetaCoreCureTest, DeadNodeLosesItsPrimariesToSecondaries) {
-  MakeFullTable(kThree, 3);
+  MakeFullTable(kThree, 4);  // primaries on n1, n2, n3, n1
   ASSERT_EQ(Config(Gpid{1, 0}).primary(), kN1.value);
+  ASSERT_EQ(Config(Gpid{1, 3}).primary(), kN1.value);
   std::vector<int64_t> ballots;
-  for (int i = 0; i < 3; ++i) ballots.push_back(Config(Gpid{1, i}).ballot());
+  for (int i = 0; i < 4; ++i) ballots.push_back(Config(Gpid{1, i}).ballot());
   ASSERT_TRUE(RunUntil({kN2, kN3}, [&] {
     return Config(Gpid{1, 0}).primary() != 0 &&
            Config(Gpid{1, 0}).primary() != kN1.value;
@@ -171,9 +169,10 @@ TEST_F(MetaCoreCureTest, DeadNodeLosesItsPrimariesToSecondaries) {
     EXPECT_EQ(Config(Gpid{1, i}).secondaries_size(), 1);
   }
   const auto downgrades = ProposalsOf(h_, proto::CONFIG_DOWNGRADE_TO_INACTIVE);
-  EXPECT_EQ(downgrades.size(), 6u);  // to both remaining members, 3 times
+  EXPECT_EQ(downgrades.size(), 8u);  // to both remaining members, 4 times
   const auto upgrades = ProposalsOf(h_, proto::CONFIG_UPGRADE_TO_PRIMARY);
-  ASSERT_EQ(upgrades.size(), 2u);  // the new primary and the secondary
+  // The new primary and the secondary, for p0 and p3.
+  ASSERT_EQ(upgrades.size(), 4u);
   EXPECT_EQ(upgrades[0].first, kN2);
   EXPECT_EQ(upgrades[0].second.node(), kN2.value);
   EXPECT_EQ(upgrades[0].second.config().ballot(), ballots[0] + 2);
@@ -224,7 +223,7 @@ TEST_F(MetaCoreCureTest, ReturningDroppedNodeIsPreferredAsTheLearner) {
 
 TEST_F(MetaCoreCureTest, AddSecondaryIsResentAtMostEveryDelay) {
   h_.BeaconAll(kFour);
-  ASSERT_TRUE(h_.core().CreateTable(1, 1, 2, h_.now()).ok());
+  ASSERT_TRUE(h_.CreateTable("t1", 1, 2).ok());
   h_.Drain();
   h_.Settle();
   h_.Run(200 * kMsNs, kFour);
@@ -237,7 +236,7 @@ TEST_F(MetaCoreCureTest, AddSecondaryIsResentAtMostEveryDelay) {
 
 TEST_F(MetaCoreCureTest, FailedStoreWriteIsRetriedByTheCure) {
   h_.Beacon(kN1);
-  ASSERT_TRUE(h_.core().CreateTable(1, 1, 1, h_.now()).ok());
+  ASSERT_TRUE(h_.CreateTable("t1", 1, 1).ok());
   h_.Drain();
   h_.Settle();
   h_.store().set_fail_writes(true);
@@ -256,17 +255,36 @@ TEST_F(MetaCoreCureTest, FailedStoreWriteIsRetriedByTheCure) {
 
 TEST_F(MetaCoreCureTest, FailedCreationWriteIsWrittenAgain) {
   h_.Beacon(kN1);
+  proto::AdminRequest request;
+  request.mutable_create_table()->set_name("t1");
+  request.mutable_create_table()->set_partition_count(1);
+  request.mutable_create_table()->set_replica_count(1);
+  const ReplyToken token = h_.Admin(request);
+  // The table record lands; the partition's write fails.
   h_.store().set_fail_writes(true);
-  ASSERT_TRUE(h_.core().CreateTable(1, 1, 1, h_.now()).ok());
-  h_.Drain();
   h_.Settle();
-  EXPECT_TRUE(h_.medium().Snapshot().empty());
+  EXPECT_EQ(h_.medium().Snapshot().size(), 1u);
+  EXPECT_FALSE(h_.ResponseFor<proto::AdminResponse>(token));
   h_.store().set_fail_writes(false);
   h_.TickAndSettle();  // the creation write again
-  EXPECT_EQ(h_.medium().Snapshot().size(), 1u);
+  EXPECT_EQ(h_.medium().Snapshot().size(), 2u);
   EXPECT_EQ(Config().ballot(), 0);
+  auto response = h_.ResponseFor<proto::AdminResponse>(token);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->error(), 0);
   h_.TickAndSettle();
   EXPECT_EQ(Config().ballot(), 1);
+}
+
+TEST_F(MetaCoreCureTest, FailedTableWriteFailsTheCreateAndChangesNothing) {
+  h_.store().set_fail_writes(true);
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("t1", 1, 1), ErrorCode::kIoError));
+  EXPECT_TRUE(h_.core().Partitions().empty());
+  EXPECT_EQ(h_.core().FindTable("t1"), nullptr);
+  h_.store().set_fail_writes(false);
+  ASSERT_TRUE(h_.CreateTable("t1", 1, 1).ok());
+  EXPECT_EQ(h_.core().FindTable("t1")->app_id(), 1);
 }
 
 // Kills n1-n3 (primary n1, secondaries n2 and n3) and waits until the
@@ -339,7 +357,7 @@ TEST_F(MetaCoreCureTest, ASyncSentBeforeTheNodeDiedDoesNotCount) {
 
 TEST_F(MetaCoreCureTest, NewPartitionWhosePrimaryNeverHeardIsAssignedAgain) {
   h_.BeaconAll({kN1});
-  ASSERT_TRUE(h_.core().CreateTable(1, 1, 3, h_.now()).ok());
+  ASSERT_TRUE(h_.CreateTable("t1", 1, 3).ok());
   h_.Drain();
   h_.Settle();
   h_.Run(100 * kMsNs, {kN1});
@@ -371,7 +389,7 @@ TEST_F(MetaCoreCureTest, DroppedNodeReportsAreForgottenWhenItDiesAgain) {
 class PlantedPromoteRemovedTest : public MetaCoreCureTest {
  protected:
   PlantedPromoteRemovedTest()
-      : MetaCoreCureTest(MetaOptions{.planted_promote_removed = true}) {}
+      : MetaCoreCureTest(NeverFreeze({.planted_promote_removed = true})) {}
 };
 
 TEST_F(PlantedPromoteRemovedTest, PromotesTheOldestDroppedNode) {
@@ -406,7 +424,7 @@ TEST_F(PlantedPromoteRemovedTest, PromotesADroppedNodeOverASecondary) {
 }
 
 TEST(MetaCoreNodeLimitTest, NewNodeIsRefusedWhenTheTableIsFullOfLiveNodes) {
-  MetaHarness h(MetaOptions{.max_nodes = 2});
+  MetaHarness h(NeverFreeze({.max_nodes = 2}));
   ASSERT_TRUE(h.Start().ok());
   h.BeaconAll({kN1, kN2});
   const ReplyToken refused = h.Beacon(kN3);

@@ -32,7 +32,7 @@ class MetaCoreTest : public ::testing::Test {
   // One table of `partitions` partitions, replica count 3, healed on n1-n3.
   void MakeFullTable(int partitions = 1) {
     h_.BeaconAll(kThree);
-    ASSERT_TRUE(h_.core().CreateTable(1, partitions, 3, h_.now()).ok());
+    ASSERT_TRUE(h_.CreateTable("t1", partitions, 3).ok());
     h_.Drain();
     h_.Settle();
     Heal(h_, kThree);
@@ -106,9 +106,11 @@ TEST(MetaCoreNotReadyTest, RefusesEverythingUntilRecovered) {
   update.set_node(2);
   update.set_type(proto::CONFIG_REMOVE);
   meta.OnConfigUpdate(kN1, update, 3, 0);
-  EXPECT_TRUE(HasErrorCode(meta.CreateTable(1, 1, 1, 0), ErrorCode::kTryAgain));
+  proto::AdminRequest create;
+  create.mutable_create_table()->set_name("t1");
+  meta.OnAdmin(kN1, create, 4, 0, 0);
   MetaReady ready = meta.TakeReady();
-  ASSERT_EQ(ready.messages.size(), 3u);
+  ASSERT_EQ(ready.messages.size(), 4u);
   EXPECT_FALSE(std::get<proto::BeaconResponse>(ready.messages[0].second.message)
                    .allowed());
   EXPECT_EQ(
@@ -118,6 +120,9 @@ TEST(MetaCoreNotReadyTest, RefusesEverythingUntilRecovered) {
   EXPECT_EQ(
       std::get<proto::ConfigUpdateResponse>(ready.messages[2].second.message)
           .error(),
+      Code(ErrorCode::kTryAgain));
+  EXPECT_EQ(
+      std::get<proto::AdminResponse>(ready.messages[3].second.message).error(),
       Code(ErrorCode::kTryAgain));
   meta.Tick(100 * kSecondNs);
   EXPECT_TRUE(meta.TakeReady().empty());
@@ -130,45 +135,69 @@ TEST(MetaCoreCreateTest, RefusesInvalidOptions) {
 }
 
 TEST_F(MetaCoreTest, CreateTableValidatesItsArguments) {
-  MetaCore& core = h_.core();
-  EXPECT_TRUE(HasErrorCode(core.CreateTable(0, 1, 3, h_.now()),
-                           ErrorCode::kInvalidArgument));
-  EXPECT_TRUE(HasErrorCode(core.CreateTable(1, 0, 3, h_.now()),
-                           ErrorCode::kInvalidParCount));
-  EXPECT_TRUE(HasErrorCode(core.CreateTable(1, 65537, 3, h_.now()),
-                           ErrorCode::kInvalidParCount));
-  EXPECT_TRUE(HasErrorCode(core.CreateTable(1, 1, 0, h_.now()),
-                           ErrorCode::kInvalidRepCount));
-  EXPECT_TRUE(HasErrorCode(core.CreateTable(1, 1, 6, h_.now()),
-                           ErrorCode::kInvalidRepCount));
-  EXPECT_TRUE(core.Partitions().empty());
-  ASSERT_TRUE(core.CreateTable(1, 2, 3, h_.now()).ok());
   EXPECT_TRUE(
-      HasErrorCode(core.CreateTable(1, 2, 3, h_.now()), ErrorCode::kAppExist));
-  EXPECT_EQ(core.Partitions().size(), 2u);
+      HasErrorCode(h_.CreateTable("", 1, 3), ErrorCode::kInvalidAppName));
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("a b", 1, 3), ErrorCode::kInvalidAppName));
+  EXPECT_TRUE(HasErrorCode(h_.CreateTable(std::string(129, 'a'), 1, 3),
+                           ErrorCode::kInvalidAppName));
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("t1", 0, 3), ErrorCode::kInvalidParCount));
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("t1", 3, 3), ErrorCode::kInvalidParCount));
+  EXPECT_TRUE(HasErrorCode(h_.CreateTable("t1", 131072, 3),
+                           ErrorCode::kInvalidParCount));
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("t1", 1, 0), ErrorCode::kInvalidRepCount));
+  EXPECT_TRUE(
+      HasErrorCode(h_.CreateTable("t1", 1, 6), ErrorCode::kInvalidRepCount));
+  EXPECT_TRUE(h_.core().Partitions().empty());
+  EXPECT_TRUE(h_.medium().Snapshot().empty()) << "a refusal writes nothing";
+  ASSERT_TRUE(h_.CreateTable("t1", 2, 3).ok());
+  EXPECT_TRUE(HasErrorCode(h_.CreateTable("t1", 2, 3), ErrorCode::kAppExist));
+  EXPECT_EQ(h_.core().Partitions().size(), 2u);
 }
 
 TEST(MetaCoreLimitsTest, CreateTableRefusesBeyondMaxPartitions) {
-  MetaHarness h(MetaOptions{.max_partitions = 4});
+  MetaHarness h(NeverFreeze({.max_partitions = 4}));
   ASSERT_TRUE(h.Start().ok());
-  ASSERT_TRUE(h.core().CreateTable(1, 3, 1, h.now()).ok());
-  EXPECT_TRUE(HasErrorCode(h.core().CreateTable(2, 2, 1, h.now()),
-                           ErrorCode::kInvalidParCount));
-  EXPECT_TRUE(h.core().CreateTable(2, 1, 1, h.now()).ok());
+  ASSERT_TRUE(h.CreateTable("t1", 2, 1).ok());
+  EXPECT_TRUE(
+      HasErrorCode(h.CreateTable("t2", 4, 1), ErrorCode::kInvalidParCount));
+  EXPECT_TRUE(h.CreateTable("t2", 2, 1).ok());
 }
 
-TEST_F(MetaCoreTest, CreateTablePersistsEveryPartitionAtBallotZero) {
-  ASSERT_TRUE(h_.core().CreateTable(1, 2, 3, h_.now()).ok());
-  h_.Drain();
+TEST_F(MetaCoreTest, CreateTablePersistsTheTableThenEveryPartitionAtBallotZero) {
+  proto::AdminRequest request;
+  auto* create = request.mutable_create_table();
+  create->set_name("t1");
+  create->set_partition_count(2);
+  create->set_replica_count(3);
+  const ReplyToken token = h_.Admin(request);
+  // The table record first; its partitions only once it is durable.
+  EXPECT_TRUE(h_.core().Partitions().empty());
+  h_.executor().RunOne();
+  EXPECT_EQ(h_.medium().Snapshot().size(), 1u);
   EXPECT_TRUE(h_.core().HasChangeInFlight(kP0));
+  EXPECT_FALSE(h_.ResponseFor<proto::AdminResponse>(token))
+      << "answered before its partitions are durable";
   h_.Settle();
+  auto response = h_.ResponseFor<proto::AdminResponse>(token);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->error(), 0);
+  EXPECT_EQ(response->create_table().app_id(), 1);
   const auto stored = h_.medium().Snapshot();
-  ASSERT_EQ(stored.size(), 2u);
+  ASSERT_EQ(stored.size(), 3u);
   proto::PartitionConfig config;
   ASSERT_TRUE(config.ParseFromString(stored.at("partition/1/1")));
   EXPECT_EQ(config.ballot(), 0);
   EXPECT_EQ(config.max_replica_count(), 3);
   EXPECT_EQ(config.primary(), 0u);
+  proto::TableInfo table;
+  ASSERT_TRUE(table.ParseFromString(stored.at("table/1")));
+  EXPECT_EQ(table.name(), "t1");
+  EXPECT_EQ(table.status(), proto::TABLE_AVAILABLE);
+  EXPECT_EQ(table.create_time_s(), kHarnessWallStartS);
   EXPECT_FALSE(h_.core().HasChangeInFlight(kP0));
 }
 
@@ -389,8 +418,8 @@ TEST_F(MetaCoreTest, FailedStoreWriteLeavesTheConfigAndAnswersIoError) {
 }
 
 TEST_F(MetaCoreTest, ConfigSyncReturnsThePartitionsTheNodeIsAMemberOf) {
-  MakeFullTable(3);
-  ASSERT_TRUE(h_.core().CreateTable(2, 1, 1, h_.now()).ok());
+  MakeFullTable(4);
+  ASSERT_TRUE(h_.CreateTable("t2", 1, 1).ok());
   h_.Drain();
   h_.Settle();
   h_.BeaconAll({kN4});
@@ -398,8 +427,10 @@ TEST_F(MetaCoreTest, ConfigSyncReturnsThePartitionsTheNodeIsAMemberOf) {
   auto response = h_.ResponseFor<proto::ConfigSyncResponse>(token);
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->error(), 0);
-  EXPECT_EQ(response->configs_size(), 3);  // table 2 has no member yet
+  EXPECT_EQ(response->configs_size(), 4);  // table 2 has no member yet
   for (const auto& config : response->configs()) EXPECT_EQ(config.app_id(), 1);
+  ASSERT_EQ(response->tables_size(), 1);
+  EXPECT_EQ(response->tables(0).name(), "t1");
   const ReplyToken none = h_.ConfigSync(kN4, {});
   EXPECT_EQ(h_.ResponseFor<proto::ConfigSyncResponse>(none)->configs_size(), 0);
 }
@@ -413,7 +444,7 @@ TEST_F(MetaCoreTest, MessagesCarryTheFenceOfTheRecipientsLatestBeacon) {
   };
   h_.BeaconAll(kThree);
   h_.Beacon(kN2);
-  ASSERT_TRUE(h_.core().CreateTable(1, 2, 3, h_.now()).ok());
+  ASSERT_TRUE(h_.CreateTable("t1", 2, 3).ok());
   h_.Drain();
   h_.Settle();
   h_.TickAndSettle();
@@ -452,7 +483,7 @@ TEST_F(MetaCoreTest, ConfigSyncNamingAnotherNodeIsRefused) {
 }
 
 TEST_F(MetaCoreTest, RecoversConfigurationsFromTheStore) {
-  MakeFullTable(3);
+  MakeFullTable(4);
   std::map<Gpid, std::string> before;
   for (Gpid gpid : h_.core().Partitions()) {
     before[gpid] = Config(gpid).SerializeAsString();
@@ -484,13 +515,21 @@ TEST(MetaCoreRecoverTest, RefusesCorruptEntriesAndIgnoresOtherKeys) {
   good.set_ballot(3);
   good.set_primary(1);
   good.set_max_replica_count(3);
-  auto recover = [](std::map<std::string, std::string> stored) {
+  proto::TableInfo table;
+  table.set_app_id(1);
+  table.set_name("t1");
+  table.set_status(proto::TABLE_AVAILABLE);
+  table.set_partition_count(2);
+  table.set_replica_count(3);
+  const std::string table_entry = table.SerializeAsString();
+  auto recover = [&](std::map<std::string, std::string> stored) {
+    stored.emplace("table/1", table_entry);
     auto core = MetaCore::Create(MetaOptions{});
     PEGASUS_CHECK_OK(core.status());
     return (*core)->Recover(stored, 0);
   };
   EXPECT_TRUE(recover({{"partition/1/0", good.SerializeAsString()},
-                       {"table/1", "anything"}})
+                       {"other/key", "anything"}})
                   .ok());
   EXPECT_TRUE(HasErrorCode(recover({{"partition/1/0", "\xff garbage"}}),
                            ErrorCode::kCorruption));
@@ -505,6 +544,25 @@ TEST(MetaCoreRecoverTest, RefusesCorruptEntriesAndIgnoresOtherKeys) {
   EXPECT_TRUE(
       HasErrorCode(recover({{"partition/1/0", twice.SerializeAsString()}}),
                    ErrorCode::kCorruption));
+  // A partition of no table, or beyond its table's count; a bad table.
+  proto::PartitionConfig orphan = good;
+  orphan.set_app_id(2);
+  EXPECT_TRUE(
+      HasErrorCode(recover({{"partition/2/0", orphan.SerializeAsString()}}),
+                   ErrorCode::kCorruption));
+  proto::PartitionConfig beyond = good;
+  beyond.set_partition_index(2);
+  EXPECT_TRUE(
+      HasErrorCode(recover({{"partition/1/2", beyond.SerializeAsString()}}),
+                   ErrorCode::kCorruption));
+  EXPECT_TRUE(HasErrorCode(recover({{"table/2", "\xff garbage"}}),
+                           ErrorCode::kCorruption));
+  EXPECT_TRUE(HasErrorCode(recover({{"table/x", table_entry}}),
+                           ErrorCode::kCorruption));
+  EXPECT_TRUE(HasErrorCode(recover({{"table/2", table_entry}}),
+                           ErrorCode::kCorruption));  // names table 1
+  EXPECT_TRUE(
+      HasErrorCode(recover({{"meta/level", "7"}}), ErrorCode::kCorruption));
 }
 
 TEST_F(MetaCoreTest, RecoverTwiceIsRefused) {

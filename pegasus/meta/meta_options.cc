@@ -36,6 +36,22 @@ absl::Status ValidateMetaOptions(const MetaOptions& options) {
   if (options.max_waiters_per_change < 1) {
     return Invalid("max_waiters_per_change must be >= 1");
   }
+  if (options.dropped_table_hold_s < 0) {
+    return Invalid("dropped_table_hold_s must be >= 0");
+  }
+  if (!proto::MetaLevel_IsValid(options.level_on_start) ||
+      options.level_on_start == proto::META_LEVEL_INVALID) {
+    return Invalid("level_on_start is not a meta level");
+  }
+  if (options.min_live_nodes < 0) return Invalid("min_live_nodes must be >= 0");
+  if (options.min_live_node_percent < 0 ||
+      options.min_live_node_percent > 100) {
+    return Invalid("min_live_node_percent must be within [0, 100]");
+  }
+  if (options.max_tables < 1) return Invalid("max_tables must be >= 1");
+  if (options.max_pending_admin < 1) {
+    return Invalid("max_pending_admin must be >= 1");
+  }
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "pegasus/proto/meta.pb.h"
 
 namespace pegasus {
 
@@ -73,6 +74,35 @@ struct MetaOptions {
   // first, plus repeats of it (an RPC retry). Further repeats are refused
   // with PERR_BUSY. Default 4. >= 1.
   int max_waiters_per_change = 4;
+
+  // --- Tables and levels --------------------------------------------------
+
+  // How long a dropped table is kept for recall when the drop names no
+  // reserve time, in seconds. Default 7 days (Pegasus's
+  // hold_seconds_for_dropped_app). >= 0.
+  int64_t dropped_table_hold_s = 7 * 24 * 3600;
+
+  // The function level a meta server starts at before any level was set
+  // (a set level is persisted and wins). Default steady, as Pegasus's
+  // meta_function_level_on_start: cure, no balancing.
+  proto::MetaLevel level_on_start = proto::META_LEVEL_STEADY;
+
+  // At steady or lively, the meta server acts as if freezed while fewer
+  // than min_live_nodes replica servers are alive, or fewer than
+  // min_live_node_percent of those it tracks: with most of the cluster
+  // gone, copying replicas onto the few left would do more harm than
+  // waiting. Defaults 3 and 65 (Pegasus's min_live_node_count_for_unfreeze
+  // and node_live_percentage_threshold_for_update). >= 0; percent <= 100.
+  int min_live_nodes = 3;
+  int min_live_node_percent = 65;
+
+  // Tables ever created, tombstones of purged ones included. Default 65536.
+  // >= 1.
+  int max_tables = 65536;
+
+  // Table operations waiting to run (they run one at a time); beyond it a
+  // request is refused with PERR_BUSY. Default 256. >= 1.
+  int max_pending_admin = 256;
 
   // --- Planted bugs (the simulator must catch each) ---------------------
 

@@ -7,9 +7,7 @@
 //   MetaHarness h;
 //   h.Start();
 //   h.Beacon(NodeId{1});
-//   ASSERT_TRUE(h.core().CreateTable(1, 4, 3, h.now()).ok());
-//   h.Drain();
-//   h.Settle();     // the creation writes complete
+//   ASSERT_TRUE(h.CreateTable("t1", 4, 3).ok());   // writes complete
 //   h.Tick();       // the cure assigns primaries
 //
 // Thread-safety: none; the test's thread only.
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include "pegasus/base/check.h"
+#include "pegasus/base/status.h"
 #include "pegasus/meta/meta_core.h"
 #include "pegasus/meta/meta_store.h"
 #include "pegasus/runtime/manual_executor.h"
@@ -41,9 +40,20 @@ struct SentMessage {
   OutMessage out;
 };
 
+// Options for tests of small clusters that lose most of their nodes: the
+// meta server never freezes.
+inline MetaOptions NeverFreeze(MetaOptions options = {}) {
+  options.min_live_nodes = 0;
+  options.min_live_node_percent = 0;
+  return options;
+}
+
+// The Unix time the harness's wall clock starts at.
+inline constexpr int64_t kHarnessWallStartS = 1'767'225'600;
+
 class MetaHarness {
  public:
-  explicit MetaHarness(const MetaOptions& options = {})
+  explicit MetaHarness(const MetaOptions& options = NeverFreeze())
       : options_(options),
         medium_(std::make_shared<InMemoryMetaStore::Medium>()) {}
 
@@ -137,7 +147,48 @@ class MetaHarness {
 
   void Tick() {
     core_->Tick(now());
+    core_->PurgeExpiredTables(now(), wall_now_s());
     Drain();
+  }
+
+  // The wall clock: kHarnessWallStartS plus the time advanced.
+  int64_t wall_now_s() { return kHarnessWallStartS + now() / kSecondNs; }
+
+  // A table operation, fed now; its answer comes under the token.
+  ReplyToken Admin(const proto::AdminRequest& request) {
+    const ReplyToken token = next_token_++;
+    core_->OnAdmin(NodeId{99}, request, token, now(), wall_now_s());
+    Drain();
+    return token;
+  }
+
+  // A table operation carried out to its answer (the store's writes
+  // complete). CHECK-fails when it is not answered.
+  proto::AdminResponse AdminAndSettle(const proto::AdminRequest& request) {
+    const ReplyToken token = Admin(request);
+    Settle();
+    std::optional<proto::AdminResponse> response =
+        ResponseFor<proto::AdminResponse>(token);
+    PEGASUS_CHECK(response.has_value()) << "no answer to the table operation";
+    return *response;
+  }
+
+  // Creates a table and lets its writes complete: OK, or the error the
+  // meta server answered.
+  absl::Status CreateTable(const std::string& name, int32_t partition_count,
+                           int32_t replica_count) {
+    proto::AdminRequest request;
+    auto* create = request.mutable_create_table();
+    create->set_name(name);
+    create->set_partition_count(partition_count);
+    create->set_replica_count(replica_count);
+    return StatusOf(AdminAndSettle(request));
+  }
+
+  static absl::Status StatusOf(const proto::AdminResponse& response) {
+    if (response.error() == 0) return absl::OkStatus();
+    return PegasusError(static_cast<ErrorCode>(response.error()),
+                        response.error_message());
   }
 
   // Tick, then let the writes it started complete.

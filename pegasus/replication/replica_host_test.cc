@@ -217,8 +217,11 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     options.meta.lease_ns = kLeaseNs;
     options.meta.add_secondary_delay_ns = kSecond;
     options.meta.max_last_drops = shape_.max_last_drops;
+    // These tests crash most of a small cluster: never freeze.
+    options.meta.min_live_nodes = 1;
+    options.meta.min_live_node_percent = 0;
     options.tables.push_back(
-        sim::TableSpec{kAppId, shape_.partitions, shape_.replicas});
+        sim::TableSpec{"temp", shape_.partitions, shape_.replicas});
     options.medium = meta_medium_;
     absl::Status started = processes_[kMetaProcess]->Start(
         [&](const sim::ProcessEnv& env)
@@ -282,8 +285,11 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return static_cast<sim::MetaService*>(processes_[kMetaProcess]->service())
         ->core();
   }
+  // Empty (ballot 0, no members) until the table's creation reaches it.
   const proto::PartitionConfig& MetaConfig(Gpid gpid) {
-    return *Meta().GetConfig(gpid);
+    const proto::PartitionConfig* config = Meta().GetConfig(gpid);
+    return config != nullptr ? *config
+                             : proto::PartitionConfig::default_instance();
   }
   std::vector<Gpid> Partitions() const {
     std::vector<Gpid> gpids;

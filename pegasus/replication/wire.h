@@ -30,8 +30,10 @@ inline constexpr RpcMethod kConfigUpdateMethod =
     31;  // ConfigUpdateRequest -> ConfigUpdateResponse
 inline constexpr RpcMethod kConfigSyncMethod =
     32;  // ConfigSyncRequest -> ConfigSyncResponse
-// Client -> meta, a call: QueryConfigRequest -> QueryConfigResponse.
+// Client -> meta, calls: QueryConfigRequest -> QueryConfigResponse, and
+// AdminRequest -> AdminResponse (pegasus/proto/meta.proto).
 inline constexpr RpcMethod kQueryConfigMethod = 33;
+inline constexpr RpcMethod kMetaAdminMethod = 34;
 
 }  // namespace pegasus::replication
 

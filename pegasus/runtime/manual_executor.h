@@ -46,6 +46,16 @@ class ManualExecutor final : public Executor, public Clock {
   int64_t MonotonicNowNs() override { return now_ns_; }
   int64_t WallNowUs() override { return now_ns_ / 1000; }
 
+  // Runs the first posted task, if any (and nothing it posts). Returns
+  // whether one ran.
+  bool RunOne() {
+    if (ready_.empty()) return false;
+    Task task = std::move(ready_.front());
+    ready_.pop_front();
+    task();
+    return true;
+  }
+
   // Runs posted tasks and timers due now, including any they post, until
   // none is left. Returns how many ran.
   int RunReady() {

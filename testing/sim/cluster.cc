@@ -10,130 +10,32 @@
 namespace pegasus::sim {
 namespace {
 
-using replication::kBeaconMethod;
-using replication::kConfigProposalMethod;
-using replication::kConfigSyncMethod;
-using replication::kConfigUpdateMethod;
 using replication::kQueryConfigMethod;
 
 }  // namespace
 
 // --- MetaService -------------------------------------------------------------
 
-MetaService::MetaService(const ProcessEnv& env,
-                         const MetaServiceOptions& options)
-    : env_(env),
-      options_(options),
-      rpc_(env.transport, env.executor, env.random->Next64() | 1) {}
-
-MetaService::~MetaService() {
-  if (tick_timer_ != kNoTimer) env_.executor->Cancel(tick_timer_);
-}
-
 absl::StatusOr<std::unique_ptr<MetaService>> MetaService::Start(
     const ProcessEnv& env, const MetaServiceOptions& options) {
   PEGASUS_CHECK(options.medium != nullptr);
-  std::unique_ptr<MetaService> service(new MetaService(env, options));
+  std::unique_ptr<MetaService> service(new MetaService());
   service->store_ =
       std::make_unique<InMemoryMetaStore>(env.executor, options.medium);
-  PEGASUS_ASSIGN_OR_RETURN(service->core_, MetaCore::Create(options.meta));
-  PEGASUS_ASSIGN_OR_RETURN(auto stored, service->store_->LoadAll());
-  const bool fresh = stored.empty();
-  PEGASUS_RETURN_IF_ERROR(service->core_->Recover(stored, service->now_ns()));
-  if (fresh) {
-    for (const TableSpec& table : options.tables) {
-      PEGASUS_RETURN_IF_ERROR(
-          service->core_->CreateTable(table.app_id, table.partition_count,
-                                      table.replica_count, service->now_ns()));
-    }
+  MetaServerOptions server;
+  server.env = {env.clock, env.executor, env.transport, env.random};
+  server.meta = options.meta;
+  server.store = service->store_.get();
+  server.tick_interval_ns = options.tick_interval_ns;
+  for (const TableSpec& table : options.tables) {
+    proto::CreateTableRequest create;
+    create.set_name(table.name);
+    create.set_partition_count(table.partition_count);
+    create.set_replica_count(table.replica_count);
+    server.initial_tables.push_back(std::move(create));
   }
-  service->RegisterHandlers();
-  service->Drain();
-  service->Tick();
+  PEGASUS_ASSIGN_OR_RETURN(service->server_, MetaServer::Start(server));
   return service;
-}
-
-ReplyToken MetaService::Hold(RpcEndpoint::Responder responder) {
-  const ReplyToken token = next_token_++;
-  responders_.emplace(token, std::move(responder));
-  return token;
-}
-
-void MetaService::RegisterHandlers() {
-  rpc_.RegisterHandler(kBeaconMethod, [this](NodeId from, std::string request,
-                                             RpcEndpoint::Responder responder) {
-    proto::Beacon beacon;
-    if (!beacon.ParseFromString(request)) return;
-    core_->OnBeacon(from, beacon, Hold(std::move(responder)), now_ns());
-    Drain();
-  });
-  rpc_.RegisterHandler(
-      kConfigUpdateMethod, [this](NodeId from, std::string request,
-                                  RpcEndpoint::Responder responder) {
-        proto::ConfigUpdateRequest update;
-        if (!update.ParseFromString(request)) return;
-        core_->OnConfigUpdate(from, update, Hold(std::move(responder)),
-                              now_ns());
-        Drain();
-      });
-  rpc_.RegisterHandler(
-      kConfigSyncMethod, [this](NodeId from, std::string request,
-                                RpcEndpoint::Responder responder) {
-        proto::ConfigSyncRequest sync;
-        if (!sync.ParseFromString(request)) return;
-        core_->OnConfigSync(from, sync, Hold(std::move(responder)), now_ns());
-        Drain();
-      });
-  rpc_.RegisterHandler(
-      kQueryConfigMethod,
-      [this](NodeId, std::string request, RpcEndpoint::Responder responder) {
-        proto::QueryConfigRequest query;
-        proto::QueryConfigResponse response;
-        if (!query.ParseFromString(request)) return;
-        response.set_app_id(query.app_id());
-        for (Gpid gpid : core_->Partitions()) {
-          if (gpid.app_id != query.app_id()) continue;
-          *response.add_partitions() = *core_->GetConfig(gpid);
-        }
-        response.set_partition_count(response.partitions_size());
-        if (response.partitions_size() == 0) {
-          response.set_error(static_cast<int32_t>(ErrorCode::kAppNotExist));
-          response.set_error_message(
-              absl::StrCat("no table with id ", query.app_id()));
-        }
-        responder.Reply(response.SerializeAsString());
-      });
-}
-
-void MetaService::Drain() {
-  MetaReady ready = core_->TakeReady();
-  core_->CheckInvariants();
-  for (auto& [node, out] : ready.messages) {
-    std::string payload = std::visit(
-        [](const auto& m) { return m.SerializeAsString(); }, out.message);
-    if (out.reply_token == kNoReplyToken) {
-      rpc_.Notify(node, kConfigProposalMethod, std::move(payload));
-      continue;
-    }
-    auto it = responders_.find(out.reply_token);
-    if (it == responders_.end()) continue;
-    it->second.Reply(std::move(payload));
-    responders_.erase(it);
-  }
-  for (StoreWrite& write : ready.writes) {
-    store_->Write(std::move(write.key), std::move(write.value),
-                  [this, id = write.write_id](absl::Status status) {
-                    core_->OnStoreWriteDone(id, status, now_ns());
-                    Drain();
-                  });
-  }
-}
-
-void MetaService::Tick() {
-  core_->Tick(now_ns());
-  Drain();
-  tick_timer_ = env_.executor->ScheduleAfter(options_.tick_interval_ns,
-                                             [this] { Tick(); });
 }
 
 // --- ReplicaServerService -------------------------------------------------

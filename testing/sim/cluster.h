@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "pegasus/meta/meta_core.h"
+#include "pegasus/meta/meta_server.h"
 #include "pegasus/meta/meta_store.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/replica_host.h"
@@ -24,13 +26,14 @@
 namespace pegasus::sim {
 
 struct TableSpec {
-  int32_t app_id = 1;
+  std::string name = "temp";
   int32_t partition_count = 8;
   int32_t replica_count = 3;
 };
 
 struct MetaServiceOptions {
   MetaOptions meta;
+  // Created when the meta server first starts (ids 1, 2, ... in order).
   std::vector<TableSpec> tables;
   // How often the core is ticked.
   int64_t tick_interval_ns = 100'000'000;
@@ -38,31 +41,20 @@ struct MetaServiceOptions {
   std::shared_ptr<InMemoryMetaStore::Medium> medium;
 };
 
+// The meta server in a simulated process: a MetaServer over an in-memory
+// store whose medium outlives crashes.
 class MetaService final : public Service {
  public:
   static absl::StatusOr<std::unique_ptr<MetaService>> Start(
       const ProcessEnv& env, const MetaServiceOptions& options);
-  ~MetaService() override;
 
-  const MetaCore& core() const { return *core_; }
+  const MetaCore& core() const { return server_->core(); }
 
  private:
-  MetaService(const ProcessEnv& env, const MetaServiceOptions& options);
-  void RegisterHandlers();
-  // Sends and persists what the core produced.
-  void Drain();
-  void Tick();
-  int64_t now_ns() const { return env_.clock->MonotonicNowNs(); }
-  ReplyToken Hold(RpcEndpoint::Responder responder);
+  MetaService() = default;
 
-  ProcessEnv env_;
-  MetaServiceOptions options_;
-  RpcEndpoint rpc_;
   std::unique_ptr<InMemoryMetaStore> store_;
-  std::unique_ptr<MetaCore> core_;
-  std::map<ReplyToken, RpcEndpoint::Responder> responders_;
-  ReplyToken next_token_ = 1;
-  TimerId tick_timer_ = kNoTimer;
+  std::unique_ptr<MetaServer> server_;
 };
 
 // A replica host's seams from a process's: each replica on a strand of

@@ -270,9 +270,11 @@ void Simulation::StartMeta() {
   meta.meta.add_secondary_delay_ns = kSecond;
   meta.meta.planted_promote_removed =
       options_.planted_bug == PlantedBug::kPromoteRemoved;
-  meta.tables.push_back(TableSpec{options_.workload.app_id,
-                                  options_.partition_count,
-                                  options_.replica_count});
+  // Freezing needs three servers alive (Pegasus's default) or as many as
+  // the world has.
+  meta.meta.min_live_nodes = std::min(3, options_.servers);
+  meta.tables.push_back(TableSpec{
+      "temp", options_.partition_count, options_.replica_count});
   meta.medium = meta_medium_;
   PEGASUS_CHECK_OK(processes_[meta_index()]->Start(
       [&](const ProcessEnv& env) -> absl::StatusOr<std::unique_ptr<Service>> {

@@ -98,6 +98,12 @@ std::vector<NodeId> FailureDetector::AliveNodes() const {
   return alive;
 }
 
+std::vector<NodeId> FailureDetector::Nodes() const {
+  std::vector<NodeId> nodes;
+  for (const auto& [id, node] : nodes_) nodes.push_back(id);
+  return nodes;
+}
+
 // Forgetting a dead node changes nothing: an untracked node is dead too.
 bool FailureDetector::MakeRoom() {
   for (auto it = nodes_.begin(); it != nodes_.end(); ++it) {

@@ -66,6 +66,8 @@ class FailureDetector {
 
   // Alive nodes in id order.
   std::vector<NodeId> AliveNodes() const;
+  // Every tracked node (alive, dead or unknown) in id order.
+  std::vector<NodeId> Nodes() const;
   size_t tracked() const { return nodes_.size(); }
 
  private:

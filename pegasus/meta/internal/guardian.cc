@@ -1,5 +1,6 @@
 #include "pegasus/meta/internal/guardian.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -97,8 +98,34 @@ CureAction CureNoPrimary(const CureInput& in) {
     if (std::optional<CureAction> wrong = PromoteRemoved(in)) return *wrong;
   }
   if (in.config.secondaries_size() > 0) return UpgradeSecondary(in);
-  if (in.config.last_drops_size() == 0) return AssignNewPrimary(in);
-  return AssignAfterAllDead(in);
+  if (in.config.last_drops_size() == 0) {
+    return in.freezed ? CureAction{} : AssignNewPrimary(in);
+  }
+  const CureAction action = AssignAfterAllDead(in);
+  // A partition that never held data is assigned anew: not while freezed.
+  if (in.freezed && action.kind == Kind::kChange &&
+      !std::count(in.config.last_drops().begin(),
+                  in.config.last_drops().end(), action.node.value)) {
+    return {};
+  }
+  return action;
+}
+
+// The table's replica count changed: the configuration takes it on under a
+// new ballot (so the primary knows how many members to keep), after
+// removing the secondary on the busiest node while there are too many.
+CureAction CureReplicaCount(const CureInput& in) {
+  const proto::PartitionConfig& config = in.config;
+  if (MemberCount(config) <= in.replica_count) {
+    return Change(proto::CONFIG_SET_REPLICA_COUNT, NodeId{config.primary()});
+  }
+  std::vector<NodeId> secondaries;
+  for (uint64_t s : config.secondaries()) secondaries.push_back(NodeId{s});
+  auto busiest = Best(secondaries, [&](NodeId n) {
+    return std::make_tuple(-LoadOf(in.loads, n).replicas, n.value);
+  });
+  if (!busiest) return {};
+  return Change(proto::CONFIG_REMOVE, *busiest);
 }
 
 bool Elapsed(std::optional<int64_t> since_ns, const CureInput& in) {
@@ -157,6 +184,10 @@ CureAction DecideCure(const CureInput& in) {
     }
   }
   if (config.primary() == 0) return CureNoPrimary(in);
+  if (in.freezed || !in.nodes.IsAlive(NodeId{config.primary()})) return {};
+  if (config.max_replica_count() != in.replica_count) {
+    return CureReplicaCount(in);
+  }
   return CureShort(in);
 }
 

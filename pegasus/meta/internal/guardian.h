@@ -1,7 +1,12 @@
 // The guardian: for one partition, the one change that moves it toward a
 // full, healthy configuration, as a pure function of the partition's
-// configuration, the nodes' liveness and load, what nodes reported, and the
-// time. MetaCore carries the decision out (persist, then notify).
+// configuration, the table's replica count, the nodes' liveness and load,
+// what nodes reported, and the time. MetaCore carries the decision out
+// (persist, then notify).
+//
+// Freezed (the meta level, or too few nodes alive), only failover is done:
+// rules 1-3 and 5 when the newest drop holds the data; never a new
+// partition's assignment, a replica count change or a learner.
 //
 // The rules, first match wins (docs/meta_server.md gives the reasons):
 //   1. the primary is dead: DOWNGRADE_TO_INACTIVE it;
@@ -18,7 +23,12 @@
 //      partition (it was assigned primary of a new partition and never
 //      heard so), and is passed over; when every drop is passed over the
 //      partition never had data, and is assigned as a new one (rule 4);
-//   6. an alive primary and fewer members than max_replica_count: ask the
+//   6. an alive primary, and the table's replica count is not the
+//      configuration's max_replica_count: SET_REPLICA_COUNT (the same
+//      members under a new ballot, taking on the table's count) when the
+//      members fit it; else REMOVE the secondary on the node with the most
+//      replicas (ties: lowest id), one at a time;
+//   7. an alive primary and fewer members than max_replica_count: ask the
 //      primary (ADD_SECONDARY) for a learner: an alive dropped node (newest
 //      first) at once; otherwise, once the partition has been short for
 //      add_secondary_delay_ns (at once if it never lost a member), the
@@ -79,6 +89,10 @@ struct CureInput {
   std::optional<int64_t> last_add_secondary_ns;
   int64_t now_ns = 0;
   const MetaOptions& options;
+  // The table's replica count (the configuration's max_replica_count
+  // follows it).
+  int replica_count = 0;
+  bool freezed = false;
 };
 
 CureAction DecideCure(const CureInput& input);

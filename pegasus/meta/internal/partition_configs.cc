@@ -75,6 +75,7 @@ absl::Status CheckApplicable(const proto::PartitionConfig& current,
       return absl::OkStatus();
     case proto::CONFIG_DOWNGRADE_TO_SECONDARY:
     case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
+    case proto::CONFIG_SET_REPLICA_COUNT:
       if (!is_primary) return Invalid(what + ": the node is not the primary");
       return absl::OkStatus();
     case proto::CONFIG_DOWNGRADE_TO_INACTIVE:
@@ -181,7 +182,8 @@ absl::StatusOr<proto::PartitionConfig> ApplyChange(
       next.add_secondaries(node.value);
       break;
     case proto::CONFIG_PRIMARY_FORCE_UPDATE_BALLOT:
-      break;  // Only the ballot moves.
+    case proto::CONFIG_SET_REPLICA_COUNT:
+      break;  // Only the ballot moves (the caller sets the count).
     default:  // DOWNGRADE_TO_INACTIVE, REMOVE (CheckApplicable said so).
       if (next.primary() == node.value) next.set_primary(0);
       RemoveSecondary(next, node);

@@ -53,7 +53,8 @@ bool SameConfig(const proto::PartitionConfig& a,
 //   UPGRADE_TO_SECONDARY   a primary, node not a member, room for one more
 //                          member                            -> secondary
 //   DOWNGRADE_TO_SECONDARY node the primary                 -> secondary
-//   PRIMARY_FORCE_UPDATE_BALLOT node the primary            (members kept)
+//   PRIMARY_FORCE_UPDATE_BALLOT,
+//   SET_REPLICA_COUNT      node the primary                 (members kept)
 //   DOWNGRADE_TO_INACTIVE,
 //   REMOVE                 node a member                    -> dropped
 // A node that becomes a member leaves last_drops; a dropped node is
