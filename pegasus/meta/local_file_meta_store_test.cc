@@ -1,6 +1,7 @@
 // LocalFileMetaStore's own promises: its file and how it is written, torn
 // tails, corruption, compaction, limits and I/O errors. Crashes are in
-// local_file_meta_store_crash_test.cc.
+// local_file_meta_store_crash_test.cc; the MetaStore contract itself is run
+// against every store in testing/conformance/meta_store_conformance_test.cc.
 
 #include "pegasus/meta/local_file_meta_store.h"
 

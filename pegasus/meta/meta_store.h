@@ -28,6 +28,8 @@
 // Implementations: InMemoryMetaStore (below; tests and the simulator);
 // LocalFileMetaStore (local_file_meta_store.h; one meta server, its own
 // directory). A ZooKeeper one comes later behind the same interface.
+// testing/conformance/meta_store_conformance_test.cc runs this contract
+// against each.
 
 #ifndef PEGASUS_META_META_STORE_H_
 #define PEGASUS_META_META_STORE_H_
