@@ -1,11 +1,10 @@
-// Test helpers for the mutation log: a FileSystem wrapper that counts every
-// operation and fails the ones a test picks, and a fixture that opens logs
-// over it on a ManualExecutor.
+// Test helpers for the mutation log: a fixture that opens logs over a
+// FaultyFileSystem (pegasus/runtime/faulty_file_system.h) on a
+// ManualExecutor.
 
 #ifndef PEGASUS_LOG_LOG_TEST_UTIL_H_
 #define PEGASUS_LOG_LOG_TEST_UTIL_H_
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,148 +14,16 @@
 #include "gtest/gtest.h"
 #include "pegasus/base/status.h"
 #include "pegasus/log/mutation_log.h"
+#include "pegasus/runtime/faulty_file_system.h"
 #include "pegasus/runtime/file_system.h"
 #include "pegasus/runtime/manual_executor.h"
 
 namespace pegasus::log_testing {
 
-enum class FsOp {
-  kCreate,
-  kAppend,
-  kSync,
-  kClose,
-  kRead,
-  kRename,
-  kDelete,
-  kCreateDirs,
-  kList,
-  kSyncDir,
-};
-
-inline const char* FsOpName(FsOp op) {
-  switch (op) {
-    case FsOp::kCreate:
-      return "create";
-    case FsOp::kAppend:
-      return "append";
-    case FsOp::kSync:
-      return "sync";
-    case FsOp::kClose:
-      return "close";
-    case FsOp::kRead:
-      return "read";
-    case FsOp::kRename:
-      return "rename";
-    case FsOp::kDelete:
-      return "delete";
-    case FsOp::kCreateDirs:
-      return "mkdir";
-    case FsOp::kList:
-      return "list";
-    case FsOp::kSyncDir:
-      return "syncdir";
-  }
-  return "?";
-}
-
-// Passes every call to `base`, counting it. `hook` runs before each call
-// and may fail it (the call then does nothing) or act, say crash a SimDisk.
-class FaultyFileSystem final : public FileSystem {
- public:
-  using Hook = std::function<absl::Status(FsOp op, const std::string& path)>;
-
-  explicit FaultyFileSystem(FileSystem* base) : base_(base) {}
-
-  void set_hook(Hook hook) { hook_ = std::move(hook); }
-  int count(FsOp op) const {
-    auto it = counts_.find(op);
-    return it == counts_.end() ? 0 : it->second;
-  }
-  // Every call, in order, as "op path" lines.
-  const std::vector<std::string>& trace() const { return trace_; }
-
-  absl::Status Before(FsOp op, const std::string& path) {
-    ++counts_[op];
-    trace_.push_back(std::string(FsOpName(op)) + " " + path);
-    return hook_ ? hook_(op, path) : absl::OkStatus();
-  }
-
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
-      const std::string& path) override;
-  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kRead, path));
-    return base_->ReadFile(path);
-  }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kRename, from));
-    return base_->Rename(from, to);
-  }
-  absl::Status DeleteFile(const std::string& path) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kDelete, path));
-    return base_->DeleteFile(path);
-  }
-  bool FileExists(const std::string& path) override {
-    return base_->FileExists(path);
-  }
-  absl::Status CreateDirs(const std::string& path) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kCreateDirs, path));
-    return base_->CreateDirs(path);
-  }
-  absl::StatusOr<std::vector<std::string>> ListDir(
-      const std::string& path) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kList, path));
-    return base_->ListDir(path);
-  }
-  absl::Status SyncDir(const std::string& path) override {
-    PEGASUS_RETURN_IF_ERROR(Before(FsOp::kSyncDir, path));
-    return base_->SyncDir(path);
-  }
-
- private:
-  class File;
-
-  FileSystem* base_;
-  Hook hook_;
-  std::map<FsOp, int> counts_;
-  std::vector<std::string> trace_;
-};
-
-class FaultyFileSystem::File final : public WritableFile {
- public:
-  File(FaultyFileSystem* fs, std::string path,
-       std::unique_ptr<WritableFile> base)
-      : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
-
-  absl::Status Append(std::string_view data) override {
-    PEGASUS_RETURN_IF_ERROR(fs_->Before(FsOp::kAppend, path_));
-    return base_->Append(data);
-  }
-  absl::Status Sync() override {
-    PEGASUS_RETURN_IF_ERROR(fs_->Before(FsOp::kSync, path_));
-    return base_->Sync();
-  }
-  absl::Status Close() override {
-    PEGASUS_RETURN_IF_ERROR(fs_->Before(FsOp::kClose, path_));
-    return base_->Close();
-  }
-
- private:
-  FaultyFileSystem* fs_;
-  std::string path_;
-  std::unique_ptr<WritableFile> base_;
-};
-
-inline absl::StatusOr<std::unique_ptr<WritableFile>>
-FaultyFileSystem::NewWritableFile(const std::string& path) {
-  PEGASUS_RETURN_IF_ERROR(Before(FsOp::kCreate, path));
-  PEGASUS_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
-                           base_->NewWritableFile(path));
-  return std::make_unique<File>(this, path, std::move(file));
-}
-
-inline absl::Status InjectedIoError(const std::string& what) {
-  return PegasusError(ErrorCode::kIoError, "injected " + what);
-}
+using ::pegasus::FaultyFileSystem;
+using ::pegasus::FsOp;
+using ::pegasus::FsOpName;
+using ::pegasus::InjectedIoError;
 
 inline std::string Payload(Decree decree) {
   return "mutation-" + std::to_string(decree);

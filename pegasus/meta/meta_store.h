@@ -19,12 +19,17 @@
 //   - LoadAll(): every key and its latest durable value. Called when the
 //     meta server starts, before any Write.
 //
-// Errors: Write reports PERR_IO_ERROR (retry later) through `done`; LoadAll
-// reports PERR_IO_ERROR when the medium cannot be read and PERR_CORRUPTION
-// when it holds something that does not parse.
+// Errors: Write reports PERR_IO_ERROR (retry later) through `done`; an
+// implementation may also refuse, with a code of its own, a write it can
+// never carry out (LocalFileMetaStore: a key and value over its size limits,
+// a corrupt file). LoadAll reports PERR_IO_ERROR when the medium cannot be
+// read and PERR_CORRUPTION when it holds something that does not parse.
 //
-// Implementations: InMemoryMetaStore (below; tests and the simulator); a
-// local-file and a ZooKeeper one come later behind the same interface.
+// Implementations: InMemoryMetaStore (below; tests and the simulator);
+// LocalFileMetaStore (local_file_meta_store.h; one meta server, its own
+// directory). A ZooKeeper one comes later behind the same interface.
+// testing/conformance/meta_store_conformance_test.cc runs this contract
+// against each.
 
 #ifndef PEGASUS_META_META_STORE_H_
 #define PEGASUS_META_META_STORE_H_

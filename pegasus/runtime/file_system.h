@@ -22,6 +22,10 @@
 
 namespace pegasus {
 
+// A file open for appending. It writes to the file it opened even after a
+// Rename gives that file another name (as a POSIX descriptor does), so a
+// file may be written under a temporary name, renamed into place, and then
+// appended to.
 class WritableFile {
  public:
   virtual ~WritableFile() = default;

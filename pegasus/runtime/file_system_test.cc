@@ -60,6 +60,18 @@ TEST_P(FileSystemTest, RenameReplacesAndDeleteRemoves) {
   EXPECT_FALSE(fs_->FileExists(root_ + "/x"));
 }
 
+TEST_P(FileSystemTest, WritableFileKeepsWritingItsFileAfterARename) {
+  auto file = fs_->NewWritableFile(root_ + "/f.tmp");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("before ").ok());
+  ASSERT_TRUE(fs_->Rename(root_ + "/f.tmp", root_ + "/f").ok());
+  ASSERT_TRUE((*file)->Append("after").ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Close().ok());
+  EXPECT_EQ(*fs_->ReadFile(root_ + "/f"), "before after");
+  EXPECT_FALSE(fs_->FileExists(root_ + "/f.tmp"));
+}
+
 TEST_P(FileSystemTest, MissingFilesAreNotFound) {
   EXPECT_EQ(ToErrorCode(fs_->ReadFile(root_ + "/nope").status()),
             ErrorCode::kNotFound);

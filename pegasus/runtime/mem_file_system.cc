@@ -1,4 +1,5 @@
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -15,10 +16,15 @@ absl::Status NotFound(const std::string& what, const std::string& path) {
 
 class MemFileSystemImpl;
 
+// A file's bytes. Names refer to contents, and an open WritableFile holds its
+// contents rather than its name, so it keeps writing to the same file after a
+// rename (or a delete), as a POSIX file descriptor does.
+using Contents = std::shared_ptr<std::string>;
+
 class MemWritableFile final : public WritableFile {
  public:
-  MemWritableFile(MemFileSystemImpl* fs, std::string path)
-      : fs_(fs), path_(std::move(path)) {}
+  MemWritableFile(MemFileSystemImpl* fs, Contents contents)
+      : fs_(fs), contents_(std::move(contents)) {}
 
   absl::Status Append(std::string_view data) override;
   absl::Status Sync() override { return absl::OkStatus(); }
@@ -26,7 +32,7 @@ class MemWritableFile final : public WritableFile {
 
  private:
   MemFileSystemImpl* fs_;
-  std::string path_;
+  Contents contents_;
 };
 
 class MemFileSystemImpl final : public FileSystem {
@@ -37,15 +43,19 @@ class MemFileSystemImpl final : public FileSystem {
       const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!dirs_.contains(DirName(path))) return NotFound("open", path);
-    files_[path].clear();
-    return std::make_unique<MemWritableFile>(this, path);
+    // An existing file is truncated in place (O_TRUNC): writers already open
+    // on it see the truncation.
+    Contents& contents = files_[path];
+    if (contents == nullptr) contents = std::make_shared<std::string>();
+    contents->clear();
+    return std::make_unique<MemWritableFile>(this, contents);
   }
 
   absl::StatusOr<std::string> ReadFile(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = files_.find(path);
     if (it == files_.end()) return NotFound("open", path);
-    return it->second;
+    return *it->second;
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
@@ -53,9 +63,9 @@ class MemFileSystemImpl final : public FileSystem {
     auto it = files_.find(from);
     if (it == files_.end()) return NotFound("rename", from);
     if (!dirs_.contains(DirName(to))) return NotFound("rename to", to);
-    std::string data = std::move(it->second);
+    Contents contents = std::move(it->second);
     files_.erase(it);
-    files_[to] = std::move(data);
+    files_[to] = std::move(contents);
     return absl::OkStatus();
   }
 
@@ -110,28 +120,26 @@ class MemFileSystemImpl final : public FileSystem {
     return absl::OkStatus();
   }
 
-  absl::Status AppendTo(const std::string& path, std::string_view data) {
+  absl::Status AppendTo(std::string& contents, std::string_view data) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = files_.find(path);
-    if (it == files_.end()) return NotFound("write", path);
-    it->second.append(data);
+    contents.append(data);
     return absl::OkStatus();
   }
 
  private:
   static const std::string& GetPath(const std::string& dir) { return dir; }
   static const std::string& GetPath(
-      const std::pair<const std::string, std::string>& file) {
+      const std::pair<const std::string, Contents>& file) {
     return file.first;
   }
 
   std::mutex mu_;
-  std::map<std::string, std::string> files_;
+  std::map<std::string, Contents> files_;
   std::set<std::string> dirs_;
 };
 
 absl::Status MemWritableFile::Append(std::string_view data) {
-  return fs_->AppendTo(path_, data);
+  return fs_->AppendTo(*contents_, data);
 }
 
 }  // namespace
