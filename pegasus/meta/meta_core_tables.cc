@@ -207,9 +207,9 @@ proto::QueryConfigResponse MetaCore::QueryConfig(
     status = meta_internal::MetaNotReady();
   } else if (table == nullptr || table->status() != proto::TABLE_AVAILABLE) {
     status = request.app_id() != 0
-                 ? PegasusError(ErrorCode::kAppNotExist,
-                                "no table with id " +
-                                    std::to_string(request.app_id()))
+                 ? PegasusError(
+                       ErrorCode::kAppNotExist,
+                       "no table with id " + std::to_string(request.app_id()))
                  : AppNotExist(request.app_name());
   }
   if (!status.ok()) {
@@ -301,9 +301,10 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       proto::TableInfo next = *table;
       next.set_status(proto::TABLE_DROPPED);
       next.set_drop_time_s(op.wall_now_s);
-      next.set_expire_time_s(op.wall_now_s + (drop.reserve_seconds() > 0
-                                                  ? drop.reserve_seconds()
-                                                  : options_.dropped_table_hold_s));
+      next.set_expire_time_s(op.wall_now_s +
+                             (drop.reserve_seconds() > 0
+                                  ? drop.reserve_seconds()
+                                  : options_.dropped_table_hold_s));
       return StartTableWrite(op, std::move(next));
     }
     case proto::AdminRequest::kRecallTable: {
@@ -316,17 +317,17 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
                                 " (a purged table cannot be recalled)");
       }
       if (it->second.status() == proto::TABLE_AVAILABLE) {
-        return PegasusError(ErrorCode::kAppExist,
-                            "table " + std::to_string(recall.app_id()) +
-                                " is not dropped");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "table " + std::to_string(recall.app_id()) + " is not dropped");
       }
       const std::string name =
           recall.new_name().empty() ? it->second.name() : recall.new_name();
       PEGASUS_RETURN_IF_ERROR(CheckTableName(name));
       if (names_.count(name) > 0) {
-        return PegasusError(ErrorCode::kAppExist,
-                            "a table named \"" + name +
-                                "\" exists: recall under a new name");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "a table named \"" + name + "\" exists: recall under a new name");
       }
       proto::TableInfo next = it->second;
       next.set_name(name);
@@ -341,9 +342,9 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       if (table == nullptr) return AppNotExist(rename.old_name());
       PEGASUS_RETURN_IF_ERROR(CheckTableName(rename.new_name()));
       if (names_.count(rename.new_name()) > 0) {
-        return PegasusError(ErrorCode::kAppExist, "a table named \"" +
-                                                      rename.new_name() +
-                                                      "\" exists");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "a table named \"" + rename.new_name() + "\" exists");
       }
       proto::TableInfo next = *table;
       next.set_name(rename.new_name());
@@ -358,8 +359,7 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       switch (update.op()) {
         case proto::UpdateEnvsRequest::OP_SET:
           if (update.envs().empty()) {
-            return PegasusError(ErrorCode::kInvalidArgument,
-                                "no env to set");
+            return PegasusError(ErrorCode::kInvalidArgument, "no env to set");
           }
           for (const auto& [key, value] : update.envs()) (*envs)[key] = value;
           break;
@@ -402,15 +402,14 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       op.level = level;
       op.write_id = next_write_id_++;
       admin_write_id_ = op.write_id;
-      out_.writes.push_back(StoreWrite{op.write_id,
-                                       std::string(meta_internal::kMetaLevelKey),
-                                       meta_internal::EncodeMetaLevel(level)});
+      out_.writes.push_back(
+          StoreWrite{op.write_id, std::string(meta_internal::kMetaLevelKey),
+                     meta_internal::EncodeMetaLevel(level)});
       ++stats_.writes_started;
       return absl::OkStatus();
     }
     default:
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "not a table operation");
+      return PegasusError(ErrorCode::kInvalidArgument, "not a table operation");
   }
 }
 
