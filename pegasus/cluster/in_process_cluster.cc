@@ -83,11 +83,11 @@ struct NodeBase {
       : pool(PoolOptions(threads)),
         transport(network.Attach(id, pool.Strand(kHostStrand)),
                   std::move(cuts)),
-        random(seed) {}
+        rng(seed) {}
 
   ThreadPool pool;
   CuttableTransport transport;
-  SeededRandom random;
+  SeededRandom rng;
 };
 
 struct MetaProcess {
@@ -172,7 +172,7 @@ absl::Status InProcessCluster::State::StartMeta() {
       node->store,
       LocalFileMetaStore::Open(PosixFileSystem(), MetaDir(), strand));
   MetaServerOptions server;
-  server.env = {RealClock(), strand, &node->base.transport, &node->base.random};
+  server.env = {RealClock(), strand, &node->base.transport, &node->base.rng};
   server.meta = options.meta;
   server.meta.lease_ns = options.lease_ns;
   server.meta.min_live_nodes =
@@ -201,7 +201,7 @@ absl::Status InProcessCluster::State::StartServer(int i) {
       pool->Strand(kHostStrand),
       &node->base.transport,
       PosixFileSystem(),
-      &node->base.random,
+      &node->base.rng,
       [pool](Gpid gpid) {
         return pool->Strand(1 + (static_cast<uint64_t>(gpid.app_id) << 32 |
                                  static_cast<uint32_t>(gpid.partition_index)));
@@ -263,7 +263,7 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(
   client.meta = MetaNode();
   state->client->client = Client::Create(
       {RealClock(), state->client->base.pool.Strand(0),
-       &state->client->base.transport, &state->client->base.random},
+       &state->client->base.transport, &state->client->base.rng},
       client);
   return std::unique_ptr<InProcessCluster>(
       new InProcessCluster(std::move(state)));
