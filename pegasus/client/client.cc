@@ -447,6 +447,50 @@ void Table::MultiGetRange(proto::MultiGetRequest request,
               ToMultiGet(std::move(done)));
 }
 
+namespace {
+
+// The hash key a single-hash-key request routes by; nullptr for a request
+// of no such kind.
+const std::string* HashKeyOf(const proto::DataRequest& request) {
+  switch (request.op_case()) {
+    case proto::DataRequest::kPut:
+      return &request.put().hash_key();
+    case proto::DataRequest::kMultiPut:
+      return &request.multi_put().hash_key();
+    case proto::DataRequest::kRemove:
+      return &request.remove().hash_key();
+    case proto::DataRequest::kMultiRemove:
+      return &request.multi_remove().hash_key();
+    case proto::DataRequest::kIncr:
+      return &request.incr().hash_key();
+    case proto::DataRequest::kCheckAndSet:
+      return &request.check_and_set().hash_key();
+    case proto::DataRequest::kGet:
+      return &request.get().hash_key();
+    case proto::DataRequest::kMultiGet:
+      return &request.multi_get().hash_key();
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void Table::Send(proto::DataRequest request, bool read,
+                 Callback<proto::DataResponse> done, OpOptions options) {
+  const std::string* hash_key = HashKeyOf(request);
+  if (hash_key == nullptr) {
+    core_->client->Post([done = std::move(done)]() mutable {
+      done(PegasusError(ErrorCode::kInvalidArgument,
+                        "not a request of one hash key"));
+    });
+    return;
+  }
+  std::string key = *hash_key;
+  core_->Send(std::move(key), std::move(request), read, options,
+              std::move(done));
+}
+
 // --- Client ----------------------------------------------------------------
 
 std::unique_ptr<Client> Client::Create(const ClientEnv& env,

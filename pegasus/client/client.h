@@ -185,6 +185,17 @@ class Table {
   void MultiGetRange(proto::MultiGetRequest request,
                      Callback<MultiGetResult> done, OpOptions options = {});
 
+  // --- Any request ----------------------------------------------------------
+
+  // Any single-hash-key data request the wire carries
+  // (pegasus/proto/data.proto), routed by its hash key, with its app and
+  // partition filled in here. Answers the replica's response, its error
+  // included (PERR_NOT_FOUND and the like are in the response), or why no
+  // response came. `read` says whether it may be sent again after an
+  // unanswered attempt: only for requests that change nothing.
+  void Send(proto::DataRequest request, bool read,
+            Callback<proto::DataResponse> done, OpOptions options = {});
+
  private:
   friend class client_internal::ClientCore;
   explicit Table(std::unique_ptr<client_internal::TableCore> core);
