@@ -1085,6 +1085,33 @@ TEST_F(MetaTablesTest, AtStoppedTableOperationsAreDisabledButNotTheLevel) {
   EXPECT_FALSE(meta_internal::IsMember(Config({1, 0}), kN3));
 }
 
+// Each operation is checked against the level the ones before it left.
+TEST_F(MetaTablesTest, OperationQueuedBehindALevelChangeRunsAtThatLevel) {
+  ASSERT_TRUE(h_.CreateTable("t", 1, 1).ok());
+  const ReplyToken stop = h_.Admin(MakeSetLevel(proto::META_LEVEL_STOPPED));
+  const ReplyToken drop = h_.Admin(MakeDrop("t"));
+  h_.Settle();
+  EXPECT_EQ(h_.ResponseFor<proto::AdminResponse>(stop)->error(), 0);
+  EXPECT_EQ(h_.ResponseFor<proto::AdminResponse>(drop)->error(),
+            Code(ErrorCode::kOperationDisabled));
+  EXPECT_EQ(Stored(h_, 1).status(), proto::TABLE_AVAILABLE);
+  const ReplyToken start = h_.Admin(MakeSetLevel(proto::META_LEVEL_STEADY));
+  const ReplyToken drop_again = h_.Admin(MakeDrop("t", 1));
+  h_.Settle();
+  EXPECT_EQ(h_.ResponseFor<proto::AdminResponse>(start)->error(), 0);
+  EXPECT_EQ(h_.ResponseFor<proto::AdminResponse>(drop_again)->error(), 0);
+  EXPECT_EQ(Stored(h_, 1).status(), proto::TABLE_DROPPED);
+  // A purge queued behind a stop does not run either.
+  h_.Advance(kSecondNs);
+  h_.Admin(MakeSetLevel(proto::META_LEVEL_STOPPED));
+  h_.core().PurgeExpiredTables(h_.now(), h_.wall_now_s());
+  h_.Drain();
+  EXPECT_EQ(h_.core().pending_admin(), 2u);
+  h_.Settle();
+  EXPECT_EQ(h_.core().pending_admin(), 0u);
+  EXPECT_EQ(Stored(h_, 1).status(), proto::TABLE_DROPPED);
+}
+
 TEST_F(MetaTablesTest, AtBlindNothingIsCuredAndPrimariesAreRefused) {
   MakeHealedTable(h_, "t", 1, 3, kThree);
   const proto::PartitionConfig before = Config({1, 0});
