@@ -151,10 +151,11 @@ class MetaCore {
   // PERR_INVALID_APP_NAME, PERR_INVALID_PAR_COUNT (not a power of two, or
   // beyond max_partitions_per_table or max_partitions),
   // PERR_INVALID_REP_COUNT (outside [1, 5]), PERR_INVALID_ARGUMENT (a bad
-  // env, an unknown operation, a bad level), PERR_OPERATION_DISABLED (a
-  // table operation at level stopped), PERR_BUSY (max_pending_admin
-  // operations waiting), PERR_IO_ERROR (the store write failed),
-  // PERR_TRY_AGAIN (before Recover).
+  // env or env update, a negative reserve time, max_tables reached, no or an
+  // unknown operation, a bad level), PERR_OPERATION_DISABLED (any operation
+  // but set_meta_level, when the level is stopped as it runs), PERR_BUSY
+  // (max_pending_admin operations waiting), PERR_IO_ERROR (the store write
+  // failed), PERR_TRY_AGAIN (before Recover).
   void OnAdmin(NodeId from, const proto::AdminRequest& request,
                ReplyToken reply_token, int64_t now_ns, int64_t wall_now_s);
 

@@ -95,13 +95,6 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
     AnswerQuery(from, request, reply_token);
     return;
   }
-  if (level_ == proto::META_LEVEL_STOPPED &&
-      request.op_case() != proto::AdminRequest::kSetMetaLevel) {
-    ReplyAdmin(from, reply_token,
-               PegasusError(ErrorCode::kOperationDisabled,
-                            "the meta server is at level stopped"));
-    return;
-  }
   if (static_cast<int>(admin_queue_.size()) >= options_.max_pending_admin) {
     ReplyAdmin(from, reply_token,
                PegasusError(ErrorCode::kBusy,
@@ -274,6 +267,13 @@ void MetaCore::RunAdmin() {
 }
 
 absl::Status MetaCore::StartAdmin(AdminOp& op) {
+  // Checked when the op runs, not when it arrives: a level change queued
+  // before it decides.
+  if (level_ == proto::META_LEVEL_STOPPED &&
+      !op.request.has_set_meta_level()) {
+    return PegasusError(ErrorCode::kOperationDisabled,
+                        "the meta server is at level stopped");
+  }
   if (op.purge_app_id != 0) {
     auto it = tables_.find(op.purge_app_id);
     // Recalled meanwhile: nothing to purge.
