@@ -67,7 +67,8 @@ struct PartitionOptions {
 
   // First scan context id (>= 0); give each Partition instance a distinct base
   // (for example from its ballot) so a client's stale id never names
-  // another scan. Default: 0.
+  // another scan. Ids run from here to INT64_MAX - 1 (see
+  // ResetScanContexts for a narrower range). Default: 0.
   int64_t scan_context_id_base = 0;
 
   // This cluster's id in value timetags (7 bits, for duplication). Default 0.
@@ -128,6 +129,15 @@ class Partition {
   ScanResponse GetScanner(const GetScannerRequest& request, int64_t now_us);
   ScanResponse Scan(int64_t context_id, int64_t now_us);
   void ClearScanner(int64_t context_id);
+  // Drops every scan context (a client naming one gets PERR_NOT_FOUND and
+  // resumes after its last key) and numbers later contexts from `id_base`,
+  // within [id_base, id_base + id_count): once every id of the range was
+  // handed out, numbering starts over at id_base and every open context is
+  // dropped again, so an id is never handed out twice while its context
+  // may live. A replica host calls it when a primary term starts, with a
+  // range of that term's own.
+  // REQUIRES: id_base >= 0, id_count > 0, id_base + id_count <= INT64_MAX.
+  void ResetScanContexts(int64_t id_base, int64_t id_count);
   // On the strand only, like the scanner calls.
   size_t open_scan_contexts() const;
 
@@ -147,7 +157,12 @@ class Partition {
   const PartitionOptions options_;
   std::atomic<uint32_t> default_ttl_s_;
 
+  // By id; ids are handed out in increasing order, so the first is the
+  // least recently used.
   std::map<int64_t, std::unique_ptr<ScanContext>> scan_contexts_;
+  // Ids are handed out from [scan_context_id_base_, scan_context_id_end_).
+  int64_t scan_context_id_base_;
+  int64_t scan_context_id_end_;
   int64_t next_scan_context_id_;
 };
 
