@@ -48,8 +48,9 @@ struct PartitionOptions {
   uint64_t max_write_size_bytes = 1 << 20;
 
   // Rows a multi_get examines (expired and filtered rows included) and
-  // returns at most, and the bytes it returns at most. Defaults: 3000 rows,
-  // 30 MiB (Pegasus's rocksdb_multi_get_max_iteration_{count,size}).
+  // returns at most, and the bytes it returns at most; the count also
+  // bounds the keys of one batch_get. Defaults: 3000 rows, 30 MiB
+  // (Pegasus's rocksdb_multi_get_max_iteration_{count,size}).
   int32_t multi_get_max_iteration_count = 3000;
   uint64_t multi_get_max_iteration_size_bytes = 30 << 20;
 
@@ -121,6 +122,8 @@ class Partition {
   // OK when the row exists and has not expired; else PERR_NOT_FOUND.
   absl::Status Exist(std::string_view hash_key, std::string_view sort_key,
                      int64_t now_us) const;
+  // No keys, or more than multi_get_max_iteration_count, is
+  // PERR_INVALID_ARGUMENT.
   BatchGetResponse BatchGet(std::span<const FullKey> keys,
                             int64_t now_us) const;
 
