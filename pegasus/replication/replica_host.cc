@@ -84,6 +84,19 @@ RpcMethod MethodOf(const proto::GroupCheckResponse&) {
 RpcMethod MethodOf(const proto::LearnRequest&) { return kLearnMethod; }
 RpcMethod MethodOf(const proto::LearnResponse&) { return kLearnResponseMethod; }
 
+// Scan context ids of a primary term: the low 32 bits count within the
+// term, the high ones are the ballot the term began under (its low 31
+// bits: a partition would need 2^31 configuration changes to wrap them).
+// A term hands out 2^32 ids before its numbering starts over (dropping its
+// open contexts, Partition::ResetScanContexts).
+constexpr int kScanContextIdTermShift = 32;
+constexpr int64_t kScanContextIdsPerTerm = int64_t{1}
+                                           << kScanContextIdTermShift;
+
+int64_t ScanContextIdBase(Ballot term) {
+  return (term & 0x7fffffff) << kScanContextIdTermShift;
+}
+
 bool ParseReplicaDirName(const std::string& name, Gpid* gpid) {
   std::vector<std::string> parts = absl::StrSplit(name, '.');
   return parts.size() == 2 && absl::SimpleAtoi(parts[0], &gpid->app_id) &&
@@ -135,6 +148,9 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   std::unique_ptr<Partition> partition;
   std::unique_ptr<MutationLog> log;
   std::unique_ptr<Replica> replica;
+  // The primary term (Replica::primary_since) the partition's scan
+  // contexts belong to; 0 outside one.
+  Ballot scan_term = 0;
   std::map<ClientToken, Client> clients;
   Outbox outbox;
   bool lease_valid = true;    // As the replica was last told.
@@ -457,6 +473,7 @@ void ReplicaHost::Leave(Hosted* hosted) {
   Process(hosted);
   SendOutbox(hosted);
   if (hosted->replica == nullptr) return;  // Reclaimed.
+  SyncScanTerm(hosted);
   const bool stopped = hosted->stopped;
   {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
@@ -677,9 +694,12 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
 }
 
 // The lease is judged again right before serving: the step may have run
-// long since Enter judged it (disk work, a preempted thread).
+// long since Enter judged it (disk work, a preempted thread). Scanner calls
+// are reads too, served here on the replica's strand, the only place the
+// partition's scan contexts are touched.
 void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
   if (reads.empty()) return;
+  SyncScanTerm(hosted);
   const bool lease_holds = LeaseHolds(*hosted);
   const int64_t now_us = options_.env.clock->WallNowUs();
   for (const ServeRead& read : reads) {
@@ -696,6 +716,23 @@ void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
     Reply(hosted, read.client,
           ServeDataRead(*hosted->partition, it->second.request, now_us));
   }
+}
+
+// Scan contexts live for one primary term: they go when the replica stops
+// being primary (and so at a lease lapse, a restart or a failover), and a
+// new term numbers its contexts in a range of ids of its own, from the
+// ballot it began under. No other replica is primary under that ballot,
+// and this one never again once the term ends, so an id from any other
+// term (an earlier primary's, or this server's before a restart) names no
+// scan here: its client is told the scan is lost and resumes after its
+// last row. A term lasts through membership changes, and its scans with
+// it.
+void ReplicaHost::SyncScanTerm(Hosted* hosted) {
+  const Ballot term = hosted->stopped ? 0 : hosted->replica->primary_since();
+  if (term == hosted->scan_term) return;
+  hosted->scan_term = term;
+  hosted->partition->ResetScanContexts(ScanContextIdBase(term),
+                                       kScanContextIdsPerTerm);
 }
 
 bool ReplicaHost::LeaseHolds(const Hosted& hosted) const {
@@ -788,6 +825,7 @@ void ReplicaHost::Install(Hosted* hosted, const InstallCheckpoint& install) {
   hosted->engine = *std::move(engine);
   hosted->partition =
       std::make_unique<Partition>(hosted->engine.get(), PartitionOptions{});
+  hosted->scan_term = 0;  // A learner's: it has no scans.
   hosted->data_generation = generation;
   RemoveDirectoryFiles(fs, old_dir);
   ++counters_->checkpoints_installed;

@@ -34,6 +34,15 @@
 // (by proposal, or by config sync when the proposal was lost) and by a
 // group check inviting a learner.
 //
+// Clients: writes (IsWrite in pegasus/storage/data_codec.h) are checked
+// against the storage layer's rules and replicated; every other data
+// request is a read, served by the primary alone on the replica's strand,
+// the scanners' get_scanner, scan and clear_scanner included. A scan
+// context lives for one primary term, and its id is drawn from ids no other
+// term hands out: after a failover or a restart a client's id is reported
+// lost (PERR_NOT_FOUND, context id -2), never served from another scan
+// (docs/data_api.md, "Scanners on the wire").
+//
 // Failures: an I/O error in a replica's log, or storage failing to apply a
 // committed mutation, stops that replica (it answers nothing and reports
 // itself in error) and is reported through on_fatal, since the fate of the
@@ -233,6 +242,9 @@ class ReplicaHost {
   void TickReplica(Hosted* hosted);
   void Checkpoint(Hosted* hosted);
   void ServeReads(Hosted* hosted, std::vector<ServeRead> reads);
+  // Drops the partition's scan contexts when the replica's primary term
+  // (Replica::primary_since) is not the one they were opened in.
+  void SyncScanTerm(Hosted* hosted);
   // The lease holds by the clock now, and no lapse came since the
   // replica's last Enter.
   bool LeaseHolds(const Hosted& hosted) const;
