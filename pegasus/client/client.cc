@@ -7,49 +7,15 @@
 #include "pegasus/base/key_schema.h"
 #include "pegasus/base/status.h"
 #include "pegasus/base/value_schema.h"
-#include "pegasus/client/internal/resolver.h"
+#include "pegasus/client/internal/client_core.h"
 #include "pegasus/replication/wire.h"
 #include "pegasus/storage/partition_types.h"
 
 namespace pegasus {
 namespace {
 
-using client_internal::Resolver;
-using client_internal::TableRoute;
-using DataDone = absl::AnyInvocable<void(absl::StatusOr<proto::DataResponse>)>;
-
-// The largest hash key: its length must fit the key's 16-bit prefix.
-constexpr size_t kMaxHashKeyBytes = 65535;
-
-absl::Status CheckHashKey(const std::string& hash_key) {
-  if (hash_key.empty()) {
-    return PegasusError(ErrorCode::kInvalidHashKey, "the hash key is empty");
-  }
-  if (hash_key.size() > kMaxHashKeyBytes) {
-    return PegasusError(ErrorCode::kInvalidHashKey,
-                        "the hash key is 64 KiB or longer");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status StatusOf(int32_t error, const std::string& message) {
-  if (error == 0) return absl::OkStatus();
-  return PegasusError(static_cast<ErrorCode>(error), message);
-}
-
-// A refusal that proves the request was not applied, so it may be sent
-// again once the route is found anew.
-bool IsRefusal(ErrorCode code) {
-  return code == ErrorCode::kServerChanged ||
-         code == ErrorCode::kObjectNotFound;
-}
-
-// Errors of finding the route that a later attempt may not meet.
-bool IsTransientRouteError(ErrorCode code) {
-  return code == ErrorCode::kServerChanged ||
-         code == ErrorCode::kObjectNotFound || code == ErrorCode::kTimeout ||
-         code == ErrorCode::kNetworkFailure || code == ErrorCode::kTryAgain;
-}
+using client_internal::DataDone;
+using client_internal::StatusOf;
 
 // Microseconds of `unix_us` as an expire_ts `ttl_s` later (0: none).
 uint32_t ExpireTs(Clock* clock, int64_t ttl_s) {
@@ -73,180 +39,6 @@ int32_t PartitionOfHashKey(std::string_view hash_key, int32_t partition_count) {
   return static_cast<int32_t>(KeyHash(hash_key, "") %
                               static_cast<uint64_t>(partition_count));
 }
-
-// --- The client's state, on its strand ------------------------------------
-
-namespace client_internal {
-
-class ClientCore {
- public:
-  ClientCore(const ClientEnv& env, const ClientOptions& options)
-      : env(env),
-        options(options),
-        rpc(env.transport, env.executor, env.random->Next64() | 1) {}
-  ~ClientCore() {
-    *alive = false;
-    rpc.Shutdown();
-  }
-
-  int64_t now_ns() { return env.clock->MonotonicNowNs(); }
-  int64_t DeadlineOf(const OpOptions& op) {
-    return now_ns() +
-           (op.timeout_ns > 0 ? op.timeout_ns : options.default_timeout_ns);
-  }
-  // Runs `task` on the client's strand, unless the client is gone first.
-  void Post(absl::AnyInvocable<void()> task) {
-    env.executor->Post([alive = alive, task = std::move(task)]() mutable {
-      if (*alive) task();
-    });
-  }
-  void AdminCall(proto::AdminRequest request, const OpOptions& op,
-                 Callback<proto::AdminResponse> done);
-  void OpenTable(std::string name, Callback<Table*> done);
-
-  const ClientEnv env;
-  const ClientOptions options;
-  RpcEndpoint rpc;
-  std::map<std::string, std::unique_ptr<Table>> tables;
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-};
-
-struct PendingOp {
-  std::string hash_key;
-  proto::DataRequest request;
-  // Reads are sent again after an unanswered attempt; writes are not.
-  bool read = false;
-  int64_t deadline_ns = 0;
-  int attempts = 0;
-  int32_t partition = -1;
-  absl::Status last_error;
-  DataDone done;
-};
-
-class TableCore {
- public:
-  TableCore(ClientCore* client, std::string name)
-      : client(client),
-        resolver(&client->rpc, client->options.meta, std::move(name),
-                 client->options.meta_timeout_ns) {}
-
-  // Sends `request` to the primary of `hash_key`'s partition, retrying as
-  // the header says, and answers the primary's response (its error
-  // included) or why none came.
-  void Send(std::string hash_key, proto::DataRequest request, bool read,
-            const OpOptions& options, DataDone done) {
-    auto op = std::make_shared<PendingOp>();
-    op->hash_key = std::move(hash_key);
-    op->request = std::move(request);
-    op->read = read;
-    op->deadline_ns = client->DeadlineOf(options);
-    op->done = std::move(done);
-    client->Post([this, op]() mutable {
-      if (absl::Status valid = CheckHashKey(op->hash_key); !valid.ok()) {
-        return op->done(valid);
-      }
-      Route(std::move(op));
-    });
-  }
-
-  void Route(std::shared_ptr<PendingOp> op) {
-    resolver.Route([this, op](absl::StatusOr<TableRoute> route) mutable {
-      if (!route.ok()) return Retry(std::move(op), route.status());
-      op->partition = PartitionOfHashKey(op->hash_key, route->partition_count);
-      op->request.set_app_id(route->app_id);
-      op->request.set_partition_index(op->partition);
-      Attempt(std::move(op));
-    });
-  }
-
-  void Attempt(std::shared_ptr<PendingOp> op) {
-    ++op->attempts;
-    resolver.Locate(
-        op->partition, [this, op](absl::StatusOr<NodeId> primary) mutable {
-          if (!primary.ok()) return Retry(std::move(op), primary.status());
-          const int64_t remaining = op->deadline_ns - client->now_ns();
-          if (remaining <= 0) return TimedOut(std::move(op));
-          const int64_t timeout =
-              op->read
-                  ? std::min(remaining, client->options.read_attempt_timeout_ns)
-                  : remaining;
-          client->rpc.Call(*primary, replication::kDataMethod,
-                           op->request.SerializeAsString(),
-                           CallOptions{.timeout_ns = timeout},
-                           [this, op, node = *primary, alive = client->alive](
-                               absl::StatusOr<std::string> answer) {
-                             if (!*alive) return;
-                             OnAnswer(op, node, std::move(answer));
-                           });
-        });
-  }
-
-  void OnAnswer(std::shared_ptr<PendingOp> op, NodeId node,
-                absl::StatusOr<std::string> answer) {
-    if (!answer.ok()) {
-      const ErrorCode code = ToErrorCode(answer.status());
-      if (code != ErrorCode::kTimeout) return op->done(answer.status());
-      resolver.Invalidate(op->partition, node);
-      if (op->read) return Retry(std::move(op), answer.status());
-      return op->done(PegasusError(
-          ErrorCode::kTimeout,
-          "no answer from " + node.ToString() + ", the primary of partition " +
-              std::to_string(op->partition) +
-              ": the write may or may not have been applied"));
-    }
-    proto::DataResponse response;
-    if (!response.ParseFromString(*answer)) {
-      return op->done(PegasusError(ErrorCode::kInvalidArgument,
-                                   "the replica's answer does not parse"));
-    }
-    const ErrorCode code = static_cast<ErrorCode>(response.error());
-    if (IsRefusal(code)) {
-      resolver.Invalidate(op->partition, node);
-      return Retry(std::move(op),
-                   StatusOf(response.error(), response.error_message()));
-    }
-    op->done(std::move(response));
-  }
-
-  // Sends `op` again after a backoff if `why` allows and the deadline has
-  // room; else answers.
-  void Retry(std::shared_ptr<PendingOp> op, const absl::Status& why) {
-    const ErrorCode code = ToErrorCode(why);
-    if (!IsTransientRouteError(code)) return op->done(why);
-    op->last_error = why;
-    const ClientOptions& options = client->options;
-    int64_t backoff = options.retry_backoff_min_ns;
-    for (int i = 1; i < op->attempts && backoff < options.retry_backoff_max_ns;
-         ++i) {
-      backoff *= 2;
-    }
-    backoff = std::min(backoff, options.retry_backoff_max_ns);
-    backoff += static_cast<int64_t>(
-        client->env.random->Uniform(static_cast<uint64_t>(backoff / 2) + 1));
-    if (client->now_ns() + backoff >= op->deadline_ns) {
-      return TimedOut(std::move(op));
-    }
-    client->env.executor->ScheduleAfter(
-        backoff, [this, op, alive = client->alive]() mutable {
-          if (!*alive) return;
-          if (op->partition < 0) return Route(std::move(op));
-          Attempt(std::move(op));
-        });
-  }
-
-  void TimedOut(std::shared_ptr<PendingOp> op) {
-    std::string message = "the deadline passed";
-    if (!op->last_error.ok()) {
-      message += "; the last attempt: " + op->last_error.ToString();
-    }
-    op->done(PegasusError(ErrorCode::kTimeout, message));
-  }
-
-  ClientCore* const client;
-  Resolver resolver;
-};
-
-}  // namespace client_internal
 
 using client_internal::ClientCore;
 using client_internal::TableCore;
@@ -469,6 +261,12 @@ const std::string* HashKeyOf(const proto::DataRequest& request) {
       return &request.get().hash_key();
     case proto::DataRequest::kMultiGet:
       return &request.multi_get().hash_key();
+    case proto::DataRequest::kCheckAndMutate:
+      return &request.check_and_mutate().hash_key();
+    case proto::DataRequest::kSortkeyCount:
+      return &request.sortkey_count().hash_key();
+    case proto::DataRequest::kTtl:
+      return &request.ttl().hash_key();
     default:
       return nullptr;
   }

@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,7 +104,7 @@ using StatusCallback = absl::AnyInvocable<void(absl::Status)>;
 // A multi_get's rows, by sort key in the order read; `complete` is false
 // when max_kv_count or max_kv_size cut it short (Pegasus's PERR_INCOMPLETE).
 struct MultiGetResult {
-  std::vector<std::pair<std::string, std::string>> kvs;
+  std::vector<std::pair<std::string, std::string>> kvs{};
   bool complete = true;
 };
 
@@ -114,15 +115,86 @@ struct CheckAndSetResult {
   // With return_check_value: whether the checked row existed, and its value.
   bool check_value_returned = false;
   bool check_value_exist = false;
-  std::string check_value;
+  std::string check_value{};
 };
 
 struct CheckAndSetOptions {
   // The set value's TTL in seconds; 0 = none.
   int64_t set_value_ttl_s = 0;
   bool return_check_value = false;
-  OpOptions op;
+  OpOptions op{};
 };
+
+// One mutation of a check_and_mutate: set (sort_key, value) with a TTL in
+// seconds (0 = none), or delete sort_key.
+struct Mutation {
+  enum class Op { kSet, kDel };
+  Op op = Op::kSet;
+  std::string sort_key{};
+  std::string value{};
+  int64_t ttl_s = 0;
+};
+
+struct CheckAndMutateOptions {
+  bool return_check_value = false;
+  OpOptions op{};
+};
+
+// A row of batch_get or a scan. `value` is empty when the scan asked for no
+// values; `expire_ts_s` is set when it asked for them (seconds since
+// 2016-01-01, 0 = none).
+struct Row {
+  std::string hash_key{};
+  std::string sort_key{};
+  std::string value{};
+  uint32_t expire_ts_s = 0;
+  friend bool operator==(const Row&, const Row&) = default;
+};
+
+// A batch_get's answer for one key, in the order asked.
+struct BatchGetItem {
+  std::string hash_key{};
+  std::string sort_key{};
+  // nullopt when the row does not exist or has expired.
+  std::optional<std::string> value{};
+};
+
+struct DelRangeOptions {
+  bool start_inclusive = true;
+  bool stop_inclusive = false;
+  // A FilterType of pegasus/storage/partition_types.h on the sort key.
+  int32_t sort_key_filter_type = 0;
+  std::string sort_key_filter_pattern{};
+  OpOptions op{};
+};
+
+struct ScanOptions {
+  // Rows per call to the server.
+  int32_t batch_size = 100;
+  bool start_inclusive = true;
+  bool stop_inclusive = false;
+  // FilterTypes of pegasus/storage/partition_types.h.
+  int32_t hash_key_filter_type = 0;
+  std::string hash_key_filter_pattern{};
+  int32_t sort_key_filter_type = 0;
+  std::string sort_key_filter_pattern{};
+  bool no_value = false;
+  bool return_expire_ts = false;
+  // Count the matching rows instead of returning them.
+  bool only_return_count = false;
+  // Each call's deadline.
+  OpOptions op{};
+};
+
+// One batch of a scan: its rows (or, with only_return_count, how many
+// matched), and whether the scan is over.
+struct ScanBatch {
+  std::vector<Row> rows{};
+  int64_t count = 0;
+  bool complete = false;
+};
+
+class Scanner;
 
 // Which partition a hash key belongs to among `partition_count`: Pegasus's
 // CRC64 of the hash key, modulo the count.
@@ -185,6 +257,57 @@ class Table {
   void MultiGetRange(proto::MultiGetRequest request,
                      Callback<MultiGetResult> done, OpOptions options = {});
 
+  // Applies `mutations` in order, atomically, if the row check_sort_key
+  // passes the check (as CheckAndSet). Not retried after a timeout.
+  void CheckAndMutate(std::string hash_key, std::string check_sort_key,
+                      int32_t check_type, std::string operand,
+                      std::vector<Mutation> mutations,
+                      CheckAndMutateOptions options,
+                      Callback<CheckAndSetResult> done);
+  // Deletes the rows of `hash_key` with sort keys from start to stop (an
+  // empty stop: to the end) that pass the filter, a page at a time (a
+  // no-value multi_get, then a multi_del of what it found), until none is
+  // left; answers how many were deleted. Not atomic: a failure leaves the
+  // pages before it deleted.
+  void DelRange(std::string hash_key, std::string start_sort_key,
+                std::string stop_sort_key, DelRangeOptions options,
+                Callback<int64_t> done);
+  // The number of rows of a hash key.
+  void SortKeyCount(std::string hash_key, Callback<int64_t> done,
+                    OpOptions options = {});
+  // A row's remaining TTL in seconds, -1 when it has none; PERR_NOT_FOUND
+  // when it does not exist.
+  void Ttl(std::string hash_key, std::string sort_key, Callback<int32_t> done,
+           OpOptions options = {});
+  // Whether the row exists (and has not expired).
+  void Exist(std::string hash_key, std::string sort_key, Callback<bool> done,
+             OpOptions options = {});
+  // The sort keys of a hash key (values left empty in the result).
+  void MultiGetSortKeys(std::string hash_key, int32_t max_kv_count,
+                        int32_t max_kv_size, Callback<MultiGetResult> done,
+                        OpOptions options = {});
+  // Rows of any hash keys: one request per partition, sent in parallel.
+  // Not atomic across partitions; the first partition's error fails it.
+  void BatchGet(std::vector<std::pair<std::string, std::string>> keys,
+                Callback<std::vector<BatchGetItem>> done,
+                OpOptions options = {});
+
+  // --- Scanners -------------------------------------------------------------
+
+  // The rows of one hash key from start_sort_key to stop_sort_key (empty:
+  // to the end), in sort key order.
+  std::unique_ptr<Scanner> GetScanner(std::string hash_key,
+                                      std::string start_sort_key,
+                                      std::string stop_sort_key,
+                                      ScanOptions options = {});
+  // The whole table, split over at most `max_split_count` scanners that
+  // each walk their share of the partitions, one partition at a time; rows
+  // come in no particular order across partitions. Answers once the table's
+  // partition count is known.
+  void GetUnorderedScanners(
+      int max_split_count, ScanOptions options,
+      Callback<std::vector<std::unique_ptr<Scanner>>> done);
+
   // --- Any request ----------------------------------------------------------
 
   // Any single-hash-key data request the wire carries
@@ -200,6 +323,31 @@ class Table {
   friend class client_internal::ClientCore;
   explicit Table(std::unique_ptr<client_internal::TableCore> core);
   std::unique_ptr<client_internal::TableCore> core_;
+};
+
+// A scan, batch by batch. When the server loses the scan's context (its
+// primary changed, the context idled out or was evicted) the scanner opens
+// a new one just after the last row it returned, so every row in range is
+// returned once; scans are not snapshots. A count-only scan cannot resume
+// that way and fails with PERR_NOT_FOUND instead.
+//
+// Thread-safety: one Next at a time; the scanner must outlive its calls'
+// callbacks or be destroyed on the client's executor.
+class Scanner {
+ public:
+  ~Scanner();
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  // The next batch; once a batch says complete, Next answers an empty
+  // complete batch.
+  void Next(Callback<ScanBatch> done);
+
+ private:
+  friend class Table;
+  struct State;
+  explicit Scanner(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
 };
 
 // A cluster: its tables and its admin operations.

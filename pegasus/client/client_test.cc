@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "pegasus/base/status.h"
+#include "pegasus/storage/partition_types.h"
 #include "testing/sim/sim_cluster.h"
 
 namespace pegasus {
@@ -128,6 +129,154 @@ TEST_F(ClientTest, MultiKeyOperationsWithinOneHashKey) {
   EXPECT_FALSE((*refused)->succeeded);
   EXPECT_EQ((*refused)->check_value, "22");
   EXPECT_EQ(*Get("h", "b"), "22");
+}
+
+TEST_F(ClientTest, TheRestOfTheDataApi) {
+  auto multi_set = cluster_.Await<absl::Status>([&](auto done) {
+    table_->MultiSet("h", {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}}, 0,
+                     std::move(done));
+  });
+  ASSERT_TRUE(multi_set.has_value() && multi_set->ok());
+  auto count = cluster_.Await<Result<int64_t>>(
+      [&](auto done) { table_->SortKeyCount("h", std::move(done)); });
+  ASSERT_TRUE(count.has_value() && count->ok());
+  EXPECT_EQ(**count, 4);
+  auto exists = cluster_.Await<Result<bool>>(
+      [&](auto done) { table_->Exist("h", "a", std::move(done)); });
+  ASSERT_TRUE(exists.has_value() && exists->ok());
+  EXPECT_TRUE(**exists);
+  auto missing = cluster_.Await<Result<bool>>(
+      [&](auto done) { table_->Exist("h", "zz", std::move(done)); });
+  ASSERT_TRUE(missing.has_value() && missing->ok());
+  EXPECT_FALSE(**missing);
+  auto ttl = cluster_.Await<Result<int32_t>>(
+      [&](auto done) { table_->Ttl("h", "a", std::move(done)); });
+  ASSERT_TRUE(ttl.has_value() && ttl->ok());
+  EXPECT_EQ(**ttl, -1);
+  auto sort_keys = cluster_.Await<Result<MultiGetResult>>(
+      [&](auto done) { table_->MultiGetSortKeys("h", 0, 0, std::move(done)); });
+  ASSERT_TRUE(sort_keys.has_value() && sort_keys->ok());
+  ASSERT_EQ((*sort_keys)->kvs.size(), 4u);
+  EXPECT_EQ((*sort_keys)->kvs[3].first, "d");
+  EXPECT_EQ((*sort_keys)->kvs[3].second, "");
+
+  // check_and_mutate: both mutations or neither.
+  auto mutated = cluster_.Await<Result<CheckAndSetResult>>([&](auto done) {
+    table_->CheckAndMutate(
+        "h", "a", static_cast<int32_t>(CheckType::kValueBytesEqual), "1",
+        {Mutation{Mutation::Op::kSet, "a", "10", 0},
+         Mutation{Mutation::Op::kDel, "b", "", 0}},
+        CheckAndMutateOptions{.return_check_value = true}, std::move(done));
+  });
+  ASSERT_TRUE(mutated.has_value() && mutated->ok());
+  EXPECT_TRUE((*mutated)->succeeded);
+  EXPECT_EQ(*Get("h", "a"), "10");
+  EXPECT_TRUE(HasErrorCode(Get("h", "b").status(), ErrorCode::kNotFound));
+
+  // del_range over [b, d): c goes, d stays.
+  auto deleted = cluster_.Await<Result<int64_t>>([&](auto done) {
+    table_->DelRange("h", "b", "d", DelRangeOptions{}, std::move(done));
+  });
+  ASSERT_TRUE(deleted.has_value() && deleted->ok());
+  EXPECT_EQ(**deleted, 1);
+  EXPECT_TRUE(HasErrorCode(Get("h", "c").status(), ErrorCode::kNotFound));
+  EXPECT_EQ(*Get("h", "d"), "4");
+
+  // batch_get across hash keys (and so partitions), in the order asked.
+  ASSERT_TRUE(Set("x1", "s", "vx1").ok());
+  ASSERT_TRUE(Set("x2", "s", "vx2").ok());
+  auto batch =
+      cluster_.Await<Result<std::vector<BatchGetItem>>>([&](auto done) {
+        table_->BatchGet({{"x2", "s"}, {"h", "a"}, {"nope", "s"}, {"x1", "s"}},
+                         std::move(done));
+      });
+  ASSERT_TRUE(batch.has_value() && batch->ok()) << batch->status();
+  ASSERT_EQ((*batch)->size(), 4u);
+  EXPECT_EQ((**batch)[0].value, "vx2");
+  EXPECT_EQ((**batch)[1].value, "10");
+  EXPECT_EQ((**batch)[2].value, std::nullopt);
+  EXPECT_EQ((**batch)[3].value, "vx1");
+}
+
+// Drains a scanner; the rows, or the first error.
+Result<std::vector<Row>> Drain(SimCluster& cluster, Scanner& scanner) {
+  std::vector<Row> rows;
+  for (int calls = 0; calls < 1000; ++calls) {
+    auto batch = cluster.Await<Result<ScanBatch>>(
+        [&](auto done) { scanner.Next(std::move(done)); });
+    if (!batch.has_value()) {
+      return PegasusError(ErrorCode::kTimeout, "no answer");
+    }
+    if (!batch->ok()) return batch->status();
+    for (Row& row : (*batch)->rows) rows.push_back(std::move(row));
+    if ((*batch)->complete) return rows;
+  }
+  return PegasusError(ErrorCode::kUnknown, "the scan never completed");
+}
+
+TEST_F(ClientTest, ScannersReturnEveryRowOnce) {
+  std::vector<std::pair<std::string, std::string>> kvs;
+  for (int i = 0; i < 25; ++i) {
+    kvs.emplace_back("s" + std::to_string(100 + i), std::to_string(i));
+  }
+  auto set = cluster_.Await<absl::Status>(
+      [&](auto done) { table_->MultiSet("scan", kvs, 0, std::move(done)); });
+  ASSERT_TRUE(set.has_value() && set->ok());
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Set("row" + std::to_string(i), "s", "v").ok());
+  }
+  // A hash scan in batches of 4, from s105 on.
+  std::unique_ptr<Scanner> scanner =
+      table_->GetScanner("scan", "s105", "", ScanOptions{.batch_size = 4});
+  Result<std::vector<Row>> rows = Drain(cluster_, *scanner);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 20u);
+  EXPECT_EQ((*rows)[0].sort_key, "s105");
+  EXPECT_EQ((*rows)[19].sort_key, "s124");
+  EXPECT_EQ((*rows)[19].value, "24");
+
+  // The whole table over 3 scanners: every row exactly once.
+  auto scanners = cluster_.Await<Result<std::vector<std::unique_ptr<Scanner>>>>(
+      [&](auto done) {
+        table_->GetUnorderedScanners(3, ScanOptions{.batch_size = 7},
+                                     std::move(done));
+      });
+  ASSERT_TRUE(scanners.has_value() && scanners->ok());
+  ASSERT_EQ((*scanners)->size(), 3u);
+  std::set<std::pair<std::string, std::string>> seen;
+  size_t total = 0;
+  for (std::unique_ptr<Scanner>& part : **scanners) {
+    Result<std::vector<Row>> part_rows = Drain(cluster_, *part);
+    ASSERT_TRUE(part_rows.ok()) << part_rows.status();
+    total += part_rows->size();
+    for (const Row& row : *part_rows) seen.insert({row.hash_key, row.sort_key});
+  }
+  EXPECT_EQ(total, 55u);
+  EXPECT_EQ(seen.size(), 55u);
+}
+
+TEST_F(ClientTest, AScanResumesAfterItsPrimaryFails) {
+  std::vector<std::pair<std::string, std::string>> kvs;
+  for (int i = 0; i < 30; ++i) {
+    kvs.emplace_back("s" + std::to_string(100 + i), std::to_string(i));
+  }
+  auto set = cluster_.Await<absl::Status>(
+      [&](auto done) { table_->MultiSet("scan", kvs, 0, std::move(done)); });
+  ASSERT_TRUE(set.has_value() && set->ok());
+  ScanOptions options{.batch_size = 5};
+  options.op.timeout_ns = 20 * kSecond;
+  std::unique_ptr<Scanner> scanner =
+      table_->GetScanner("scan", "", "", options);
+  auto first = cluster_.Await<Result<ScanBatch>>(
+      [&](auto done) { scanner->Next(std::move(done)); });
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_EQ((*first)->rows.size(), 5u);
+  cluster_.CrashServer(PrimaryServerOf("scan"));
+  Result<std::vector<Row>> rest = Drain(cluster_, *scanner);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 25u);
+  EXPECT_EQ((*rest)[0].sort_key, "s105");
+  EXPECT_EQ((*rest)[24].sort_key, "s129");
 }
 
 TEST_F(ClientTest, AnEmptyHashKeyIsRefusedWithoutBeingSent) {
