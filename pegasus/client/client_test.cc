@@ -279,6 +279,72 @@ TEST_F(ClientTest, AScanResumesAfterItsPrimaryFails) {
   EXPECT_EQ((*rest)[24].sort_key, "s129");
 }
 
+TEST_F(ClientTest, ADroppedTableStopsServingAndARecalledOneServesAgain) {
+  ASSERT_TRUE(Set("k", "s", "kept").ok());
+  auto dropped = cluster_.Await<absl::Status>([&](auto done) {
+    cluster_.client().DropTable("temp", 0, std::move(done));
+  });
+  ASSERT_TRUE(dropped.has_value() && dropped->ok());
+  // The replica servers hear of it by their next config sync; the client,
+  // refused, asks the meta server, which knows no such table.
+  cluster_.RunFor(3 * kSecond);
+  EXPECT_TRUE(HasErrorCode(Set("k", "s", "late"), ErrorCode::kAppNotExist));
+  EXPECT_TRUE(HasErrorCode(Get("k", "s").status(), ErrorCode::kAppNotExist));
+  auto recalled = cluster_.Await<Result<proto::TableInfo>>([&](auto done) {
+    cluster_.client().RecallTable(1, "", std::move(done));
+  });
+  ASSERT_TRUE(recalled.has_value() && recalled->ok());
+  table_ = Open("temp");
+  ASSERT_NE(table_, nullptr);
+  Result<std::string> value =
+      Get("k", "s", OpOptions{.timeout_ns = 10 * kSecond});
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "kept");
+}
+
+TEST_F(ClientTest, APurgedTablesReplicasAreDeleted) {
+  ASSERT_TRUE(Set("k", "s", "v").ok());
+  auto dropped = cluster_.Await<absl::Status>([&](auto done) {
+    cluster_.client().DropTable("temp", /*reserve_seconds=*/1, std::move(done));
+  });
+  ASSERT_TRUE(dropped.has_value() && dropped->ok());
+  ASSERT_TRUE(cluster_.RunUntil(
+      [&] {
+        for (int s = 0; s < 3; ++s) {
+          if (cluster_.host(s)->replica_count() > 0) return false;
+        }
+        return true;
+      },
+      10 * kSecond));
+  EXPECT_EQ(cluster_.meta()->GetTable(1)->status(), proto::TABLE_PURGED);
+  auto recalled = cluster_.Await<Result<proto::TableInfo>>([&](auto done) {
+    cluster_.client().RecallTable(1, "", std::move(done));
+  });
+  EXPECT_TRUE(HasErrorCode(recalled->status(), ErrorCode::kAppNotExist));
+}
+
+TEST_F(ClientTest, TheDefaultTtlEnvReachesLaterWrites) {
+  ASSERT_TRUE(Set("before", "s", "v").ok());
+  proto::UpdateEnvsRequest envs;
+  envs.set_name("temp");
+  envs.set_op(proto::UpdateEnvsRequest::OP_SET);
+  (*envs.mutable_envs())["default_ttl"] = "100";
+  auto updated = cluster_.Await<absl::Status>(
+      [&](auto done) { cluster_.client().UpdateEnvs(envs, std::move(done)); });
+  ASSERT_TRUE(updated.has_value() && updated->ok());
+  cluster_.RunFor(3 * kSecond);  // config sync carries it to the servers
+  ASSERT_TRUE(Set("after", "s", "v").ok());
+  auto ttl = cluster_.Await<Result<int32_t>>(
+      [&](auto done) { table_->Ttl("after", "s", std::move(done)); });
+  ASSERT_TRUE(ttl.has_value() && ttl->ok());
+  EXPECT_GT(**ttl, 90);
+  EXPECT_LE(**ttl, 100);
+  auto before = cluster_.Await<Result<int32_t>>(
+      [&](auto done) { table_->Ttl("before", "s", std::move(done)); });
+  ASSERT_TRUE(before.has_value() && before->ok());
+  EXPECT_EQ(**before, -1) << "rows written before keep no TTL";
+}
+
 TEST_F(ClientTest, AnEmptyHashKeyIsRefusedWithoutBeingSent) {
   EXPECT_TRUE(HasErrorCode(Set("", "s", "v"), ErrorCode::kInvalidHashKey));
   EXPECT_TRUE(HasErrorCode(Get("", "s").status(), ErrorCode::kInvalidHashKey));

@@ -1,6 +1,7 @@
 #include "pegasus/replication/replica_host.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
+#include "pegasus/base/value_schema.h"
 #include "pegasus/proto/partition_config.h"
 #include "pegasus/replication/checkpoint_blob.h"
 #include "pegasus/replication/wire.h"
@@ -22,6 +24,41 @@ constexpr char kBallotFile[] = "ballot";
 // Present in a replica directory whose replica was reclaimed: whatever else
 // is left there is garbage.
 constexpr char kReclaimedFile[] = "reclaimed";
+
+// Gives every value `request` writes without an expiry the expiry
+// `expire_ts_s` (a table's default TTL). Incr keeps its row's TTL, as it
+// does without one.
+void GiveDefaultTtl(proto::DataRequest* request, uint32_t expire_ts_s) {
+  switch (request->op_case()) {
+    case proto::DataRequest::kPut:
+      if (request->put().expire_ts_s() == 0) {
+        request->mutable_put()->set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kMultiPut:
+      if (request->multi_put().expire_ts_s() == 0) {
+        request->mutable_multi_put()->set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kCheckAndSet:
+      if (request->check_and_set().set_expire_ts_s() == 0) {
+        request->mutable_check_and_set()->set_set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kCheckAndMutate:
+      for (proto::Mutate& mutate :
+           *request->mutable_check_and_mutate()->mutable_mutate_list()) {
+        if (mutate.operation() ==
+                static_cast<int32_t>(MutateOperation::kPut) &&
+            mutate.set_expire_ts_s() == 0) {
+          mutate.set_set_expire_ts_s(expire_ts_s);
+        }
+      }
+      break;
+    default:
+      break;
+  }
+}
 
 // Reads a small file holding one non-negative number; 0 when it is absent.
 absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
@@ -921,22 +958,37 @@ void ReplicaHost::HandleData(std::string payload,
   }
   const Gpid gpid{request.app_id(), request.partition_index()};
   Hosted* hosted = Find(gpid);
-  if (hosted == nullptr || hosted->stopped) {
+  auto table = tables_.find(gpid.app_id);
+  const bool dropped = table != tables_.end() &&
+                       table->second.status != proto::TABLE_AVAILABLE;
+  if (hosted == nullptr || hosted->stopped || dropped) {
     proto::DataResponse refusal;
-    StatusToProto(PegasusError(ErrorCode::kObjectNotFound,
-                               "replica " + gpid.ToString() + " is not on " +
+    StatusToProto(
+        PegasusError(ErrorCode::kObjectNotFound,
+                     dropped ? "table " + std::to_string(gpid.app_id) +
+                                   " is dropped"
+                             : "replica " + gpid.ToString() + " is not on " +
                                    options_.self.ToString()),
-                  &refusal);
+        &refusal);
     responder.Reply(refusal.SerializeAsString());
     return;
   }
+  const uint32_t default_ttl_s =
+      table == tables_.end() ? 0 : table->second.default_ttl_s;
   // Tokens and times are handed out here, in arrival order.
   const ClientToken token = next_client_++;
   const int64_t since_ns = options_.env.clock->MonotonicNowNs();
-  OnReplica(hosted, [this, token, since_ns, request = std::move(request),
+  OnReplica(hosted, [this, token, since_ns, default_ttl_s,
+                     request = std::move(request),
                      responder = std::move(responder)](Hosted* h) mutable {
     const bool write = IsWrite(request);
     if (write) {
+      const int64_t wall_now_us = options_.env.clock->WallNowUs();
+      // The table's default TTL travels in the mutation as an explicit
+      // expiry, so every replica applies the same.
+      if (default_ttl_s > 0) {
+        GiveDefaultTtl(&request, ExpireTsFromTtl(wall_now_us, default_ttl_s));
+      }
       absl::StatusOr<WriteRequest> converted = WriteRequestFromProto(request);
       absl::Status valid = converted.ok()
                                ? h->partition->ValidateWrite(*converted)
@@ -952,8 +1004,7 @@ void ReplicaHost::HandleData(std::string payload,
       // A write's answer is its apply result: the request is not kept.
       h->clients.emplace(token,
                          Hosted::Client{{}, std::move(responder), since_ns});
-      h->replica->ClientWrite(std::move(request), token,
-                              options_.env.clock->WallNowUs());
+      h->replica->ClientWrite(std::move(request), token, wall_now_us);
     } else {
       ++counters_->client_reads;
       h->clients.emplace(token, Hosted::Client{std::move(request),
@@ -1167,6 +1218,7 @@ void ReplicaHost::SyncConfig() {
 // was lost): a secondary without its replica must not start empty.
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
   if (!FenceHolds(response.fence())) return;
+  OnTables(response);
   for (const proto::PartitionConfig& config : response.configs()) {
     const Gpid gpid = GpidOf(config);
     Hosted* hosted =
@@ -1178,6 +1230,28 @@ void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
       if (Unneeded(*h->replica, config)) return Reclaim(h, config.ballot());
       h->replica->OnConfig(config);
     });
+  }
+}
+
+// A purged table is gone for good (its id is never given again): its
+// replicas are reclaimed, and nothing may create them again.
+void ReplicaHost::OnTables(const proto::ConfigSyncResponse& response) {
+  for (const proto::TableInfo& table : response.tables()) {
+    TableState& state = tables_[table.app_id()];
+    state.status = table.status();
+    state.default_ttl_s = 0;
+    auto ttl = table.envs().find("default_ttl");
+    uint32_t parsed = 0;
+    if (ttl != table.envs().end() && absl::SimpleAtoi(ttl->second, &parsed)) {
+      state.default_ttl_s = parsed;
+    }
+    if (table.status() != proto::TABLE_PURGED) continue;
+    for (auto it = hosted_.lower_bound(Gpid{table.app_id(), 0});
+         it != hosted_.end() && it->first.app_id == table.app_id(); ++it) {
+      OnReplica(it->second.get(), [this](Hosted* h) {
+        Reclaim(h, std::numeric_limits<Ballot>::max());
+      });
+    }
   }
 }
 

@@ -269,6 +269,7 @@ class ReplicaHost {
   void SetLease(bool valid);
   void SyncConfig();
   void OnConfigSync(const proto::ConfigSyncResponse& response);
+  void OnTables(const proto::ConfigSyncResponse& response);
   struct Periodic {
     int64_t interval_ns = 0;
     void (ReplicaHost::*method)() = nullptr;
@@ -286,6 +287,14 @@ class ReplicaHost {
   // Replicas reclaimed here, with the ballot of the configuration that
   // showed nobody needed them.
   std::map<Gpid, Ballot> reclaimed_;
+  // What config sync last said of each table the host has replicas of:
+  // a dropped table's replicas serve no client; a purged one's are
+  // reclaimed; default_ttl is given to later writes without a TTL.
+  struct TableState {
+    proto::TableStatus status = proto::TABLE_AVAILABLE;
+    uint32_t default_ttl_s = 0;
+  };
+  std::map<int32_t, TableState> tables_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
   // Beacons sent this session, and the seq of the one whose answer started
