@@ -497,4 +497,20 @@ void Client::ClusterInfo(Callback<proto::ClusterInfoResponse> done,
         options);
 }
 
+void Client::TableHealth(std::string name,
+                         Callback<std::vector<proto::PartitionHealthInfo>> done,
+                         OpOptions options) {
+  proto::AdminRequest admin;
+  admin.mutable_table_health()->set_name(std::move(name));
+  Admin(std::move(admin),
+        Extracting<std::vector<proto::PartitionHealthInfo>>(
+            std::move(done),
+            [](proto::AdminResponse& r) {
+              return std::vector<proto::PartitionHealthInfo>(
+                  r.table_health().partitions().begin(),
+                  r.table_health().partitions().end());
+            }),
+        options);
+}
+
 }  // namespace pegasus

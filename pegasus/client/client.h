@@ -393,6 +393,12 @@ class Client {
                  OpOptions options = {});
   void ClusterInfo(Callback<proto::ClusterInfoResponse> done,
                    OpOptions options = {});
+  // Every partition of a table with its members and health (healthy,
+  // writable but ill, unwritable, unreadable, dead: meta.proto's
+  // PartitionHealth).
+  void TableHealth(std::string name,
+                   Callback<std::vector<proto::PartitionHealthInfo>> done,
+                   OpOptions options = {});
   // Any admin request, answered with the whole response (error included).
   void Admin(proto::AdminRequest request, Callback<proto::AdminResponse> done,
              OpOptions options = {});

@@ -372,6 +372,28 @@ TEST_F(ClientTest, FindsTheNewPrimaryAfterFailover) {
   EXPECT_NE(PrimaryServerOf("k"), old_primary);
   ASSERT_TRUE(Set("k", "s", "after").ok());
   EXPECT_EQ(*Get("k", "s"), "after");
+  // Two servers left of three: every partition is served, short a member.
+  auto health = cluster_.Await<Result<std::vector<proto::PartitionHealthInfo>>>(
+      [&](auto done) {
+        cluster_.client().TableHealth("temp", std::move(done));
+      });
+  ASSERT_TRUE(health.has_value() && health->ok());
+  ASSERT_EQ((*health)->size(), 8u);
+  for (const proto::PartitionHealthInfo& partition : **health) {
+    EXPECT_EQ(partition.health(), proto::HEALTH_WRITABLE_ILL)
+        << partition.ShortDebugString();
+  }
+  cluster_.RestartServer(old_primary);
+  ASSERT_TRUE(
+      cluster_.RunUntil([&] { return cluster_.AllHealthy(); }, 30 * kSecond));
+  health = cluster_.Await<Result<std::vector<proto::PartitionHealthInfo>>>(
+      [&](auto done) {
+        cluster_.client().TableHealth("temp", std::move(done));
+      });
+  ASSERT_TRUE(health.has_value() && health->ok());
+  for (const proto::PartitionHealthInfo& partition : **health) {
+    EXPECT_EQ(partition.health(), proto::HEALTH_HEALTHY);
+  }
 }
 
 TEST_F(ClientTest, TableLifecycleThroughTheAdminApi) {

@@ -200,4 +200,12 @@ absl::StatusOr<proto::ClusterInfoResponse> SyncClient::ClusterInfo(
       [&](auto done) { client_->ClusterInfo(std::move(done), options); });
 }
 
+absl::StatusOr<std::vector<proto::PartitionHealthInfo>> SyncClient::TableHealth(
+    std::string name, OpOptions options) {
+  return Wait<absl::StatusOr<std::vector<proto::PartitionHealthInfo>>>(
+      [&](auto done) {
+        client_->TableHealth(std::move(name), std::move(done), options);
+      });
+}
+
 }  // namespace pegasus

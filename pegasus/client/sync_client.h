@@ -98,6 +98,8 @@ class SyncClient {
       OpOptions options = {});
   absl::StatusOr<proto::ClusterInfoResponse> ClusterInfo(
       OpOptions options = {});
+  absl::StatusOr<std::vector<proto::PartitionHealthInfo>> TableHealth(
+      std::string name, OpOptions options = {});
 
  private:
   Client* client_;

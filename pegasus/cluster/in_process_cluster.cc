@@ -293,8 +293,10 @@ absl::Status InProcessCluster::WaitHealthy(absl::Duration timeout) {
   while (clock->MonotonicNowNs() < deadline) {
     absl::StatusOr<proto::ClusterInfoResponse> info =
         admin.ClusterInfo(OpOptions{.timeout_ns = 1'000'000'000});
-    if (info.ok() && info->writable_ill_partitions() == 0 &&
-        info->unwritable_partitions() == 0 && info->healthy_partitions() > 0) {
+    if (info.ok() && info->healthy_partitions() > 0 &&
+        info->writable_ill_partitions() == 0 &&
+        info->unwritable_partitions() == 0 &&
+        info->unreadable_partitions() == 0 && info->dead_partitions() == 0) {
       return absl::OkStatus();
     }
     last = info.ok() ? info->ShortDebugString() : info.status().ToString();

@@ -132,8 +132,8 @@ class MetaCore {
   // `reply_token` (none for kNoReplyToken). `wall_now_s` is the meta
   // server's wall clock in Unix seconds: a drop records it.
   //
-  // Queries (list_tables, get_meta_level, list_nodes, cluster_info) are
-  // answered at once. Operations that change something run one at a time
+  // Queries (list_tables, get_meta_level, list_nodes, cluster_info,
+  // table_health) are answered at once. Operations that change something run one at a time
   // in arrival order, each checked against the state the ones before it
   // left, and are answered once what they changed is persisted:
   //   create_table   writes the table record, then every partition (ballot
@@ -356,6 +356,8 @@ class MetaCore {
   void AdoptTable(const proto::TableInfo& table);
   void ForgetPartitions(int32_t app_id);
   proto::MetaLevel ComputeEffectiveLevel() const;
+  // The health of a partition of an available table (meta.proto).
+  proto::PartitionHealth HealthOf(Gpid gpid) const;
   void StartWrite(Gpid gpid, Partition& partition,
                   proto::PartitionConfig config, proto::ConfigType type,
                   NodeId node, NodeId requester, std::vector<Waiter> waiters);

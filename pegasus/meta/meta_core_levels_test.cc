@@ -320,9 +320,12 @@ TEST_F(MetaLevelsTest, ListNodesAndClusterInfoDescribeTheCluster) {
   EXPECT_EQ(info.available_tables(), 2);
   EXPECT_EQ(info.dropped_tables(), 1);
   EXPECT_EQ(info.partitions(), 7);
+  // t's partitions lost n3 (p2 its primary); u's were never assigned.
   EXPECT_EQ(info.healthy_partitions(), 0);
-  EXPECT_EQ(info.writable_ill_partitions(), 4);
-  EXPECT_EQ(info.unwritable_partitions(), 2);
+  EXPECT_EQ(info.writable_ill_partitions(), 3);
+  EXPECT_EQ(info.unwritable_partitions(), 0);
+  EXPECT_EQ(info.unreadable_partitions(), 1);
+  EXPECT_EQ(info.dead_partitions(), 2);
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ bool IsQuery(const proto::AdminRequest& request) {
     case proto::AdminRequest::kGetMetaLevel:
     case proto::AdminRequest::kListNodes:
     case proto::AdminRequest::kClusterInfo:
+    case proto::AdminRequest::kTableHealth:
       return true;
     default:
       return false;
@@ -164,22 +165,36 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
         }
       }
       info->set_partitions(static_cast<int32_t>(partitions_.size()));
+      std::map<proto::PartitionHealth, int32_t> counts;
       for (const auto& [gpid, partition] : partitions_) {
-        if (!TableAvailable(gpid.app_id)) continue;
-        const proto::PartitionConfig& config = partition.config;
-        bool all_alive = nodes_.IsAlive(NodeId{config.primary()});
-        for (uint64_t s : config.secondaries()) {
-          all_alive = all_alive && nodes_.IsAlive(NodeId{s});
-        }
-        if (config.primary() == 0) {
-          info->set_unwritable_partitions(info->unwritable_partitions() + 1);
-        } else if (all_alive && meta_internal::MemberCount(config) >=
-                                    tables_.at(gpid.app_id).replica_count()) {
-          info->set_healthy_partitions(info->healthy_partitions() + 1);
-        } else {
-          info->set_writable_ill_partitions(info->writable_ill_partitions() +
-                                            1);
-        }
+        if (TableAvailable(gpid.app_id)) ++counts[HealthOf(gpid)];
+      }
+      info->set_healthy_partitions(counts[proto::HEALTH_HEALTHY]);
+      info->set_writable_ill_partitions(counts[proto::HEALTH_WRITABLE_ILL]);
+      info->set_unwritable_partitions(counts[proto::HEALTH_UNWRITABLE]);
+      info->set_unreadable_partitions(counts[proto::HEALTH_UNREADABLE]);
+      info->set_dead_partitions(counts[proto::HEALTH_DEAD]);
+      break;
+    }
+    case proto::AdminRequest::kTableHealth: {
+      const proto::TableInfo* table =
+          FindTable(request.table_health().name());
+      if (table == nullptr) {
+        ReplyAdmin(from, reply_token,
+                   AppNotExist(request.table_health().name()));
+        return;
+      }
+      auto* health = response.mutable_table_health();
+      health->set_app_id(table->app_id());
+      for (int32_t index = 0; index < table->partition_count(); ++index) {
+        const Gpid gpid{table->app_id(), index};
+        const proto::PartitionConfig& config = partitions_.at(gpid).config;
+        proto::PartitionHealthInfo* info = health->add_partitions();
+        info->set_partition_index(index);
+        info->set_ballot(config.ballot());
+        info->set_primary(config.primary());
+        *info->mutable_secondaries() = config.secondaries();
+        info->set_health(HealthOf(gpid));
       }
       break;
     }
@@ -187,6 +202,23 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
       PEGASUS_CHECK(false) << "not a query";
   }
   ReplyAdmin(from, reply_token, absl::OkStatus(), std::move(response));
+}
+
+proto::PartitionHealth MetaCore::HealthOf(Gpid gpid) const {
+  const proto::PartitionConfig& config = partitions_.at(gpid).config;
+  const int32_t wanted = tables_.at(gpid.app_id).replica_count();
+  int32_t alive = 0;
+  for (NodeId member : meta_internal::Members(config)) {
+    alive += nodes_.IsAlive(member) ? 1 : 0;
+  }
+  if (config.primary() == 0 || !nodes_.IsAlive(NodeId{config.primary()})) {
+    return alive > 0 ? proto::HEALTH_UNREADABLE : proto::HEALTH_DEAD;
+  }
+  if (alive >= wanted && meta_internal::MemberCount(config) == alive) {
+    return proto::HEALTH_HEALTHY;
+  }
+  return alive >= std::min(2, wanted) ? proto::HEALTH_WRITABLE_ILL
+                                      : proto::HEALTH_UNWRITABLE;
 }
 
 proto::QueryConfigResponse MetaCore::QueryConfig(
