@@ -14,8 +14,10 @@
 namespace pegasus {
 namespace {
 
+using client_internal::Answering;
 using client_internal::DataDone;
 using client_internal::StatusOf;
+using client_internal::ToCheckAndSet;
 
 // Microseconds of `unix_us` as an expire_ts `ttl_s` later (0: none).
 uint32_t ExpireTs(Clock* clock, int64_t ttl_s) {
@@ -56,23 +58,6 @@ DataDone StatusOnly(StatusCallback done) {
              absl::StatusOr<proto::DataResponse> response) mutable {
     if (!response.ok()) return done(response.status());
     done(StatusOf(response->error(), response->error_message()));
-  };
-}
-
-DataDone ToCheckAndSet(Callback<CheckAndSetResult> done) {
-  return [done = std::move(done)](
-             absl::StatusOr<proto::DataResponse> response) mutable {
-    if (!response.ok()) return done(response.status());
-    const ErrorCode code = static_cast<ErrorCode>(response->error());
-    if (code != ErrorCode::kOk && code != ErrorCode::kTryAgain) {
-      return done(StatusOf(response->error(), response->error_message()));
-    }
-    CheckAndSetResult result;
-    result.succeeded = code == ErrorCode::kOk;
-    result.check_value_returned = response->check_value_returned();
-    result.check_value_exist = response->check_value_exist();
-    result.check_value = response->check_value();
-    done(std::move(result));
   };
 }
 
@@ -155,14 +140,9 @@ void Table::Incr(std::string hash_key, std::string sort_key, int64_t increment,
   }
   core_->Send(
       std::move(hash_key), std::move(request), /*read=*/false, options,
-      [done = std::move(done)](
-          absl::StatusOr<proto::DataResponse> response) mutable {
-        if (!response.ok()) return done(response.status());
-        if (response->error() != 0) {
-          return done(StatusOf(response->error(), response->error_message()));
-        }
-        done(response->new_value());
-      });
+      Answering<int64_t>(std::move(done), [](proto::DataResponse& response) {
+        return response.new_value();
+      }));
 }
 
 void Table::CheckAndSet(std::string hash_key, std::string check_sort_key,
@@ -205,16 +185,11 @@ void Table::Get(std::string hash_key, std::string sort_key,
   proto::DataRequest request;
   request.mutable_get()->set_hash_key(hash_key);
   request.mutable_get()->set_sort_key(std::move(sort_key));
-  core_->Send(
-      std::move(hash_key), std::move(request), /*read=*/true, options,
-      [done = std::move(done)](
-          absl::StatusOr<proto::DataResponse> response) mutable {
-        if (!response.ok()) return done(response.status());
-        if (response->error() != 0) {
-          return done(StatusOf(response->error(), response->error_message()));
-        }
-        done(std::move(*response->mutable_value()));
-      });
+  core_->Send(std::move(hash_key), std::move(request), /*read=*/true, options,
+              Answering<std::string>(
+                  std::move(done), [](proto::DataResponse& response) {
+                    return std::move(*response.mutable_value());
+                  }));
 }
 
 void Table::MultiGet(std::string hash_key, std::vector<std::string> sort_keys,

@@ -56,6 +56,7 @@
 #include "pegasus/proto/meta.pb.h"
 #include "pegasus/runtime/clock.h"
 #include "pegasus/runtime/executor.h"
+#include "pegasus/runtime/node_env.h"
 #include "pegasus/runtime/rpc.h"
 #include "pegasus/runtime/transport.h"
 
@@ -66,12 +67,7 @@ class ClientCore;
 class TableCore;
 }  // namespace client_internal
 
-struct ClientEnv {
-  Clock* clock = nullptr;
-  Executor* executor = nullptr;
-  Transport* transport = nullptr;
-  Random* random = nullptr;
-};
+using ClientEnv = NodeEnv;
 
 struct ClientOptions {
   // The meta server.

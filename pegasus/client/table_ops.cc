@@ -45,22 +45,8 @@ void Table::CheckAndMutate(std::string hash_key, std::string check_sort_key,
       mutate->set_set_expire_ts_s(ExpireTsFromTtl(now_us, mutation.ttl_s));
     }
   }
-  core_->Send(
-      std::move(hash_key), std::move(request), /*read=*/false, options.op,
-      [done = std::move(done)](
-          absl::StatusOr<proto::DataResponse> response) mutable {
-        if (!response.ok()) return done(response.status());
-        const ErrorCode code = static_cast<ErrorCode>(response->error());
-        if (code != ErrorCode::kOk && code != ErrorCode::kTryAgain) {
-          return done(StatusOf(response->error(), response->error_message()));
-        }
-        CheckAndSetResult result;
-        result.succeeded = code == ErrorCode::kOk;
-        result.check_value_returned = response->check_value_returned();
-        result.check_value_exist = response->check_value_exist();
-        result.check_value = response->check_value();
-        done(std::move(result));
-      });
+  core_->Send(std::move(hash_key), std::move(request), /*read=*/false,
+              options.op, client_internal::ToCheckAndSet(std::move(done)));
 }
 
 namespace {
@@ -135,16 +121,11 @@ void Table::SortKeyCount(std::string hash_key, Callback<int64_t> done,
                          OpOptions options) {
   proto::DataRequest request;
   request.mutable_sortkey_count()->set_hash_key(hash_key);
-  core_->Send(
-      std::move(hash_key), std::move(request), /*read=*/true, options,
-      [done = std::move(done)](
-          absl::StatusOr<proto::DataResponse> response) mutable {
-        if (!response.ok()) return done(response.status());
-        if (response->error() != 0) {
-          return done(StatusOf(response->error(), response->error_message()));
-        }
-        done(response->count());
-      });
+  core_->Send(std::move(hash_key), std::move(request), /*read=*/true, options,
+              client_internal::Answering<int64_t>(
+                  std::move(done), [](proto::DataResponse& response) {
+                    return response.count();
+                  }));
 }
 
 void Table::Ttl(std::string hash_key, std::string sort_key,
@@ -152,16 +133,11 @@ void Table::Ttl(std::string hash_key, std::string sort_key,
   proto::DataRequest request;
   request.mutable_ttl()->set_hash_key(hash_key);
   request.mutable_ttl()->set_sort_key(std::move(sort_key));
-  core_->Send(
-      std::move(hash_key), std::move(request), /*read=*/true, options,
-      [done = std::move(done)](
-          absl::StatusOr<proto::DataResponse> response) mutable {
-        if (!response.ok()) return done(response.status());
-        if (response->error() != 0) {
-          return done(StatusOf(response->error(), response->error_message()));
-        }
-        done(response->ttl_s());
-      });
+  core_->Send(std::move(hash_key), std::move(request), /*read=*/true, options,
+              client_internal::Answering<int32_t>(
+                  std::move(done), [](proto::DataResponse& response) {
+                    return response.ttl_s();
+                  }));
 }
 
 void Table::Exist(std::string hash_key, std::string sort_key,

@@ -59,6 +59,38 @@ inline bool IsTransientRouteError(ErrorCode code) {
          code == ErrorCode::kNetworkFailure || code == ErrorCode::kTryAgain;
 }
 
+// A response's error as a status, or `extract(response)` for `done`.
+template <typename T, typename Extract>
+DataDone Answering(Callback<T> done, Extract extract) {
+  return [done = std::move(done), extract = std::move(extract)](
+             absl::StatusOr<proto::DataResponse> response) mutable {
+    if (!response.ok()) return done(response.status());
+    if (response->error() != 0) {
+      return done(StatusOf(response->error(), response->error_message()));
+    }
+    done(extract(*response));
+  };
+}
+
+// A check_and_set's or check_and_mutate's answer: a failed check
+// (PERR_TRY_AGAIN) is a result, not an error.
+inline DataDone ToCheckAndSet(Callback<CheckAndSetResult> done) {
+  return [done = std::move(done)](
+             absl::StatusOr<proto::DataResponse> response) mutable {
+    if (!response.ok()) return done(response.status());
+    const ErrorCode code = static_cast<ErrorCode>(response->error());
+    if (code != ErrorCode::kOk && code != ErrorCode::kTryAgain) {
+      return done(StatusOf(response->error(), response->error_message()));
+    }
+    CheckAndSetResult result;
+    result.succeeded = code == ErrorCode::kOk;
+    result.check_value_returned = response->check_value_returned();
+    result.check_value_exist = response->check_value_exist();
+    result.check_value = response->check_value();
+    done(std::move(result));
+  };
+}
+
 // --- The client's state, on its strand ------------------------------------
 
 class ClientCore {
