@@ -102,6 +102,16 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
                             "the meta server is at level stopped"));
     return;
   }
+  // Operations on one partition's configuration: they write no table
+  // record, and are checked against the configuration as it is now.
+  if (request.has_balance()) {
+    OnBalance(from, request.balance(), reply_token);
+    return;
+  }
+  if (request.has_propose()) {
+    OnPropose(from, request.propose(), reply_token);
+    return;
+  }
   if (static_cast<int>(admin_queue_.size()) >= options_.max_pending_admin) {
     ReplyAdmin(from, reply_token,
                PegasusError(ErrorCode::kBusy,
