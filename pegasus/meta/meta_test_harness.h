@@ -306,6 +306,33 @@ inline void CompleteLearners(MetaHarness& h) {
   h.Settle();
 }
 
+// Plays the primaries' part for every proposal sent so far (and clears
+// them): CONFIG_ADD_SECONDARY as CompleteLearners does, and a primary
+// asked to step down (CONFIG_DOWNGRADE_TO_SECONDARY of its current ballot)
+// proposes its own downgrade. Then lets the writes complete.
+inline void AnswerProposals(MetaHarness& h) {
+  for (const auto& [to, proposal] : h.Proposals()) {
+    const Gpid gpid{proposal.config().app_id(),
+                    proposal.config().partition_index()};
+    const proto::PartitionConfig* config = h.core().GetConfig(gpid);
+    if (config == nullptr || config->primary() != to.value ||
+        config->ballot() != proposal.config().ballot() ||
+        h.core().HasChangeInFlight(gpid)) {
+      continue;
+    }
+    if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
+      h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
+                                    NodeId{proposal.node()}, to));
+    } else if (proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
+               proposal.node() == to.value) {
+      h.ConfigUpdate(
+          to, MakeUpdate(*config, proto::CONFIG_DOWNGRADE_TO_SECONDARY, to, to));
+    }
+  }
+  h.TakeSent();
+  h.Settle();
+}
+
 // `rounds` steps of 100 ms in which `alive` beacon, the core ticks, and
 // primaries complete the learners they are asked for.
 inline void Heal(MetaHarness& h, const std::set<NodeId>& alive,
