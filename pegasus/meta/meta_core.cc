@@ -151,6 +151,7 @@ absl::Status MetaCore::Recover(const std::map<std::string, std::string>& stored,
     }
   }
   effective_level_ = ComputeEffectiveLevel();
+  last_round_ns_ = now_ns_;
   ready_ = true;
   return absl::OkStatus();
 }
@@ -317,7 +318,7 @@ absl::Status MetaCore::AcceptUpdate(Gpid gpid, Partition& partition,
   PEGASUS_ASSIGN_OR_RETURN(
       proto::PartitionConfig next,
       ExpectedConfig(current, from, request, options_.max_last_drops));
-  FollowReplicaCount(next);
+  FollowReplicaCount(partition, next);
   ++stats_.updates_accepted;
   StartWrite(gpid, partition, std::move(next), request.type(),
              NodeId{request.node()}, from, {Waiter{from, reply_token}});
@@ -376,8 +377,9 @@ void MetaCore::StartWrite(Gpid gpid, Partition& partition,
   const uint64_t write_id = next_write_id_++;
   out_.writes.push_back(
       StoreWrite{write_id, PartitionKey(gpid), config.SerializeAsString()});
-  partition.pending = PendingChange{write_id,  std::move(config), type, node,
-                                    requester, std::move(waiters)};
+  partition.pending =
+      PendingChange{write_id,  std::move(config),  type,        node,
+                    requester, std::move(waiters), std::nullopt};
   writes_in_flight_[write_id] = gpid;
   ++stats_.writes_started;
 }
@@ -421,6 +423,9 @@ void MetaCore::OnStoreWriteDone(uint64_t write_id, const absl::Status& status,
   for (const Waiter& waiter : change.waiters) {
     ReplyUpdate(waiter.node, waiter.token, failed, partition.config);
   }
+  if (change.admin_waiter) {
+    ReplyAdmin(change.admin_waiter->node, change.admin_waiter->token, failed);
+  }
 }
 
 // The write is durable: the change is current. Only now does anyone hear of
@@ -440,18 +445,31 @@ void MetaCore::CompleteChange(Partition& partition, PendingChange change) {
       ReplyUpdate(waiter.node, waiter.token, absl::OkStatus(),
                   partition.config);
     }
-    return;
+  } else if (change.type != proto::CONFIG_INVALID) {
+    ProposeToMembers(change);
   }
-  if (change.type != proto::CONFIG_INVALID) ProposeToMembers(change);
+  if (change.admin_waiter) {
+    ReplyAdmin(change.admin_waiter->node, change.admin_waiter->token,
+               absl::OkStatus());
+  }
+  if (partition.move) AdvanceMove(GpidOf(change.config), partition, change);
 }
 
 MetaReady MetaCore::TakeReady() { return std::exchange(out_, MetaReady{}); }
 
-void MetaCore::FollowReplicaCount(proto::PartitionConfig& next) const {
+void MetaCore::FollowReplicaCount(const Partition& partition,
+                                  proto::PartitionConfig& next) const {
   auto table = tables_.find(next.app_id());
   if (table == tables_.end()) return;
-  next.set_max_replica_count(std::max(table->second.replica_count(),
-                                      meta_internal::MemberCount(next)));
+  // A copy has one member beyond the table's count from its learner's
+  // upgrade to its last step, which removes `from` and ends the extra.
+  const bool copying =
+      partition.move &&
+      partition.move->move.kind != balance::MoveKind::kMovePrimary &&
+      partition.move->phase != MovePhase::kRemove;
+  next.set_max_replica_count(
+      std::max(table->second.replica_count() + (copying ? 1 : 0),
+               meta_internal::MemberCount(next)));
 }
 
 const proto::TableInfo* MetaCore::GetTable(int32_t app_id) const {

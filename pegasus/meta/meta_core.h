@@ -53,6 +53,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "pegasus/base/ids.h"
+#include "pegasus/meta/balance/greedy_balancer.h"
 #include "pegasus/meta/internal/failure_detector.h"
 #include "pegasus/meta/internal/guardian.h"
 #include "pegasus/meta/meta_options.h"
@@ -104,6 +105,21 @@ struct MetaStats {
   uint64_t malformed_messages = 0;
   // OnStoreWriteDone calls for no write in flight.
   uint64_t unknown_write_completions = 0;
+  // The balancer: rounds that asked for moves, and rounds that were due
+  // but found a partition unhealthy (balance::CheckBalanceable).
+  uint64_t balancer_rounds = 0;
+  uint64_t balancer_rounds_unbalanceable = 0;
+  // Moves (the balancer's and operators'): started, finished, abandoned
+  // (the partition changed otherwise, a node died, a step timed out, the
+  // level fell), and their steps persisted.
+  uint64_t moves_started = 0;
+  uint64_t moves_finished = 0;
+  uint64_t moves_abandoned = 0;
+  uint64_t move_steps = 0;
+  // Operators' balance and propose requests carried out, and refused.
+  uint64_t manual_balances = 0;
+  uint64_t manual_proposals = 0;
+  uint64_t manual_refused = 0;
 };
 
 class MetaCore {
@@ -147,6 +163,22 @@ class MetaCore {
   //   recall_table   a DROPPED table is AVAILABLE again, under its old name
   //                  or a new one.
   //   rename_table, update_envs, set_replica_count, set_meta_level.
+  // Two operate on one partition and are answered directly, not queued
+  // (docs/meta_server.md, "Manual balance and propose"):
+  //   balance        starts an operator's move (move_pri, copy_pri,
+  //                  copy_sec), carried out as the balancer's; answered
+  //                  once it has started. Refused unless it applies to the
+  //                  current configuration and the partition is healthy.
+  //   propose        one change: upgrade_to_primary, add_secondary,
+  //                  downgrade_to_secondary (asked of the primary),
+  //                  downgrade_to_inactive and remove of a secondary;
+  //                  answered once persisted or sent. assign_primary and
+  //                  upgrade_to_secondary are refused
+  //                  (PERR_INVALID_ARGUMENT): they are unsafe here.
+  //                  Both need effective level steady or lively
+  //                  (PERR_OPERATION_DISABLED), and no change or move in
+  //                  progress on the partition nor max_moves_per_round
+  //                  moves at once (PERR_BUSY).
   // Errors (and nothing changes): PERR_APP_NOT_EXIST, PERR_APP_EXIST,
   // PERR_INVALID_APP_NAME, PERR_INVALID_PAR_COUNT (not a power of two, or
   // beyond max_partitions_per_table or max_partitions),
@@ -217,8 +249,8 @@ class MetaCore {
   void OnConfigSync(NodeId from, const proto::ConfigSyncRequest& request,
                     ReplyToken reply_token, int64_t now_ns);
 
-  // Failure detection and cure, for every partition with no change in
-  // flight (docs/meta_server.md, internal/guardian.h):
+  // Failure detection, cure and balancing, for every partition with no
+  // change in flight (docs/meta_server.md, internal/guardian.h):
   //   - nodes silent for grace_ns are declared dead. A dead primary is
   //     downgraded (DOWNGRADE_TO_INACTIVE: primary cleared, node appended
   //     to last_drops) by the meta server itself, as Pegasus does. So is a
@@ -230,6 +262,11 @@ class MetaCore {
   //     UPGRADE_TO_PRIMARY, persisted and then proposed to the node);
   //     partitions short of secondaries get CONFIG_ADD_SECONDARY sent to
   //     their primary.
+  //   - moves in progress take their next step, or are abandoned (the
+  //     partition changed otherwise, `from` or `to` is not alive, a step
+  //     took move_step_timeout_ns, the level fell below steady); at level
+  //     lively, every balancer_interval_ns, a balancing round starts when
+  //     nothing is in progress and every partition is healthy.
   // A failed store write is retried here, on a later tick.
   void Tick(int64_t now_ns);
 
@@ -262,13 +299,20 @@ class MetaCore {
   NodeStatus GetNodeStatus(NodeId node) const;
   std::vector<NodeId> AliveNodes() const;
   const MetaStats& stats() const { return stats_; }
+  // The move in progress on `gpid` (the balancer's or an operator's).
+  std::optional<balance::Move> MoveInProgress(Gpid gpid) const;
+  int MovesInProgress() const;
+  // What the balancer would look at now: the alive nodes and every
+  // available table's configurations.
+  balance::ClusterSnapshot BalanceSnapshot() const;
   const MetaOptions& options() const { return options_; }
 
   // Aborts (PEGASUS_CHECK) unless: every configuration is well formed (no
   // node id 0, no duplicate member, the primary not a secondary, members
   // <= max_replica_count, bounded last_drops); no ballot went down since
   // the last call; a change in flight has ballot current + 1 (the creation
-  // write: 0); every bound holds.
+  // write: 0); at most max_moves_per_round moves, none ahead of its
+  // partition's ballot; every bound holds.
   void CheckInvariants() const;
 
  private:
@@ -285,6 +329,8 @@ class MetaCore {
     // The primary that asked, or 0 for the meta server's own change.
     NodeId requester;
     std::vector<Waiter> waiters;
+    // An operator's propose, answered (AdminResponse) when it completes.
+    std::optional<Waiter> admin_waiter;
   };
   // The last primary-requested change persisted, to answer its repeats.
   struct AcceptedUpdate {
@@ -292,6 +338,33 @@ class MetaCore {
     NodeId requester;
     proto::ConfigType type = proto::CONFIG_INVALID;
     NodeId node;
+  };
+  // A move's steps (meta_core_balance.cc). Copies start by raising
+  // max_replica_count by one; move_primary starts at kDowngrade.
+  enum class MovePhase {
+    // Persisting SET_REPLICA_COUNT: the table's count plus one.
+    kRaise,
+    // ADD_SECONDARY of `to` sent to the primary; waiting for its
+    // UPGRADE_TO_SECONDARY.
+    kLearn,
+    // DOWNGRADE_TO_SECONDARY asked of `from`; waiting for its request.
+    kDowngrade,
+    // No primary: waiting for the guardian to upgrade `to`.
+    kUpgrade,
+    // Persisting REMOVE of `from`, max_replica_count back to the table's.
+    kRemove,
+  };
+  struct MoveRun {
+    balance::Move move;
+    MovePhase phase = MovePhase::kRaise;
+    // The partition's ballot when the phase began: the phase's change
+    // must be the next one, else the move is abandoned.
+    int64_t ballot = 0;
+    // The table's replica count when the move started: a change of it
+    // abandons the move.
+    int32_t replica_count = 0;
+    int64_t phase_since_ns = 0;
+    std::optional<int64_t> last_sent_ns;
   };
   struct Partition {
     proto::PartitionConfig config;
@@ -301,6 +374,7 @@ class MetaCore {
     std::optional<int64_t> short_since_ns;
     std::optional<int64_t> last_add_secondary_ns;
     std::optional<AcceptedUpdate> last_update;
+    std::optional<MoveRun> move;
   };
   // A table operation, queued or running (the queue's front).
   struct AdminOp {
@@ -329,9 +403,11 @@ class MetaCore {
   // The configuration of a partition whose creation was never persisted.
   Partition& AddNewPartition(Gpid gpid, int32_t replica_count);
   bool TableAvailable(int32_t app_id) const;
-  // Gives a configuration about to be persisted its table's replica count
-  // as max_replica_count, or its member count while that is more.
-  void FollowReplicaCount(proto::PartitionConfig& next) const;
+  // Gives a configuration of `partition` about to be persisted its table's
+  // replica count as max_replica_count (one more while a copy in progress
+  // needs its extra member), or its member count while that is more.
+  void FollowReplicaCount(const Partition& partition,
+                          proto::PartitionConfig& next) const;
 
   // Table operations (meta_core_tables.cc).
   void AnswerQuery(NodeId from, const proto::AdminRequest& request,
@@ -376,6 +452,31 @@ class MetaCore {
   void CurePartition(Gpid gpid, Partition& partition, int32_t replica_count,
                      meta_internal::LoadMap& loads);
 
+  // Balancing (meta_core_balance.cc).
+  void MaybeStartRound();
+  void StartMove(Gpid gpid, Partition& partition, const balance::Move& move);
+  // Takes the move's current step (persists it, or asks the primary again
+  // when due), or abandons the move.
+  void DriveMove(Gpid gpid, Partition& partition);
+  // A change of a moving partition became durable: the move's next phase
+  // when it was the expected step, else the move is abandoned.
+  void AdvanceMove(Gpid gpid, Partition& partition,
+                   const PendingChange& change);
+  void AbandonMove(Partition& partition);
+  void AskToStepDown(Partition& partition);
+  void OnBalance(NodeId from, const proto::BalanceRequest& request,
+                 ReplyToken reply_token);
+  void OnPropose(NodeId from, const proto::ProposeRequest& request,
+                 ReplyToken reply_token);
+  absl::Status StartBalance(const proto::BalanceRequest& request);
+  // Carries the proposal out: true when its write started and
+  // `reply_token` waits for it, false when it is done (sent).
+  absl::StatusOr<bool> StartPropose(NodeId from,
+                                    const proto::ProposeRequest& request,
+                                    ReplyToken reply_token);
+  // The partition an operator names, if it may be changed now.
+  absl::StatusOr<Partition*> PartitionForOperator(Gpid gpid);
+
   const MetaOptions options_;
   bool ready_ = false;
   // The latest now_ns seen; an earlier one counts as this.
@@ -396,6 +497,8 @@ class MetaCore {
   // partitions it reported a replica of.
   std::map<NodeId, std::set<Gpid>> reports_;
   std::map<uint64_t, Gpid> writes_in_flight_;
+  // When the last balancing round started (the recovery time at first).
+  int64_t last_round_ns_ = 0;
   uint64_t next_write_id_ = 1;
   MetaReady out_;
   MetaStats stats_;

@@ -44,11 +44,17 @@ void MetaCore::Tick(int64_t now_ns) {
                    NodeId{}, NodeId{}, {});
       } else if (table.status() == proto::TABLE_AVAILABLE &&
                  effective_level_ >= proto::META_LEVEL_FREEZED) {
-        CurePartition(gpid, partition, table.replica_count(), loads);
+        if (partition.move) DriveMove(gpid, partition);
+        if (!partition.pending) {
+          CurePartition(gpid, partition, table.replica_count(), loads);
+        }
+      } else if (partition.move) {
+        AbandonMove(partition);
       }
       ++it;
     }
   }
+  MaybeStartRound();
 }
 
 proto::MetaLevel MetaCore::effective_level() const { return effective_level_; }
@@ -94,6 +100,12 @@ void MetaCore::CurePartition(Gpid gpid, Partition& partition,
       .options = options_,
       .replica_count = replica_count,
       .freezed = effective_level_ == proto::META_LEVEL_FREEZED,
+      .moving = partition.move.has_value(),
+      // The guardian upgrades the move's `to` once `from` stepped down.
+      .preferred_primary =
+          partition.move && partition.move->phase == MovePhase::kUpgrade
+              ? partition.move->move.to
+              : NodeId{},
   });
   if (action.kind == CureAction::Kind::kAddSecondary) {
     AskForLearner(partition, action.node);
@@ -103,7 +115,7 @@ void MetaCore::CurePartition(Gpid gpid, Partition& partition,
         config, action.type, action.node, options_.max_last_drops);
     PEGASUS_CHECK_OK(next.status()) << "the guardian chose a change that "
                                        "does not apply";
-    FollowReplicaCount(*next);
+    FollowReplicaCount(partition, *next);
     meta_internal::CountLoad(config, -1, loads);
     meta_internal::CountLoad(*next, +1, loads);
     StartWrite(gpid, partition, *std::move(next), action.type, action.node,
@@ -144,8 +156,14 @@ void MetaCore::CheckInvariants() const {
                    options_.max_partitions);
   PEGASUS_CHECK_LE(static_cast<int>(nodes_.tracked()), options_.max_nodes);
   size_t pending_count = 0;
+  int moves = 0;
   for (const auto& [gpid, partition] : partitions_) {
     const proto::PartitionConfig& config = partition.config;
+    if (partition.move) {
+      ++moves;
+      PEGASUS_CHECK(partition.move->move.gpid == gpid);
+      PEGASUS_CHECK_LE(partition.move->ballot, config.ballot());
+    }
     PEGASUS_CHECK(meta_internal::GpidOf(config) == gpid) << gpid.ToString();
     PEGASUS_CHECK_OK(
         meta_internal::CheckConfigWellFormed(config, options_.max_last_drops))
@@ -169,6 +187,7 @@ void MetaCore::CheckInvariants() const {
                      options_.max_waiters_per_change);
   }
   PEGASUS_CHECK_EQ(pending_count, writes_in_flight_.size());
+  PEGASUS_CHECK_LE(moves, options_.balancer.max_moves_per_round);
 }
 
 }  // namespace pegasus

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "pegasus/base/random.h"
 #include "pegasus/base/status.h"
+#include "pegasus/meta/balance/greedy_balancer.h"
 #include "pegasus/meta/internal/partition_configs.h"
 #include "pegasus/meta/meta_core.h"
 #include "pegasus/meta/meta_test_harness.h"
@@ -25,6 +26,8 @@ class Walk {
  public:
   Walk(uint64_t seed, const MetaOptions& options)
       : random_(seed), h_(options) {}
+
+  const MetaStats& stats() { return h_.core().stats(); }
 
   // "" when every property held, else the first violation.
   std::string Run(int steps) {
@@ -71,7 +74,7 @@ class Walk {
     } else if (roll < 85) {
       RandomUpdate();
     } else if (roll < 92) {
-      CompleteLearners(h_);
+      AnswerProposals(h_);
       checked_ = 0;
     } else if (roll < 96) {
       fail_writes_ = !fail_writes_ && random_.Bernoulli(0.5);
@@ -159,20 +162,29 @@ class Walk {
     CheckAnnouncements(where);
   }
 
-  // Every configuration the medium has held, by partition and ballot; a
-  // ballot persisted twice with different contents is a violation.
+  // Every configuration the store acknowledged, by partition and ballot
+  // (one step may persist several of a partition); a ballot persisted twice
+  // with different contents is a violation.
   void RecordPersisted() {
+    const auto& acknowledged = h_.acknowledged();
+    for (; recorded_ < acknowledged.size(); ++recorded_) {
+      const auto& [key, value] = acknowledged[recorded_];
+      if (!meta_internal::IsPartitionKey(key)) continue;
+      proto::PartitionConfig config;
+      PEGASUS_CHECK(config.ParseFromString(value));
+      auto [it, inserted] = persisted_[meta_internal::GpidOf(config)].emplace(
+          config.ballot(), value);
+      if (!inserted && it->second != value) {
+        Fail("ballot " + std::to_string(config.ballot()) + " of " +
+             meta_internal::GpidOf(config).ToString() +
+             " persisted twice, differently");
+      }
+    }
     for (const auto& [key, value] : h_.medium().Snapshot()) {
       if (!meta_internal::IsPartitionKey(key)) continue;
       proto::PartitionConfig config;
       PEGASUS_CHECK(config.ParseFromString(value));
       const Gpid gpid = meta_internal::GpidOf(config);
-      auto [it, inserted] =
-          persisted_[gpid].emplace(config.ballot(), config.SerializeAsString());
-      if (!inserted && it->second != config.SerializeAsString()) {
-        Fail("ballot " + std::to_string(config.ballot()) + " of " +
-             gpid.ToString() + " persisted twice, differently");
-      }
       const proto::PartitionConfig* current = h_.core().GetConfig(gpid);
       if (current == nullptr ||
           current->SerializeAsString() != config.SerializeAsString()) {
@@ -226,22 +238,31 @@ class Walk {
   }
 
   // Liveness: with every node up and reporting, and the store working, every
-  // partition gets a primary and its full replica count.
+  // partition gets a primary and its full replica count; at level lively,
+  // the balancer finishes its moves and leaves every table balanced.
   void HealEverything() {
     fail_writes_ = false;
     h_.store().set_fail_writes(false);
     for (int i = 1; i <= kNodes; ++i)
       up_.insert(NodeId{static_cast<uint64_t>(i)});
-    for (int round = 0; round < 100 && violation_.empty(); ++round) {
+    const bool lively = h_.core().level() == proto::META_LEVEL_LIVELY;
+    auto settled = [&] {
+      return !lively || (h_.core().MovesInProgress() == 0 &&
+                         balance::IsBalanced(h_.core().BalanceSnapshot()));
+    };
+    for (int round = 0;
+         (round < 100 || (!settled() && round < 1'000)) && violation_.empty();
+         ++round) {
       Snapshot();
       h_.Advance(100 * kMsNs);
       h_.BeaconAll(up_);
       for (NodeId node : up_) Sync(node);
       h_.TickAndSettle();
-      CompleteLearners(h_);
+      AnswerProposals(h_);
       checked_ = 0;
       Check("heal round " + std::to_string(round));
     }
+    if (!settled()) Fail("after healing, the tables are not balanced");
     for (Gpid gpid : h_.core().Partitions()) {
       const proto::PartitionConfig& config = *h_.core().GetConfig(gpid);
       if (config.primary() == 0 ||
@@ -257,6 +278,7 @@ class Walk {
   std::set<NodeId> up_;
   bool fail_writes_ = false;
   size_t checked_ = 0;
+  size_t recorded_ = 0;
   std::map<Gpid, proto::PartitionConfig> before_;
   std::map<Gpid, int64_t> highest_ballot_;
   std::map<Gpid, std::map<int64_t, std::string>> persisted_;
@@ -271,6 +293,25 @@ TEST(MetaCorePropertyTest, InvariantsHoldThroughARandomWalk) {
     EXPECT_EQ(violation, "") << "replay: Walk(seed=" << seed
                              << ", NeverFreeze()).Run(" << kSteps << ")";
   }
+}
+
+// The same walk with the balancer running (level lively, a round every
+// second): its moves keep every property, and it balances in the end.
+TEST(MetaCorePropertyTest, InvariantsHoldWhileTheBalancerRuns) {
+  MetaOptions options = NeverFreeze();
+  options.level_on_start = proto::META_LEVEL_LIVELY;
+  options.balancer_interval_ns = kSecondNs;
+  options.move_step_timeout_ns = 3 * kSecondNs;
+  options.move_retry_ns = 300 * kMsNs;
+  uint64_t moves = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    Walk walk(seed, options);
+    const std::string violation = walk.Run(kSteps);
+    EXPECT_EQ(violation, "") << "replay: Walk(seed=" << seed
+                             << ", lively options).Run(" << kSteps << ")";
+    moves += walk.stats().moves_finished;
+  }
+  EXPECT_GT(moves, 20u) << "the balancer moved little";
 }
 
 // The walk is a real check: with the planted bug it finds a partition that

@@ -52,7 +52,14 @@ absl::Status ValidateMetaOptions(const MetaOptions& options) {
   if (options.max_pending_admin < 1) {
     return Invalid("max_pending_admin must be >= 1");
   }
-  return absl::OkStatus();
+  if (options.balancer_interval_ns <= 0) {
+    return Invalid("balancer_interval_ns must be > 0");
+  }
+  if (options.move_step_timeout_ns <= 0) {
+    return Invalid("move_step_timeout_ns must be > 0");
+  }
+  if (options.move_retry_ns <= 0) return Invalid("move_retry_ns must be > 0");
+  return balance::ValidateBalancerOptions(options.balancer);
 }
 
 }  // namespace pegasus

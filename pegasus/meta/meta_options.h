@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "pegasus/meta/balance/greedy_balancer.h"
 #include "pegasus/proto/meta.pb.h"
 
 namespace pegasus {
@@ -18,6 +19,10 @@ namespace pegasus {
 // The replica count a table may ask for: 1 to 5, as in Pegasus.
 inline constexpr int kMinReplicaCount = 1;
 inline constexpr int kMaxReplicaCount = 5;
+// A partition's max_replica_count exceeds its table's replica count by one
+// while a copy (the balancer's copy_primary or copy_secondary) has its
+// extra member.
+inline constexpr int kMaxReplicaCountInMove = kMaxReplicaCount + 1;
 
 struct MetaOptions {
   // --- Failure detection -------------------------------------------------
@@ -103,6 +108,31 @@ struct MetaOptions {
   // Table operations waiting to run (they run one at a time); beyond it a
   // request is refused with PERR_BUSY. Default 256. >= 1.
   int max_pending_admin = 256;
+
+  // --- Balancer ----------------------------------------------------------
+
+  // How often a balancing round may start (Pegasus's lb_interval_ms). A
+  // round runs only at effective level lively, when no move is in progress,
+  // no configuration change or table operation is in flight, and every
+  // partition of every available table is healthy
+  // (balance::CheckBalanceable). Default 10 s. > 0.
+  int64_t balancer_interval_ns = 10'000'000'000;
+
+  // A move (the balancer's or an operator's) whose current step has not
+  // completed within this long is abandoned, and the cure then restores a
+  // normal configuration: it bounds a learner that never catches up and a
+  // primary that never steps down. Default 120 s. > 0.
+  int64_t move_step_timeout_ns = 120'000'000'000;
+
+  // How often a move's request to the primary (CONFIG_ADD_SECONDARY,
+  // CONFIG_DOWNGRADE_TO_SECONDARY) is sent again while its step waits.
+  // Default 1 s. > 0.
+  int64_t move_retry_ns = 1'000'000'000;
+
+  // What a round proposes (balance/greedy_balancer.h). Its
+  // max_moves_per_round also bounds the moves in progress at once, the
+  // balancer's and operators' together.
+  balance::BalancerOptions balancer = {};
 
   // --- Planted bugs (the simulator must catch each) ---------------------
 

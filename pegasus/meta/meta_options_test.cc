@@ -45,5 +45,16 @@ TEST(MetaOptionsTest, EveryBadValueIsRejected) {
   EXPECT_TRUE(ValidateMetaOptions({.add_secondary_delay_ns = 0}).ok());
 }
 
+TEST(MetaOptionsTest, BadBalancerValuesAreRejected) {
+  EXPECT_TRUE(Invalid({.balancer_interval_ns = 0}));
+  EXPECT_TRUE(Invalid({.move_step_timeout_ns = 0}));
+  EXPECT_TRUE(Invalid({.move_retry_ns = -1}));
+  MetaOptions options;
+  options.balancer.max_moves_per_round = 1;
+  EXPECT_TRUE(Invalid(options));
+  EXPECT_EQ(MetaOptions{}.balancer_interval_ns, 10'000'000'000)
+      << "Pegasus's lb_interval_ms";
+}
+
 }  // namespace
 }  // namespace pegasus

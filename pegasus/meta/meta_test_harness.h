@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -86,9 +87,12 @@ class MetaHarness {
     MetaReady ready = core_->TakeReady();
     for (StoreWrite& write : ready.writes) {
       ++writes_issued_;
+      std::pair<std::string, std::string> entry(write.key, write.value);
       store_->Write(std::move(write.key), std::move(write.value),
-                    [this, id = write.write_id,
-                     generation = generation_](absl::Status status) {
+                    [this, id = write.write_id, generation = generation_,
+                     entry = std::move(entry)](absl::Status status) {
+                      // Landed on the medium, whichever incarnation asked.
+                      if (status.ok()) acknowledged_.push_back(entry);
                       if (generation != generation_) return;
                       core_->OnStoreWriteDone(id, status, now());
                       Drain();
@@ -209,6 +213,11 @@ class MetaHarness {
   }
 
   std::vector<SentMessage>& sent() { return sent_; }
+  // Every (key, value) the store acknowledged, in order: what was durable
+  // at each moment, including values overwritten since.
+  const std::vector<std::pair<std::string, std::string>>& acknowledged() const {
+    return acknowledged_;
+  }
   std::vector<SentMessage> TakeSent() { return std::exchange(sent_, {}); }
   uint64_t writes_issued() const { return writes_issued_; }
   // How many beacons Beacon() sent for `node`: the seq of its latest.
@@ -250,6 +259,7 @@ class MetaHarness {
   std::map<NodeId, uint64_t> beacons_sent_;
   std::map<NodeId, uint64_t> syncs_sent_;
   std::vector<SentMessage> sent_;
+  std::vector<std::pair<std::string, std::string>> acknowledged_;
 };
 
 // A primary's request for (type, node) on `current`, as a correct primary
@@ -301,6 +311,33 @@ inline void CompleteLearners(MetaHarness& h) {
     }
     h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
                                   NodeId{proposal.node()}, to));
+  }
+  h.TakeSent();
+  h.Settle();
+}
+
+// Plays the primaries' part for every proposal sent so far (and clears
+// them): CONFIG_ADD_SECONDARY as CompleteLearners does, and a primary
+// asked to step down (CONFIG_DOWNGRADE_TO_SECONDARY of its current ballot)
+// proposes its own downgrade. Then lets the writes complete.
+inline void AnswerProposals(MetaHarness& h) {
+  for (const auto& [to, proposal] : h.Proposals()) {
+    const Gpid gpid{proposal.config().app_id(),
+                    proposal.config().partition_index()};
+    const proto::PartitionConfig* config = h.core().GetConfig(gpid);
+    if (config == nullptr || config->primary() != to.value ||
+        config->ballot() != proposal.config().ballot() ||
+        h.core().HasChangeInFlight(gpid)) {
+      continue;
+    }
+    if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
+      h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
+                                    NodeId{proposal.node()}, to));
+    } else if (proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
+               proposal.node() == to.value) {
+      h.ConfigUpdate(
+          to, MakeUpdate(*config, proto::CONFIG_DOWNGRADE_TO_SECONDARY, to, to));
+    }
   }
   h.TakeSent();
   h.Settle();

@@ -1107,6 +1107,10 @@ void ReplicaHost::HandleProposal(const std::string& payload) {
   OnReplicaInLease(hosted, [proposal = std::move(proposal)](Hosted* h) {
     if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
       h->replica->OnAddLearner(proposal.config(), NodeId{proposal.node()});
+    } else if (proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY) {
+      // A request to step down, not a configuration to adopt: `config` is
+      // the one the primary serves under now.
+      h->replica->OnDowngradeRequest(proposal.config());
     } else {
       h->replica->OnConfig(proposal.config());
     }

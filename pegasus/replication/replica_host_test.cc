@@ -16,6 +16,7 @@
 #include "pegasus/base/ids.h"
 #include "pegasus/base/status.h"
 #include "pegasus/proto/data.pb.h"
+#include "pegasus/proto/meta.pb.h"
 #include "pegasus/proto/partition_config.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/core/replica.h"
@@ -381,6 +382,55 @@ TEST_F(ReplicaHostTest, ProposalsFromOthersThanTheMetaServerAreIgnored) {
   EXPECT_EQ(Snapshot(), before);
   MustPut(gpid, "k", "v");
   EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
+}
+
+// An operator moves the primary (balance move_pri): the meta server asks
+// the primary to step down, the host hands the request to the replica,
+// which stops serving and proposes its own downgrade; once that is
+// persisted the meta server upgrades the target. Nothing written is lost,
+// and the old primary serves no more.
+TEST_F(ReplicaHostTest, MovedPrimaryStepsDownThroughItsOwnRequest) {
+  Build({.hosts = 3, .partitions = 1, .replicas = 3});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int old_primary = PrimaryOf(gpid);
+  const int target = FirstSecondaryOf(gpid);
+  MustPut(gpid, "k", "v");
+  const int64_t ballot = MetaConfig(gpid).ballot();
+
+  proto::AdminRequest request;
+  proto::BalanceRequest* balance = request.mutable_balance();
+  balance->set_app_id(gpid.app_id);
+  balance->set_partition_index(gpid.partition_index);
+  balance->set_kind(proto::BalanceRequest::MOVE_PRIMARY);
+  balance->set_from(NodeOf(old_primary).value);
+  balance->set_to(NodeOf(target).value);
+  auto answer = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
+  OnClient([&, answer] {
+    client().rpc().Call(kMetaNode, kMetaAdminMethod,
+                        request.SerializeAsString(),
+                        CallOptions{.timeout_ns = kSecond},
+                        [answer](absl::StatusOr<std::string> response) {
+                          *answer = std::move(response);
+                        });
+  });
+  ASSERT_TRUE(RunUntil([&] { return answer->has_value(); }, 2 * kSecond));
+  ASSERT_TRUE(answer->value().ok()) << answer->value().status();
+  proto::AdminResponse response;
+  ASSERT_TRUE(response.ParseFromString(answer->value().value()));
+  ASSERT_EQ(response.error(), 0) << response.error_message();
+
+  ASSERT_TRUE(RunUntil(
+      [&] { return PrimaryOf(gpid) == target && Served(gpid); }, kSettleNs));
+  // Two changes: the old primary's own downgrade, then the upgrade.
+  EXPECT_EQ(MetaConfig(gpid).ballot(), ballot + 2);
+  EXPECT_EQ(Host(old_primary).replica(gpid)->status(),
+            ReplicaStatus::kSecondary);
+  EXPECT_EQ(Meta().stats().moves_finished, 1u);
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "v");
+  EXPECT_EQ(DataError(old_primary, Get(gpid, "k")), "PERR_SERVER_CHANGED");
+  MustPut(gpid, "k", "w");
+  EXPECT_EQ(ReadAtPrimary(gpid, "k"), "w");
 }
 
 // Nothing the meta server sent before it declared a server dead is acted on

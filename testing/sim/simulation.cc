@@ -273,6 +273,12 @@ void Simulation::StartMeta() {
   // Freezing needs three servers alive (Pegasus's default) or as many as
   // the world has.
   meta.meta.min_live_nodes = std::min(3, options_.servers);
+  // The balancer runs, and often enough for a run of seconds: failovers
+  // leave primaries skewed, and its moves meet the faults.
+  meta.meta.level_on_start = proto::META_LEVEL_LIVELY;
+  meta.meta.balancer_interval_ns = kBalancerIntervalNs;
+  meta.meta.move_step_timeout_ns = 10 * kSecond;
+  meta.meta.move_retry_ns = 500 * kMs;
   meta.tables.push_back(TableSpec{
       "temp", options_.partition_count, options_.replica_count});
   meta.medium = meta_medium_;
@@ -553,7 +559,14 @@ void Simulation::Quiesce() {
 
 SimulationResult Simulation::Run() {
   if (cluster()) StartMeta();
-  for (int server : Servers()) Restart(server);
+  for (int server : Servers()) {
+    if (cluster() && options_.initial_servers > 0 &&
+        server >= options_.initial_servers) {
+      RestartLater(server, options_.late_start_ns);
+    } else {
+      Restart(server);
+    }
+  }
   // In a cluster the clients go on through the liveness bound: their writes
   // show every partition acknowledging writes again.
   const int64_t stop_ns = end_ns() - options_.workload.timeout_ns - 100 * kMs;
@@ -594,6 +607,13 @@ SimulationResult Simulation::Run() {
   result.messages_sent = network_->stats().sent;
   result.messages_delivered = network_->stats().delivered;
   if (cluster()) CheckConvergence();
+  if (cluster() && meta_up()) {
+    const MetaCore& core =
+        static_cast<const MetaService*>(processes_[meta_index()]->service())
+            ->core();
+    result.balance_snapshot = core.BalanceSnapshot();
+    result.meta_stats = core.stats();
+  }
   Check(&result);
   result.trace = world_.trace();
   return result;

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pegasus/meta/balance/greedy_balancer.h"
+#include "pegasus/meta/meta_core.h"
 #include "testing/checkers/history.h"
 #include "testing/checkers/linearizability.h"
 #include "testing/sim/faults.h"
@@ -41,6 +43,11 @@ struct SimulationOptions {
   // the last timeout, so the run ends quiet.
   int64_t duration_ns = 20'000'000'000;
   int servers = 5;
+  // Cluster only: the first `initial_servers` servers start at time 0 (0:
+  // every one) and the others at `late_start_ns`. The table is created on
+  // the servers up first, so the balancer has to spread it.
+  int initial_servers = 0;
+  int64_t late_start_ns = 0;
   int clients = 16;
   int32_t partition_count = 16;
   FaultSelection faults;
@@ -74,6 +81,10 @@ struct SimulationResult {
   // Things worth knowing that are not failures (a node that refused to start
   // after a bit flip, say).
   std::vector<std::string> notes;
+  // Cluster only, at the end of the run: what the meta server's balancer
+  // sees (nothing while the meta server is down), and its counters.
+  balance::ClusterSnapshot balance_snapshot;
+  MetaStats meta_stats;
   std::vector<checkers::Operation> history;
   std::vector<TraceRecord> trace;
 

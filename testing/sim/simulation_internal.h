@@ -52,6 +52,9 @@ constexpr int64_t kGraceNs = 5 * kSecond;
 // After the faults stop, every partition must have a serving primary within
 // this long: the grace, and time for failover and learning.
 constexpr int64_t kLivenessBoundNs = kGraceNs + 5 * kSecond;
+// How often the meta server's balancer may start a round (Pegasus's 10 s
+// would barely run in a run of seconds).
+constexpr int64_t kBalancerIntervalNs = 2 * kSecond;
 
 class Simulation final : public EventGate {
  public:

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "pegasus/meta/balance/greedy_balancer.h"
+#include "testing/checkers/history.h"
 #include "testing/sim/kv_client.h"
 
 namespace pegasus::sim {
@@ -142,6 +145,140 @@ TEST(SimulationTest, ScriptedCrashesLoseNoAcknowledgedWrite) {
   EXPECT_TRUE(result.ok()) << Summary(result);
   EXPECT_EQ(result.crashes, 3u);
   EXPECT_GT(result.ops_ok, 100u);
+}
+
+// --- The balancer in a whole cluster ----------------------------------------
+
+// A cluster of five replica servers and a meta server at level lively,
+// sixteen clients writing and reading the whole time, no faults.
+SimulationOptions Balancing(uint64_t seed) {
+  SimulationOptions options;
+  options.seed = seed;
+  options.service = ServiceKind::kCluster;
+  options.duration_ns = 30 * kSecond;
+  options.servers = 5;
+  options.partition_count = 8;
+  options.workload.partition_count = 8;
+  options.faults = *ParseFaultSelection("none");
+  return options;
+}
+
+// Per partition, the longest stretch within [from_ns, to_ns] in which no
+// write to it was acknowledged.
+std::map<int32_t, int64_t> LongestWriteGaps(const SimulationResult& result,
+                                            int32_t partitions, int64_t from_ns,
+                                            int64_t to_ns) {
+  std::map<int32_t, std::vector<int64_t>> acked;
+  for (const checkers::Operation& op : result.history) {
+    if (op.kind == checkers::OpKind::kGet ||
+        op.kind == checkers::OpKind::kMultiGet ||
+        op.result != checkers::OpResult::kOk) {
+      continue;
+    }
+    acked[PartitionOf(op.hashkey, partitions)].push_back(op.return_ns);
+  }
+  std::map<int32_t, int64_t> gaps;
+  for (int32_t p = 0; p < partitions; ++p) {
+    std::vector<int64_t>& times = acked[p];
+    times.push_back(from_ns);
+    times.push_back(to_ns);
+    std::sort(times.begin(), times.end());
+    int64_t longest = 0;
+    for (size_t i = 1; i < times.size(); ++i) {
+      if (times[i] < from_ns || times[i - 1] > to_ns) continue;
+      longest = std::max(
+          longest, std::min(times[i], to_ns) - std::max(times[i - 1], from_ns));
+    }
+    gaps[p] = longest;
+  }
+  return gaps;
+}
+
+int PrimariesOn(const balance::ClusterSnapshot& snapshot, uint64_t node) {
+  int count = 0;
+  for (const balance::TableSnapshot& table : snapshot.tables) {
+    for (const proto::PartitionConfig& config : table.partitions) {
+      count += config.primary() == node ? 1 : 0;
+    }
+  }
+  return count;
+}
+
+std::string Gaps(const std::map<int32_t, int64_t>& gaps) {
+  std::string text;
+  for (const auto& [p, gap] : gaps) {
+    text +=
+        " p" + std::to_string(p) + "=" + std::to_string(gap / 1'000'000) + "ms";
+  }
+  return text;
+}
+
+// The table is created while three of the five servers are up; the other
+// two come at 3 s holding nothing. The balancer copies primaries and
+// secondaries onto them while the clients go on: every check passes (no
+// acknowledged write lost, reads linearizable, one serving primary per
+// partition), every partition keeps taking writes, and the cluster ends
+// balanced.
+TEST(SimulationBalancerTest, TableCreatedOnSomeServersIsSpreadOverAll) {
+  SimulationOptions options = Balancing(11);
+  options.initial_servers = 3;
+  options.late_start_ns = 3 * kSecond;
+  const SimulationResult result = RunSimulation(options);
+  EXPECT_TRUE(result.ok()) << Summary(result);
+  EXPECT_EQ(result.linearizability.verdict, checkers::Verdict::kLinearizable);
+  ASSERT_EQ(result.balance_snapshot.alive_nodes.size(), 5u);
+  EXPECT_TRUE(balance::IsBalanced(result.balance_snapshot));
+  EXPECT_GE(PrimariesOn(result.balance_snapshot, 4), 1);
+  EXPECT_GE(PrimariesOn(result.balance_snapshot, 5), 1);
+  EXPECT_GE(result.meta_stats.moves_finished, 8u);
+  EXPECT_EQ(result.meta_stats.moves_abandoned, 0u);
+  EXPECT_EQ(result.meta_stats.moves_started, result.meta_stats.moves_finished);
+  // From the first second (the table is served) to the clients' end.
+  const std::map<int32_t, int64_t> gaps =
+      LongestWriteGaps(result, options.partition_count, kSecond, 29 * kSecond);
+  for (const auto& [p, gap] : gaps) {
+    EXPECT_LE(gap, kSecond) << "partition " << p << Gaps(gaps);
+  }
+}
+
+// A server down past the grace loses its primaries to failover; back, it
+// learns its replicas again and holds no primary. The balancer gives it
+// primaries back by role swaps (move_primary: each asks the primary to step
+// down, then upgrades the server), with every check passing and every
+// partition taking writes throughout once the server is back.
+TEST(SimulationBalancerTest, PrimariesReturnToAServerAfterItsFailover) {
+  SimulationOptions options = Balancing(12);
+  options.script =
+      "at 3 crash n1\n"
+      "at 10 restart n1\n";
+  const SimulationResult result = RunSimulation(options);
+  EXPECT_TRUE(result.ok()) << Summary(result);
+  EXPECT_EQ(result.linearizability.verdict, checkers::Verdict::kLinearizable);
+  ASSERT_EQ(result.balance_snapshot.alive_nodes.size(), 5u);
+  EXPECT_TRUE(balance::IsBalanced(result.balance_snapshot));
+  EXPECT_GE(PrimariesOn(result.balance_snapshot, 1), 1);
+  EXPECT_GT(result.meta_stats.moves_finished, 0u);
+  EXPECT_EQ(result.meta_stats.moves_abandoned, 0u);
+  const std::map<int32_t, int64_t> gaps = LongestWriteGaps(
+      result, options.partition_count, 13 * kSecond, 29 * kSecond);
+  for (const auto& [p, gap] : gaps) {
+    EXPECT_LE(gap, kSecond) << "partition " << p << Gaps(gaps);
+  }
+}
+
+// Under every fault at once, with a late start so that the balancer has
+// work from the beginning: its moves keep every check passing.
+TEST(SimulationBalancerTest, BalancingUnderEveryFaultKeepsEveryCheck) {
+  for (uint64_t seed = 21; seed <= 23; ++seed) {
+    SimulationOptions options = Balancing(seed);
+    options.duration_ns = 20 * kSecond;
+    options.initial_servers = 3;
+    options.late_start_ns = 2 * kSecond;
+    options.faults = *ParseFaultSelection("all");
+    const SimulationResult result = RunSimulation(options);
+    EXPECT_TRUE(result.ok()) << Summary(result);
+    EXPECT_GT(result.meta_stats.moves_started, 0u) << Summary(result);
+  }
 }
 
 TEST(SimulationTest, ScriptErrorsNameTheLine) {

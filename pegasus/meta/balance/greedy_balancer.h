@@ -197,7 +197,9 @@ struct MoveStep {
 //   kCopySecondary UPGRADE_TO_SECONDARY to, REMOVE from
 // UPGRADE_TO_SECONDARY of `to` comes from the primary once the learner it was
 // asked for (ADD_SECONDARY) has caught up; the partition then has one member
-// more than max_replica_count until `from` is removed.
+// more than its table's replica count until `from` is removed. (MetaCore
+// first raises max_replica_count by one, a change of its own, to make room,
+// and the removal brings it back: docs/meta_server.md.)
 std::vector<MoveStep> MoveSteps(const Move& move);
 
 // `config` after every step of `move`: the ballot one higher per step, the

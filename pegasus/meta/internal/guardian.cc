@@ -33,6 +33,11 @@ std::optional<NodeId> Best(const std::vector<NodeId>& candidates, Key key) {
 }
 
 CureAction UpgradeSecondary(const CureInput& in) {
+  const NodeId preferred = in.preferred_primary;
+  if (preferred.value != 0 && IsSecondary(in.config, preferred) &&
+      in.nodes.IsAlive(preferred)) {
+    return Change(proto::CONFIG_UPGRADE_TO_PRIMARY, preferred);
+  }
   std::vector<NodeId> alive;
   for (uint64_t s : in.config.secondaries()) {
     if (in.nodes.IsAlive(NodeId{s})) alive.push_back(NodeId{s});
@@ -183,8 +188,13 @@ CureAction DecideCure(const CureInput& in) {
       return Change(proto::CONFIG_DOWNGRADE_TO_INACTIVE, NodeId{s});
     }
   }
-  if (config.primary() == 0) return CureNoPrimary(in);
-  if (in.freezed || !in.nodes.IsAlive(NodeId{config.primary()})) return {};
+  if (config.primary() == 0) {
+    if (in.moving && config.secondaries_size() == 0) return {};
+    return CureNoPrimary(in);
+  }
+  if (in.freezed || in.moving || !in.nodes.IsAlive(NodeId{config.primary()})) {
+    return {};
+  }
   if (config.max_replica_count() != in.replica_count) {
     return CureReplicaCount(in);
   }

@@ -12,7 +12,8 @@
 //   1. the primary is dead: DOWNGRADE_TO_INACTIVE it;
 //   2. a secondary is dead: DOWNGRADE_TO_INACTIVE it (the first in order);
 //   3. no primary, an alive secondary: UPGRADE_TO_PRIMARY the alive
-//      secondary whose node has the fewest primaries (ties: lowest id);
+//      secondary whose node has the fewest primaries (ties: lowest id), or
+//      the move's preferred primary when it is an alive secondary;
 //   4. no primary, no members, no drops (a new partition): ASSIGN_PRIMARY
 //      the alive node with the fewest replicas (ties: fewest primaries, then
 //      lowest id);
@@ -34,6 +35,10 @@
 //      add_secondary_delay_ns (at once if it never lost a member), the
 //      alive non-member with the fewest replicas (ties: lowest id). At most
 //      once per add_secondary_delay_ns.
+// While a move is in progress on the partition, only rules 1-3 apply: the
+// move carries its own extra member and raised max_replica_count, which
+// rules 6 and 7 would undo. A dead member still goes (and that aborts the
+// move; the rules then restore a normal configuration).
 
 #ifndef PEGASUS_META_INTERNAL_GUARDIAN_H_
 #define PEGASUS_META_INTERNAL_GUARDIAN_H_
@@ -93,6 +98,11 @@ struct CureInput {
   // follows it).
   int replica_count = 0;
   bool freezed = false;
+  // A move is in progress on the partition: rules 4-7 do not apply.
+  bool moving = false;
+  // Rule 3 upgrades this node when it is an alive secondary (the move's
+  // new primary); 0 for none.
+  NodeId preferred_primary;
 };
 
 CureAction DecideCure(const CureInput& input);

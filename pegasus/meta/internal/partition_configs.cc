@@ -125,10 +125,10 @@ absl::Status CheckConfigWellFormed(const proto::PartitionConfig& config,
   PEGASUS_RETURN_IF_ERROR(CheckMembersWellFormed(config));
   if (config.ballot() < 0) return Invalid("negative ballot");
   if (config.max_replica_count() < kMinReplicaCount ||
-      config.max_replica_count() > kMaxReplicaCount) {
+      config.max_replica_count() > kMaxReplicaCountInMove) {
     return Invalid("max_replica_count " +
                    std::to_string(config.max_replica_count()) +
-                   " is outside [1, 5]");
+                   " is outside [1, 6]");
   }
   if (MemberCount(config) > config.max_replica_count()) {
     return Invalid("more members than max_replica_count");

@@ -33,7 +33,8 @@ int MemberCount(const proto::PartitionConfig& config);
 absl::Status CheckMembersWellFormed(const proto::PartitionConfig& config);
 
 // The whole shape of a configuration the meta server keeps: members well
-// formed, ballot >= 0, max_replica_count within [1, 5], at most that many
+// formed, ballot >= 0, max_replica_count within [1, 6] (a table asks for
+// 1 to 5; a copy in progress has one member more), at most that many
 // members, at most `max_last_drops` drops, no dropped node listed twice.
 absl::Status CheckConfigWellFormed(const proto::PartitionConfig& config,
                                    int max_last_drops);

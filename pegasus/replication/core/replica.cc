@@ -268,6 +268,45 @@ void Replica::ProposeConfig(proto::ConfigUpdateRequest request) {
   ready_.meta_requests.push_back(std::move(request));
 }
 
+bool Replica::SteppingDown() const {
+  return proposal_pending_ &&
+         pending_proposal_.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
+         pending_proposal_.config().ballot() == config_.ballot() + 1;
+}
+
+// The meta server moves the primary: it may not demote a live primary by
+// itself (the primary's lease still holds, and two primaries would serve
+// reads), so it asks the primary, which stops serving first and then asks
+// for its own downgrade. Only once that is persisted does the partition
+// have no primary, and only then may the meta server upgrade a secondary.
+void Replica::OnDowngradeRequest(const proto::PartitionConfig& config) {
+  if (status_ != ReplicaStatus::kPrimary || !lease_valid_ ||
+      config.app_id() != gpid_.app_id ||
+      config.partition_index() != gpid_.partition_index ||
+      config.ballot() != config_.ballot() || config.primary() != self_.value ||
+      proposal_pending_) {
+    // Another ballot (the request is stale, or this replica has not heard
+    // of the newer one yet: the meta server asks again), a repeat while the
+    // downgrade is pending, or another change pending (the meta server asks
+    // again once it is answered).
+    return;
+  }
+  // Writes that never got a decree fail now; prepared ones may still
+  // commit here before the answer comes, or are re-prepared by the next
+  // primary (their clients then get no answer from this one).
+  RefuseQueuedWrites(
+      PegasusError(ErrorCode::kServerChanged, "the primary is stepping down"));
+  proto::ConfigUpdateRequest request;
+  proto::PartitionConfig* next = request.mutable_config();
+  *next = config_;
+  next->set_ballot(config_.ballot() + 1);
+  next->set_primary(0);
+  next->add_secondaries(self_.value);
+  request.set_type(proto::CONFIG_DOWNGRADE_TO_SECONDARY);
+  request.set_node(self_.value);
+  ProposeConfig(std::move(request));
+}
+
 void Replica::OnConfigUpdateResponse(
     const proto::ConfigUpdateResponse& response) {
   if (!proposal_pending_) return;
@@ -278,10 +317,14 @@ void Replica::OnConfigUpdateResponse(
   }
   if (config.ballot() > config_.ballot()) {
     OnConfig(config);  // Accepted, or someone else changed it first.
-  } else if (response.error() != 0) {
+  } else if (response.error() != 0 && !SteppingDown()) {
     proposal_pending_ = false;  // Refused: the tick proposes again if needed.
     MakeMutations();
   }
+  // A refused downgrade stays pending and is proposed again at the next
+  // retry: this refusal may have been overtaken by an earlier attempt the
+  // meta server accepts, after which another replica becomes primary.
+  // Serving again under this ballot could then serve stale reads.
 }
 
 // --- Reads and lease -------------------------------------------------------
@@ -292,7 +335,7 @@ bool Replica::serving_reads() const {
       options_.planted_bugs.secondary_read) {
     return true;
   }
-  return status_ == ReplicaStatus::kPrimary &&
+  return status_ == ReplicaStatus::kPrimary && !SteppingDown() &&
          last_committed_ >= reconcile_target_;
 }
 
@@ -303,6 +346,7 @@ const char* Replica::NotPrimaryReason() const {
   if (status_ != ReplicaStatus::kPrimary) {
     return "the replica is not the primary";
   }
+  if (SteppingDown()) return "the primary is stepping down";
   return nullptr;
 }
 
@@ -395,6 +439,10 @@ void Replica::CheckInvariants() const {
         options_.max_inflight_mutations +
             std::max<Decree>(0, reconcile_target_ - last_committed_));
     PEGASUS_CHECK_LE(queued_bytes_, options_.max_queued_write_bytes);
+    if (SteppingDown()) {
+      PEGASUS_CHECK(!serving_reads() && queue_.empty())
+          << gpid_.ToString() << ": a primary stepping down serves nothing";
+    }
   }
   checked_ = {ballot, last_committed_};
 }

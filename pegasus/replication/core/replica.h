@@ -24,6 +24,9 @@
 //   inherited has committed under its ballot (reconciliation).
 // - Membership changes go through the meta server: the primary proposes
 //   with ballot + 1 and makes no new mutation until the answer comes.
+// - A primary the meta server asks to step down stops serving before it
+//   proposes its own downgrade, and never serves under that ballot again,
+//   so no other replica can be made primary while it still serves.
 
 #ifndef PEGASUS_REPLICATION_CORE_REPLICA_H_
 #define PEGASUS_REPLICATION_CORE_REPLICA_H_
@@ -97,6 +100,18 @@ class Replica {
   void OnConfigUpdateResponse(const proto::ConfigUpdateResponse& response);
   // The meta server asks this primary to add `learner`.
   void OnAddLearner(const proto::PartitionConfig& config, NodeId learner);
+  // The meta server asks this primary to step down to secondary
+  // (CONFIG_DOWNGRADE_TO_SECONDARY naming it, to move the primary
+  // elsewhere). Acted on only by the primary of `config`'s ballot under its
+  // lease, with no other proposal pending: it stops serving at once (queued
+  // writes are refused, reads refused from now on) and proposes
+  // DOWNGRADE_TO_SECONDARY of itself. It never serves under this ballot
+  // again: a refusal at the same ballot does not bring it back (a retry of
+  // the proposal may still be accepted), only a newer configuration ends
+  // it. Mutations already prepared may still commit meanwhile. Anything
+  // else (another ballot, a replica that is not the primary, a repeat) is
+  // ignored.
+  void OnDowngradeRequest(const proto::PartitionConfig& config);
 
   void OnPrepare(NodeId from, const proto::PrepareRequest& request);
   void OnPrepareResponse(NodeId from, const proto::PrepareResponse& response);
@@ -198,6 +213,9 @@ class Replica {
   bool IsMember(NodeId node) const;
   std::vector<NodeId> Secondaries() const;
   void ProposeConfig(proto::ConfigUpdateRequest request);
+  // The primary asked the meta server to step down under its ballot and
+  // has not heard of a newer configuration since.
+  bool SteppingDown() const;
 
   // Two-phase commit (replica_2pc.cc).
   void MakeMutations();

@@ -181,7 +181,7 @@ void Replica::OnAddLearner(const proto::PartitionConfig& config,
                            NodeId learner) {
   if (status_ != ReplicaStatus::kPrimary ||
       config.ballot() != config_.ballot() || learner.value == 0 ||
-      IsMember(learner)) {
+      IsMember(learner) || SteppingDown()) {
     return;
   }
   auto [it, added] = learners_.try_emplace(learner);

@@ -102,6 +102,10 @@
 //       storage (up to applied= if given) and its persisted ballot.
 //   lease node= valid=true|false
 //   add-learner primary= learner=   the meta server asks for a learner
+//   downgrade node= [ballot=]
+//       The meta server asks node n to step down to secondary
+//       (CONFIG_DOWNGRADE_TO_SECONDARY), with its configuration (ballot=:
+//       as it was at that ballot, for a stale request).
 //   meta answer [accept|reject]
 //       Answers every pending proposal: by default the meta server accepts
 //       one whose ballot is its own + 1 and that comes from its primary,
@@ -532,6 +536,15 @@ class Scenario {
     group_->Drain(primary);
   }
 
+  void Downgrade(const TestCase& c) {
+    const int n = Node(c, "node");
+    proto::PartitionConfig config = meta_;
+    if (c.HasArg("ballot")) config.set_ballot(c.Int("ballot"));
+    if (!c.ok() || !Live(c, n)) return;
+    group_->at(n).OnDowngradeRequest(config);
+    group_->Drain(n);
+  }
+
   void Meta(const TestCase& c) {
     const bool answer = c.HasWord("answer");
     const bool drop = c.HasWord("drop");
@@ -705,6 +718,7 @@ const std::map<std::string, Scenario::Command> Scenario::kCommands = {
     {"restart", &Scenario::Restart},
     {"lease", &Scenario::Lease},
     {"add-learner", &Scenario::AddLearner},
+    {"downgrade", &Scenario::Downgrade},
     {"meta", &Scenario::Meta},
     {"learn-data", &Scenario::LearnData},
     {"install", &Scenario::Install},
