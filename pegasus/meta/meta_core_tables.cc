@@ -97,18 +97,14 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
     return;
   }
   // Operations on one partition's configuration: they write no table
-  // record, and are checked against the configuration and level as they
-  // are now.
-  if (request.has_balance() || request.has_propose()) {
-    if (level_ == proto::META_LEVEL_STOPPED) {
-      ReplyAdmin(from, reply_token,
-                 PegasusError(ErrorCode::kOperationDisabled,
-                              "the meta server is at level stopped"));
-    } else if (request.has_balance()) {
-      OnBalance(from, request.balance(), reply_token);
-    } else {
-      OnPropose(from, request.propose(), reply_token);
-    }
+  // record, are checked against the configuration as it is now, and need
+  // level steady or lively (so never run at stopped).
+  if (request.has_balance()) {
+    OnBalance(from, request.balance(), reply_token);
+    return;
+  }
+  if (request.has_propose()) {
+    OnPropose(from, request.propose(), reply_token);
     return;
   }
   if (static_cast<int>(admin_queue_.size()) >= options_.max_pending_admin) {
