@@ -7,7 +7,8 @@
 #   ./run.sh bench sim            simulator speed (simulated s per wall s)
 #   ./run.sh bench planted        seeds the checkers need per planted bug
 #   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
-#   ./run.sh example              run the embedded-partition example
+#   ./run.sh example [DIR]        run the embedded-partition example
+#   ./run.sh example cluster [DIR]  run a whole cluster inside one process
 #   ./run.sh help
 set -euo pipefail
 
@@ -154,6 +155,11 @@ cmd_soak() {
 
 cmd_example() {
   ensure_packages
+  if [[ "${1:-}" == "cluster" ]]; then
+    shift
+    bazel run "${BAZEL_FLAGS[@]}" //pegasus/examples:in_process_cluster -- "$@"
+    return
+  fi
   bazel run "${BAZEL_FLAGS[@]}" //pegasus/examples:embedded_partition -- "$@"
 }
 

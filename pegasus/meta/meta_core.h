@@ -148,8 +148,8 @@ class MetaCore {
   // `reply_token` (none for kNoReplyToken). `wall_now_s` is the meta
   // server's wall clock in Unix seconds: a drop records it.
   //
-  // Queries (list_tables, get_meta_level, list_nodes, cluster_info) are
-  // answered at once. Operations that change something run one at a time
+  // Queries (list_tables, get_meta_level, list_nodes, cluster_info,
+  // table_health) are answered at once. Operations that change something run one at a time
   // in arrival order, each checked against the state the ones before it
   // left, and are answered once what they changed is persisted:
   //   create_table   writes the table record, then every partition (ballot
@@ -183,10 +183,11 @@ class MetaCore {
   // PERR_INVALID_APP_NAME, PERR_INVALID_PAR_COUNT (not a power of two, or
   // beyond max_partitions_per_table or max_partitions),
   // PERR_INVALID_REP_COUNT (outside [1, 5]), PERR_INVALID_ARGUMENT (a bad
-  // env, an unknown operation, a bad level), PERR_OPERATION_DISABLED (a
-  // table operation at level stopped), PERR_BUSY (max_pending_admin
-  // operations waiting), PERR_IO_ERROR (the store write failed),
-  // PERR_TRY_AGAIN (before Recover).
+  // env or env update, a negative reserve time, max_tables reached, no or an
+  // unknown operation, a bad level), PERR_OPERATION_DISABLED (any operation
+  // but set_meta_level, when the level is stopped as it runs), PERR_BUSY
+  // (max_pending_admin operations waiting), PERR_IO_ERROR (the store write
+  // failed), PERR_TRY_AGAIN (before Recover).
   void OnAdmin(NodeId from, const proto::AdminRequest& request,
                ReplyToken reply_token, int64_t now_ns, int64_t wall_now_s);
 
@@ -431,6 +432,8 @@ class MetaCore {
   void AdoptTable(const proto::TableInfo& table);
   void ForgetPartitions(int32_t app_id);
   proto::MetaLevel ComputeEffectiveLevel() const;
+  // The health of a partition of an available table (meta.proto).
+  proto::PartitionHealth HealthOf(Gpid gpid) const;
   void StartWrite(Gpid gpid, Partition& partition,
                   proto::PartitionConfig config, proto::ConfigType type,
                   NodeId node, NodeId requester, std::vector<Waiter> waiters);

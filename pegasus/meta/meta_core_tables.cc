@@ -31,6 +31,7 @@ bool IsQuery(const proto::AdminRequest& request) {
     case proto::AdminRequest::kGetMetaLevel:
     case proto::AdminRequest::kListNodes:
     case proto::AdminRequest::kClusterInfo:
+    case proto::AdminRequest::kTableHealth:
       return true;
     default:
       return false;
@@ -95,15 +96,9 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
     AnswerQuery(from, request, reply_token);
     return;
   }
-  if (level_ == proto::META_LEVEL_STOPPED &&
-      request.op_case() != proto::AdminRequest::kSetMetaLevel) {
-    ReplyAdmin(from, reply_token,
-               PegasusError(ErrorCode::kOperationDisabled,
-                            "the meta server is at level stopped"));
-    return;
-  }
   // Operations on one partition's configuration: they write no table
-  // record, and are checked against the configuration as it is now.
+  // record, are checked against the configuration as it is now, and need
+  // level steady or lively (so never run at stopped).
   if (request.has_balance()) {
     OnBalance(from, request.balance(), reply_token);
     return;
@@ -181,22 +176,36 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
         }
       }
       info->set_partitions(static_cast<int32_t>(partitions_.size()));
+      std::map<proto::PartitionHealth, int32_t> counts;
       for (const auto& [gpid, partition] : partitions_) {
-        if (!TableAvailable(gpid.app_id)) continue;
-        const proto::PartitionConfig& config = partition.config;
-        bool all_alive = nodes_.IsAlive(NodeId{config.primary()});
-        for (uint64_t s : config.secondaries()) {
-          all_alive = all_alive && nodes_.IsAlive(NodeId{s});
-        }
-        if (config.primary() == 0) {
-          info->set_unwritable_partitions(info->unwritable_partitions() + 1);
-        } else if (all_alive && meta_internal::MemberCount(config) >=
-                                    tables_.at(gpid.app_id).replica_count()) {
-          info->set_healthy_partitions(info->healthy_partitions() + 1);
-        } else {
-          info->set_writable_ill_partitions(info->writable_ill_partitions() +
-                                            1);
-        }
+        if (TableAvailable(gpid.app_id)) ++counts[HealthOf(gpid)];
+      }
+      info->set_healthy_partitions(counts[proto::HEALTH_HEALTHY]);
+      info->set_writable_ill_partitions(counts[proto::HEALTH_WRITABLE_ILL]);
+      info->set_unwritable_partitions(counts[proto::HEALTH_UNWRITABLE]);
+      info->set_unreadable_partitions(counts[proto::HEALTH_UNREADABLE]);
+      info->set_dead_partitions(counts[proto::HEALTH_DEAD]);
+      break;
+    }
+    case proto::AdminRequest::kTableHealth: {
+      const proto::TableInfo* table =
+          FindTable(request.table_health().name());
+      if (table == nullptr) {
+        ReplyAdmin(from, reply_token,
+                   AppNotExist(request.table_health().name()));
+        return;
+      }
+      auto* health = response.mutable_table_health();
+      health->set_app_id(table->app_id());
+      for (int32_t index = 0; index < table->partition_count(); ++index) {
+        const Gpid gpid{table->app_id(), index};
+        const proto::PartitionConfig& config = partitions_.at(gpid).config;
+        proto::PartitionHealthInfo* info = health->add_partitions();
+        info->set_partition_index(index);
+        info->set_ballot(config.ballot());
+        info->set_primary(config.primary());
+        *info->mutable_secondaries() = config.secondaries();
+        info->set_health(HealthOf(gpid));
       }
       break;
     }
@@ -204,6 +213,23 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
       PEGASUS_CHECK(false) << "not a query";
   }
   ReplyAdmin(from, reply_token, absl::OkStatus(), std::move(response));
+}
+
+proto::PartitionHealth MetaCore::HealthOf(Gpid gpid) const {
+  const proto::PartitionConfig& config = partitions_.at(gpid).config;
+  const int32_t wanted = tables_.at(gpid.app_id).replica_count();
+  int32_t alive = 0;
+  for (NodeId member : meta_internal::Members(config)) {
+    alive += nodes_.IsAlive(member) ? 1 : 0;
+  }
+  if (config.primary() == 0 || !nodes_.IsAlive(NodeId{config.primary()})) {
+    return alive > 0 ? proto::HEALTH_UNREADABLE : proto::HEALTH_DEAD;
+  }
+  if (alive >= wanted && meta_internal::MemberCount(config) == alive) {
+    return proto::HEALTH_HEALTHY;
+  }
+  return alive >= std::min(2, wanted) ? proto::HEALTH_WRITABLE_ILL
+                                      : proto::HEALTH_UNWRITABLE;
 }
 
 proto::QueryConfigResponse MetaCore::QueryConfig(
@@ -217,9 +243,9 @@ proto::QueryConfigResponse MetaCore::QueryConfig(
     status = meta_internal::MetaNotReady();
   } else if (table == nullptr || table->status() != proto::TABLE_AVAILABLE) {
     status = request.app_id() != 0
-                 ? PegasusError(ErrorCode::kAppNotExist,
-                                "no table with id " +
-                                    std::to_string(request.app_id()))
+                 ? PegasusError(
+                       ErrorCode::kAppNotExist,
+                       "no table with id " + std::to_string(request.app_id()))
                  : AppNotExist(request.app_name());
   }
   if (!status.ok()) {
@@ -284,6 +310,13 @@ void MetaCore::RunAdmin() {
 }
 
 absl::Status MetaCore::StartAdmin(AdminOp& op) {
+  // Checked when the op runs, not when it arrives: a level change queued
+  // before it decides.
+  if (level_ == proto::META_LEVEL_STOPPED &&
+      !op.request.has_set_meta_level()) {
+    return PegasusError(ErrorCode::kOperationDisabled,
+                        "the meta server is at level stopped");
+  }
   if (op.purge_app_id != 0) {
     auto it = tables_.find(op.purge_app_id);
     // Recalled meanwhile: nothing to purge.
@@ -311,9 +344,10 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       proto::TableInfo next = *table;
       next.set_status(proto::TABLE_DROPPED);
       next.set_drop_time_s(op.wall_now_s);
-      next.set_expire_time_s(op.wall_now_s + (drop.reserve_seconds() > 0
-                                                  ? drop.reserve_seconds()
-                                                  : options_.dropped_table_hold_s));
+      next.set_expire_time_s(op.wall_now_s +
+                             (drop.reserve_seconds() > 0
+                                  ? drop.reserve_seconds()
+                                  : options_.dropped_table_hold_s));
       return StartTableWrite(op, std::move(next));
     }
     case proto::AdminRequest::kRecallTable: {
@@ -326,17 +360,17 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
                                 " (a purged table cannot be recalled)");
       }
       if (it->second.status() == proto::TABLE_AVAILABLE) {
-        return PegasusError(ErrorCode::kAppExist,
-                            "table " + std::to_string(recall.app_id()) +
-                                " is not dropped");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "table " + std::to_string(recall.app_id()) + " is not dropped");
       }
       const std::string name =
           recall.new_name().empty() ? it->second.name() : recall.new_name();
       PEGASUS_RETURN_IF_ERROR(CheckTableName(name));
       if (names_.count(name) > 0) {
-        return PegasusError(ErrorCode::kAppExist,
-                            "a table named \"" + name +
-                                "\" exists: recall under a new name");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "a table named \"" + name + "\" exists: recall under a new name");
       }
       proto::TableInfo next = it->second;
       next.set_name(name);
@@ -351,9 +385,9 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       if (table == nullptr) return AppNotExist(rename.old_name());
       PEGASUS_RETURN_IF_ERROR(CheckTableName(rename.new_name()));
       if (names_.count(rename.new_name()) > 0) {
-        return PegasusError(ErrorCode::kAppExist, "a table named \"" +
-                                                      rename.new_name() +
-                                                      "\" exists");
+        return PegasusError(
+            ErrorCode::kAppExist,
+            "a table named \"" + rename.new_name() + "\" exists");
       }
       proto::TableInfo next = *table;
       next.set_name(rename.new_name());
@@ -368,8 +402,7 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       switch (update.op()) {
         case proto::UpdateEnvsRequest::OP_SET:
           if (update.envs().empty()) {
-            return PegasusError(ErrorCode::kInvalidArgument,
-                                "no env to set");
+            return PegasusError(ErrorCode::kInvalidArgument, "no env to set");
           }
           for (const auto& [key, value] : update.envs()) (*envs)[key] = value;
           break;
@@ -412,15 +445,14 @@ absl::Status MetaCore::StartAdmin(AdminOp& op) {
       op.level = level;
       op.write_id = next_write_id_++;
       admin_write_id_ = op.write_id;
-      out_.writes.push_back(StoreWrite{op.write_id,
-                                       std::string(meta_internal::kMetaLevelKey),
-                                       meta_internal::EncodeMetaLevel(level)});
+      out_.writes.push_back(
+          StoreWrite{op.write_id, std::string(meta_internal::kMetaLevelKey),
+                     meta_internal::EncodeMetaLevel(level)});
       ++stats_.writes_started;
       return absl::OkStatus();
     }
     default:
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "not a table operation");
+      return PegasusError(ErrorCode::kInvalidArgument, "not a table operation");
   }
 }
 

@@ -44,10 +44,9 @@ MetaServer::~MetaServer() {
 absl::StatusOr<std::unique_ptr<MetaServer>> MetaServer::Start(
     const MetaServerOptions& options) {
   PEGASUS_CHECK(options.store != nullptr);
-  PEGASUS_CHECK(options.env.clock != nullptr &&
-                options.env.executor != nullptr &&
-                options.env.transport != nullptr &&
-                options.env.random != nullptr);
+  PEGASUS_CHECK(
+      options.env.clock != nullptr && options.env.executor != nullptr &&
+      options.env.transport != nullptr && options.env.random != nullptr);
   std::unique_ptr<MetaServer> server(new MetaServer(options));
   PEGASUS_ASSIGN_OR_RETURN(server->core_, MetaCore::Create(options.meta));
   PEGASUS_ASSIGN_OR_RETURN(auto stored, options.store->LoadAll());
@@ -57,8 +56,8 @@ absl::StatusOr<std::unique_ptr<MetaServer>> MetaServer::Start(
     for (const proto::CreateTableRequest& table : options.initial_tables) {
       proto::AdminRequest request;
       *request.mutable_create_table() = table;
-      server->core_->OnAdmin(NodeId{}, request, kNoReplyToken,
-                             server->now_ns(), server->wall_now_s());
+      server->core_->OnAdmin(NodeId{}, request, kNoReplyToken, server->now_ns(),
+                             server->wall_now_s());
     }
   }
   server->RegisterHandlers();
@@ -103,8 +102,7 @@ void MetaServer::RegisterHandlers() {
       [this](NodeId, std::string request, RpcEndpoint::Responder responder) {
         proto::QueryConfigRequest query;
         if (!query.ParseFromString(request)) {
-          responder.Reply(
-              Malformed<proto::QueryConfigResponse>("the query"));
+          responder.Reply(Malformed<proto::QueryConfigResponse>("the query"));
           return;
         }
         responder.Reply(core_->QueryConfig(query).SerializeAsString());
@@ -114,8 +112,7 @@ void MetaServer::RegisterHandlers() {
                                RpcEndpoint::Responder responder) {
         proto::AdminRequest admin;
         if (!admin.ParseFromString(request)) {
-          responder.Reply(
-              Malformed<proto::AdminResponse>("the admin request"));
+          responder.Reply(Malformed<proto::AdminResponse>("the admin request"));
           return;
         }
         core_->OnAdmin(from, admin, Hold(std::move(responder)), now_ns(),
@@ -154,8 +151,8 @@ void MetaServer::Tick() {
   core_->Tick(now_ns());
   core_->PurgeExpiredTables(now_ns(), wall_now_s());
   Drain();
-  tick_timer_ = options_.env.executor->ScheduleAfter(
-      options_.tick_interval_ns, [this] { Tick(); });
+  tick_timer_ = options_.env.executor->ScheduleAfter(options_.tick_interval_ns,
+                                                     [this] { Tick(); });
 }
 
 }  // namespace pegasus

@@ -35,17 +35,13 @@
 #include "pegasus/proto/meta.pb.h"
 #include "pegasus/runtime/clock.h"
 #include "pegasus/runtime/executor.h"
+#include "pegasus/runtime/node_env.h"
 #include "pegasus/runtime/rpc.h"
 #include "pegasus/runtime/transport.h"
 
 namespace pegasus {
 
-struct MetaServerEnv {
-  Clock* clock = nullptr;
-  Executor* executor = nullptr;
-  Transport* transport = nullptr;
-  Random* random = nullptr;
-};
+using MetaServerEnv = NodeEnv;
 
 struct MetaServerOptions {
   MetaServerEnv env;

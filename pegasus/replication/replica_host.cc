@@ -1,6 +1,7 @@
 #include "pegasus/replication/replica_host.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/status.h"
+#include "pegasus/base/value_schema.h"
 #include "pegasus/proto/partition_config.h"
 #include "pegasus/replication/checkpoint_blob.h"
 #include "pegasus/replication/wire.h"
@@ -22,6 +24,41 @@ constexpr char kBallotFile[] = "ballot";
 // Present in a replica directory whose replica was reclaimed: whatever else
 // is left there is garbage.
 constexpr char kReclaimedFile[] = "reclaimed";
+
+// Gives every value `request` writes without an expiry the expiry
+// `expire_ts_s` (a table's default TTL). Incr keeps its row's TTL, as it
+// does without one.
+void GiveDefaultTtl(proto::DataRequest* request, uint32_t expire_ts_s) {
+  switch (request->op_case()) {
+    case proto::DataRequest::kPut:
+      if (request->put().expire_ts_s() == 0) {
+        request->mutable_put()->set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kMultiPut:
+      if (request->multi_put().expire_ts_s() == 0) {
+        request->mutable_multi_put()->set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kCheckAndSet:
+      if (request->check_and_set().set_expire_ts_s() == 0) {
+        request->mutable_check_and_set()->set_set_expire_ts_s(expire_ts_s);
+      }
+      break;
+    case proto::DataRequest::kCheckAndMutate:
+      for (proto::Mutate& mutate :
+           *request->mutable_check_and_mutate()->mutable_mutate_list()) {
+        if (mutate.operation() ==
+                static_cast<int32_t>(MutateOperation::kPut) &&
+            mutate.set_expire_ts_s() == 0) {
+          mutate.set_set_expire_ts_s(expire_ts_s);
+        }
+      }
+      break;
+    default:
+      break;
+  }
+}
 
 // Reads a small file holding one non-negative number; 0 when it is absent.
 absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
@@ -84,6 +121,19 @@ RpcMethod MethodOf(const proto::GroupCheckResponse&) {
 RpcMethod MethodOf(const proto::LearnRequest&) { return kLearnMethod; }
 RpcMethod MethodOf(const proto::LearnResponse&) { return kLearnResponseMethod; }
 
+// Scan context ids of a primary term: the low 32 bits count within the
+// term, the high ones are the ballot the term began under (its low 31
+// bits: a partition would need 2^31 configuration changes to wrap them).
+// A term hands out 2^32 ids before its numbering starts over (dropping its
+// open contexts, Partition::ResetScanContexts).
+constexpr int kScanContextIdTermShift = 32;
+constexpr int64_t kScanContextIdsPerTerm = int64_t{1}
+                                           << kScanContextIdTermShift;
+
+int64_t ScanContextIdBase(Ballot term) {
+  return (term & 0x7fffffff) << kScanContextIdTermShift;
+}
+
 bool ParseReplicaDirName(const std::string& name, Gpid* gpid) {
   std::vector<std::string> parts = absl::StrSplit(name, '.');
   return parts.size() == 2 && absl::SimpleAtoi(parts[0], &gpid->app_id) &&
@@ -135,6 +185,9 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   std::unique_ptr<Partition> partition;
   std::unique_ptr<MutationLog> log;
   std::unique_ptr<Replica> replica;
+  // The primary term (Replica::primary_since) the partition's scan
+  // contexts belong to; 0 outside one.
+  Ballot scan_term = 0;
   std::map<ClientToken, Client> clients;
   Outbox outbox;
   bool lease_valid = true;    // As the replica was last told.
@@ -457,6 +510,7 @@ void ReplicaHost::Leave(Hosted* hosted) {
   Process(hosted);
   SendOutbox(hosted);
   if (hosted->replica == nullptr) return;  // Reclaimed.
+  SyncScanTerm(hosted);
   const bool stopped = hosted->stopped;
   {
     std::lock_guard<std::mutex> lock(hosted->published_mu);
@@ -677,9 +731,12 @@ void ReplicaHost::ApplyCommitted(Hosted* hosted, std::vector<Apply> applies) {
 }
 
 // The lease is judged again right before serving: the step may have run
-// long since Enter judged it (disk work, a preempted thread).
+// long since Enter judged it (disk work, a preempted thread). Scanner calls
+// are reads too, served here on the replica's strand, the only place the
+// partition's scan contexts are touched.
 void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
   if (reads.empty()) return;
+  SyncScanTerm(hosted);
   const bool lease_holds = LeaseHolds(*hosted);
   const int64_t now_us = options_.env.clock->WallNowUs();
   for (const ServeRead& read : reads) {
@@ -696,6 +753,23 @@ void ReplicaHost::ServeReads(Hosted* hosted, std::vector<ServeRead> reads) {
     Reply(hosted, read.client,
           ServeDataRead(*hosted->partition, it->second.request, now_us));
   }
+}
+
+// Scan contexts live for one primary term: they go when the replica stops
+// being primary (and so at a lease lapse, a restart or a failover), and a
+// new term numbers its contexts in a range of ids of its own, from the
+// ballot it began under. No other replica is primary under that ballot,
+// and this one never again once the term ends, so an id from any other
+// term (an earlier primary's, or this server's before a restart) names no
+// scan here: its client is told the scan is lost and resumes after its
+// last row. A term lasts through membership changes, and its scans with
+// it.
+void ReplicaHost::SyncScanTerm(Hosted* hosted) {
+  const Ballot term = hosted->stopped ? 0 : hosted->replica->primary_since();
+  if (term == hosted->scan_term) return;
+  hosted->scan_term = term;
+  hosted->partition->ResetScanContexts(ScanContextIdBase(term),
+                                       kScanContextIdsPerTerm);
 }
 
 bool ReplicaHost::LeaseHolds(const Hosted& hosted) const {
@@ -788,6 +862,7 @@ void ReplicaHost::Install(Hosted* hosted, const InstallCheckpoint& install) {
   hosted->engine = *std::move(engine);
   hosted->partition =
       std::make_unique<Partition>(hosted->engine.get(), PartitionOptions{});
+  hosted->scan_term = 0;  // A learner's: it has no scans.
   hosted->data_generation = generation;
   RemoveDirectoryFiles(fs, old_dir);
   ++counters_->checkpoints_installed;
@@ -883,22 +958,37 @@ void ReplicaHost::HandleData(std::string payload,
   }
   const Gpid gpid{request.app_id(), request.partition_index()};
   Hosted* hosted = Find(gpid);
-  if (hosted == nullptr || hosted->stopped) {
+  auto table = tables_.find(gpid.app_id);
+  const bool dropped = table != tables_.end() &&
+                       table->second.status != proto::TABLE_AVAILABLE;
+  if (hosted == nullptr || hosted->stopped || dropped) {
     proto::DataResponse refusal;
-    StatusToProto(PegasusError(ErrorCode::kObjectNotFound,
-                               "replica " + gpid.ToString() + " is not on " +
+    StatusToProto(
+        PegasusError(ErrorCode::kObjectNotFound,
+                     dropped ? "table " + std::to_string(gpid.app_id) +
+                                   " is dropped"
+                             : "replica " + gpid.ToString() + " is not on " +
                                    options_.self.ToString()),
-                  &refusal);
+        &refusal);
     responder.Reply(refusal.SerializeAsString());
     return;
   }
+  const uint32_t default_ttl_s =
+      table == tables_.end() ? 0 : table->second.default_ttl_s;
   // Tokens and times are handed out here, in arrival order.
   const ClientToken token = next_client_++;
   const int64_t since_ns = options_.env.clock->MonotonicNowNs();
-  OnReplica(hosted, [this, token, since_ns, request = std::move(request),
+  OnReplica(hosted, [this, token, since_ns, default_ttl_s,
+                     request = std::move(request),
                      responder = std::move(responder)](Hosted* h) mutable {
     const bool write = IsWrite(request);
     if (write) {
+      const int64_t wall_now_us = options_.env.clock->WallNowUs();
+      // The table's default TTL travels in the mutation as an explicit
+      // expiry, so every replica applies the same.
+      if (default_ttl_s > 0) {
+        GiveDefaultTtl(&request, ExpireTsFromTtl(wall_now_us, default_ttl_s));
+      }
       absl::StatusOr<WriteRequest> converted = WriteRequestFromProto(request);
       absl::Status valid = converted.ok()
                                ? h->partition->ValidateWrite(*converted)
@@ -914,8 +1004,7 @@ void ReplicaHost::HandleData(std::string payload,
       // A write's answer is its apply result: the request is not kept.
       h->clients.emplace(token,
                          Hosted::Client{{}, std::move(responder), since_ns});
-      h->replica->ClientWrite(std::move(request), token,
-                              options_.env.clock->WallNowUs());
+      h->replica->ClientWrite(std::move(request), token, wall_now_us);
     } else {
       ++counters_->client_reads;
       h->clients.emplace(token, Hosted::Client{std::move(request),
@@ -1133,6 +1222,7 @@ void ReplicaHost::SyncConfig() {
 // was lost): a secondary without its replica must not start empty.
 void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
   if (!FenceHolds(response.fence())) return;
+  OnTables(response);
   for (const proto::PartitionConfig& config : response.configs()) {
     const Gpid gpid = GpidOf(config);
     Hosted* hosted =
@@ -1144,6 +1234,28 @@ void ReplicaHost::OnConfigSync(const proto::ConfigSyncResponse& response) {
       if (Unneeded(*h->replica, config)) return Reclaim(h, config.ballot());
       h->replica->OnConfig(config);
     });
+  }
+}
+
+// A purged table is gone for good (its id is never given again): its
+// replicas are reclaimed, and nothing may create them again.
+void ReplicaHost::OnTables(const proto::ConfigSyncResponse& response) {
+  for (const proto::TableInfo& table : response.tables()) {
+    TableState& state = tables_[table.app_id()];
+    state.status = table.status();
+    state.default_ttl_s = 0;
+    auto ttl = table.envs().find("default_ttl");
+    uint32_t parsed = 0;
+    if (ttl != table.envs().end() && absl::SimpleAtoi(ttl->second, &parsed)) {
+      state.default_ttl_s = parsed;
+    }
+    if (table.status() != proto::TABLE_PURGED) continue;
+    for (auto it = hosted_.lower_bound(Gpid{table.app_id(), 0});
+         it != hosted_.end() && it->first.app_id == table.app_id(); ++it) {
+      OnReplica(it->second.get(), [this](Hosted* h) {
+        Reclaim(h, std::numeric_limits<Ballot>::max());
+      });
+    }
   }
 }
 

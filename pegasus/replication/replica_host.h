@@ -34,6 +34,15 @@
 // (by proposal, or by config sync when the proposal was lost) and by a
 // group check inviting a learner.
 //
+// Clients: writes (IsWrite in pegasus/storage/data_codec.h) are checked
+// against the storage layer's rules and replicated; every other data
+// request is a read, served by the primary alone on the replica's strand,
+// the scanners' get_scanner, scan and clear_scanner included. A scan
+// context lives for one primary term, and its id is drawn from ids no other
+// term hands out: after a failover or a restart a client's id is reported
+// lost (PERR_NOT_FOUND, context id -2), never served from another scan
+// (docs/data_api.md, "Scanners on the wire").
+//
 // Failures: an I/O error in a replica's log, or storage failing to apply a
 // committed mutation, stops that replica (it answers nothing and reports
 // itself in error) and is reported through on_fatal, since the fate of the
@@ -233,6 +242,9 @@ class ReplicaHost {
   void TickReplica(Hosted* hosted);
   void Checkpoint(Hosted* hosted);
   void ServeReads(Hosted* hosted, std::vector<ServeRead> reads);
+  // Drops the partition's scan contexts when the replica's primary term
+  // (Replica::primary_since) is not the one they were opened in.
+  void SyncScanTerm(Hosted* hosted);
   // The lease holds by the clock now, and no lapse came since the
   // replica's last Enter.
   bool LeaseHolds(const Hosted& hosted) const;
@@ -257,6 +269,7 @@ class ReplicaHost {
   void SetLease(bool valid);
   void SyncConfig();
   void OnConfigSync(const proto::ConfigSyncResponse& response);
+  void OnTables(const proto::ConfigSyncResponse& response);
   struct Periodic {
     int64_t interval_ns = 0;
     void (ReplicaHost::*method)() = nullptr;
@@ -274,6 +287,14 @@ class ReplicaHost {
   // Replicas reclaimed here, with the ballot of the configuration that
   // showed nobody needed them.
   std::map<Gpid, Ballot> reclaimed_;
+  // What config sync last said of each table the host has replicas of:
+  // a dropped table's replicas serve no client; a purged one's are
+  // reclaimed; default_ttl is given to later writes without a TTL.
+  struct TableState {
+    proto::TableStatus status = proto::TABLE_AVAILABLE;
+    uint32_t default_ttl_s = 0;
+  };
+  std::map<int32_t, TableState> tables_;
   std::vector<Periodic> periodic_;
   bool lease_valid_ = false;
   // Beacons sent this session, and the seq of the one whose answer started

@@ -48,8 +48,9 @@ struct PartitionOptions {
   uint64_t max_write_size_bytes = 1 << 20;
 
   // Rows a multi_get examines (expired and filtered rows included) and
-  // returns at most, and the bytes it returns at most. Defaults: 3000 rows,
-  // 30 MiB (Pegasus's rocksdb_multi_get_max_iteration_{count,size}).
+  // returns at most, and the bytes it returns at most; the count also
+  // bounds the keys of one batch_get. Defaults: 3000 rows, 30 MiB
+  // (Pegasus's rocksdb_multi_get_max_iteration_{count,size}).
   int32_t multi_get_max_iteration_count = 3000;
   uint64_t multi_get_max_iteration_size_bytes = 30 << 20;
 
@@ -67,7 +68,8 @@ struct PartitionOptions {
 
   // First scan context id (>= 0); give each Partition instance a distinct base
   // (for example from its ballot) so a client's stale id never names
-  // another scan. Default: 0.
+  // another scan. Ids run from here to INT64_MAX - 1 (see
+  // ResetScanContexts for a narrower range). Default: 0.
   int64_t scan_context_id_base = 0;
 
   // This cluster's id in value timetags (7 bits, for duplication). Default 0.
@@ -120,6 +122,8 @@ class Partition {
   // OK when the row exists and has not expired; else PERR_NOT_FOUND.
   absl::Status Exist(std::string_view hash_key, std::string_view sort_key,
                      int64_t now_us) const;
+  // No keys, or more than multi_get_max_iteration_count, is
+  // PERR_INVALID_ARGUMENT.
   BatchGetResponse BatchGet(std::span<const FullKey> keys,
                             int64_t now_us) const;
 
@@ -128,6 +132,15 @@ class Partition {
   ScanResponse GetScanner(const GetScannerRequest& request, int64_t now_us);
   ScanResponse Scan(int64_t context_id, int64_t now_us);
   void ClearScanner(int64_t context_id);
+  // Drops every scan context (a client naming one gets PERR_NOT_FOUND and
+  // resumes after its last key) and numbers later contexts from `id_base`,
+  // within [id_base, id_base + id_count): once every id of the range was
+  // handed out, numbering starts over at id_base and every open context is
+  // dropped again, so an id is never handed out twice while its context
+  // may live. A replica host calls it when a primary term starts, with a
+  // range of that term's own.
+  // REQUIRES: id_base >= 0, id_count > 0, id_base + id_count <= INT64_MAX.
+  void ResetScanContexts(int64_t id_base, int64_t id_count);
   // On the strand only, like the scanner calls.
   size_t open_scan_contexts() const;
 
@@ -147,7 +160,12 @@ class Partition {
   const PartitionOptions options_;
   std::atomic<uint32_t> default_ttl_s_;
 
+  // By id; ids are handed out in increasing order, so the first is the
+  // least recently used.
   std::map<int64_t, std::unique_ptr<ScanContext>> scan_contexts_;
+  // Ids are handed out from [scan_context_id_base_, scan_context_id_end_).
+  int64_t scan_context_id_base_;
+  int64_t scan_context_id_end_;
   int64_t next_scan_context_id_;
 };
 

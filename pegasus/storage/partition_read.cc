@@ -280,6 +280,16 @@ BatchGetResponse Partition::BatchGet(std::span<const FullKey> keys,
                                    "batch_get needs at least one key");
     return response;
   }
+  const size_t max_keys =
+      static_cast<size_t>(options_.multi_get_max_iteration_count);
+  if (keys.size() > max_keys) {
+    response.status =
+        PegasusError(ErrorCode::kInvalidArgument,
+                     "batch_get of " + std::to_string(keys.size()) +
+                         " keys exceeds multi_get_max_iteration_count (" +
+                         std::to_string(max_keys) + ")");
+    return response;
+  }
   for (const FullKey& key : keys) {
     response.status = ValidateHashKey(key.hash_key);
     if (!response.status.ok()) return response;

@@ -673,6 +673,21 @@ TEST_P(PartitionReadTest, BatchGetRejectsNoKeysAndAnyEmptyHashKey) {
   EXPECT_THAT(empty_hash_key.data, IsEmpty());
 }
 
+TEST_P(PartitionReadTest, BatchGetOfMoreKeysThanTheIterationCapIsRefused) {
+  PartitionOptions options;
+  options.multi_get_max_iteration_count = 2;
+  Open(options);
+  Set("a", "1", "a1");
+  std::vector<FullKey> keys = {{"a", "1"}, {"a", "1"}};
+  BatchGetResponse at_cap = partition_->BatchGet(keys, kTestNowUs);
+  EXPECT_TRUE(at_cap.status.ok()) << at_cap.status;
+  EXPECT_EQ(at_cap.data.size(), 2u);
+  keys.push_back({"a", "1"});
+  BatchGetResponse over = partition_->BatchGet(keys, kTestNowUs);
+  EXPECT_EQ(Code(over.status), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(over.data, IsEmpty());
+}
+
 // ---- default TTL ----------------------------------------------------------------
 
 TEST_P(PartitionReadTest, DefaultTtlAppliesToLaterWritesWithoutTheirOwnExpiry) {

@@ -21,6 +21,8 @@ Partition::Partition(StorageEngine* engine, PartitionOptions options)
     : engine_(engine),
       options_(options),
       default_ttl_s_(options.default_ttl_s),
+      scan_context_id_base_(options.scan_context_id_base),
+      scan_context_id_end_(INT64_MAX),
       next_scan_context_id_(options.scan_context_id_base) {
   PEGASUS_CHECK_GE(options.scan_context_id_base, 0) << "ids below 0 are reserved";
   PEGASUS_CHECK_GT(options.scan_max_iteration_count, 0);
@@ -163,7 +165,12 @@ ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
   // More to come: keep the context under a fresh id, evicting the least
   // recently used context beyond the bound.
   context->last_used_us = now_us;
-  PEGASUS_CHECK_LT(next_scan_context_id_, INT64_MAX);
+  if (next_scan_context_id_ == scan_context_id_end_) {
+    // Every id of the range is used up: numbering starts over, and the
+    // contexts whose ids it will hand out again go.
+    scan_contexts_.clear();
+    next_scan_context_id_ = scan_context_id_base_;
+  }
   response.context_id = next_scan_context_id_++;
   scan_contexts_.emplace(response.context_id, std::move(context));
   while (scan_contexts_.size() > options_.max_scan_contexts) {
@@ -173,6 +180,16 @@ ScanResponse Partition::RunScan(std::unique_ptr<ScanContext> context,
 }
 
 void Partition::ClearScanner(int64_t context_id) { scan_contexts_.erase(context_id); }
+
+void Partition::ResetScanContexts(int64_t id_base, int64_t id_count) {
+  PEGASUS_CHECK_GE(id_base, 0) << "ids below 0 are reserved";
+  PEGASUS_CHECK_GT(id_count, 0);
+  PEGASUS_CHECK_LE(id_base, INT64_MAX - id_count);
+  scan_contexts_.clear();
+  scan_context_id_base_ = id_base;
+  scan_context_id_end_ = id_base + id_count;
+  next_scan_context_id_ = id_base;
+}
 
 size_t Partition::open_scan_contexts() const { return scan_contexts_.size(); }
 

@@ -436,6 +436,62 @@ TEST_P(PartitionScanTest, ContextIdsStartAtTheConfiguredBase) {
   EXPECT_EQ(partition_->Scan(first.context_id, kTestNowUs).context_id, base + 1);
 }
 
+// A new range drops every open context: an id handed out before names
+// nothing afterwards, even one the new range hands out again.
+TEST_P(PartitionScanTest,
+       ResetScanContextsDropsContextsAndNumbersFromTheNewBase) {
+  SetRows("h", {"a", "b", "c"});
+  GetScannerRequest request = GetScannerRequest::ForHashKey("h", "", "");
+  request.batch_size = 1;
+  ScanResponse before = partition_->GetScanner(request, kTestNowUs);
+  ASSERT_EQ(before.context_id, 0);
+
+  const int64_t base = int64_t{5} << 32;
+  partition_->ResetScanContexts(base, int64_t{1} << 32);
+  EXPECT_EQ(partition_->open_scan_contexts(), 0u);
+  ScanResponse lost = partition_->Scan(before.context_id, kTestNowUs);
+  EXPECT_EQ(Code(lost.status), ErrorCode::kNotFound);
+  EXPECT_EQ(lost.context_id, kScanContextNotExist);
+  ScanResponse after = partition_->GetScanner(request, kTestNowUs);
+  EXPECT_EQ(after.context_id, base);
+  EXPECT_THAT(Rows(after.kvs), ElementsAre("h/a=va"));
+
+  // Back to a range holding the first id: it names the new scan only.
+  partition_->ResetScanContexts(0, 10);
+  EXPECT_EQ(Code(partition_->Scan(after.context_id, kTestNowUs).status),
+            ErrorCode::kNotFound);
+  ScanResponse reused = partition_->GetScanner(request, kTestNowUs);
+  EXPECT_EQ(reused.context_id, 0);
+}
+
+// Past the last id of its range numbering starts over, and the contexts
+// holding the ids it hands out again are gone first: no id names two
+// contexts.
+TEST_P(PartitionScanTest, ContextIdsWrapWithinTheirRangeDroppingOpenContexts) {
+  SetRows("h", {"a", "b", "c", "d"});
+  GetScannerRequest request = GetScannerRequest::ForHashKey("h", "", "");
+  request.batch_size = 1;
+  partition_->ResetScanContexts(100, 3);
+  ScanResponse first = partition_->GetScanner(request, kTestNowUs);
+  ScanResponse second = partition_->GetScanner(request, kTestNowUs);
+  ScanResponse third = partition_->Scan(second.context_id, kTestNowUs);
+  EXPECT_EQ(first.context_id, 100);
+  EXPECT_EQ(second.context_id, 101);
+  EXPECT_EQ(third.context_id, 102);
+  EXPECT_THAT(Rows(third.kvs), ElementsAre("h/b=vb"));
+  EXPECT_EQ(partition_->open_scan_contexts(), 2u);
+
+  // The fourth id: the range is used up.
+  ScanResponse fourth = partition_->Scan(third.context_id, kTestNowUs);
+  EXPECT_EQ(fourth.context_id, 100);
+  EXPECT_THAT(Rows(fourth.kvs), ElementsAre("h/c=vc"));
+  EXPECT_EQ(partition_->open_scan_contexts(), 1u);
+  // Id 100 is the scan it was handed on from, not the first one.
+  ScanResponse next = partition_->Scan(100, kTestNowUs);
+  ASSERT_TRUE(next.status.ok()) << next.status;
+  EXPECT_THAT(Rows(next.kvs), ElementsAre("h/d=vd"));
+}
+
 TEST_P(PartitionScanTest, LeastRecentlyUsedContextIsEvictedBeyondTheBound) {
   OpenWith({.max_scan_contexts = 2});
   SetRows("h", {"a", "b", "c", "d"});

@@ -8,12 +8,6 @@
 #include "pegasus/replication/wire.h"
 
 namespace pegasus::sim {
-namespace {
-
-using replication::kQueryConfigMethod;
-
-}  // namespace
-
 // --- MetaService -------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<MetaService>> MetaService::Start(
@@ -69,52 +63,5 @@ ReplicaServerService::Start(const ProcessEnv& env,
                            replication::ReplicaHost::Start(options));
   return service;
 }
-
-// --- MetaRouter --------------------------------------------------------------
-
-MetaRouter::MetaRouter(RpcEndpoint* rpc, NodeId meta, int32_t app_id,
-                       int64_t query_timeout_ns)
-    : rpc_(rpc),
-      meta_(meta),
-      app_id_(app_id),
-      query_timeout_ns_(query_timeout_ns) {}
-
-void MetaRouter::Locate(int32_t partition,
-                        absl::AnyInvocable<void(absl::StatusOr<NodeId>)> done) {
-  auto known = configs_.find(partition);
-  if (known != configs_.end() && known->second.primary() != 0) {
-    done(NodeId{known->second.primary()});
-    return;
-  }
-  proto::QueryConfigRequest query;
-  query.set_app_id(app_id_);
-  rpc_->Call(
-      meta_, kQueryConfigMethod, query.SerializeAsString(),
-      CallOptions{.timeout_ns = query_timeout_ns_},
-      [this, partition,
-       done = std::move(done)](absl::StatusOr<std::string> answer) mutable {
-        proto::QueryConfigResponse response;
-        if (!answer.ok()) return done(answer.status());
-        if (!response.ParseFromString(*answer)) {
-          return done(PegasusError(ErrorCode::kInvalidArgument,
-                                   "query response does not parse"));
-        }
-        if (response.error() != 0) {
-          return done(PegasusError(static_cast<ErrorCode>(response.error()),
-                                   response.error_message()));
-        }
-        for (const proto::PartitionConfig& config : response.partitions()) {
-          configs_[config.partition_index()] = config;
-        }
-        auto it = configs_.find(partition);
-        if (it == configs_.end() || it->second.primary() == 0) {
-          return done(PegasusError(ErrorCode::kServerChanged,
-                                   "the partition has no primary"));
-        }
-        done(NodeId{it->second.primary()});
-      });
-}
-
-void MetaRouter::Invalidate(int32_t partition) { configs_.erase(partition); }
 
 }  // namespace pegasus::sim

@@ -80,30 +80,6 @@ class ReplicaServerService final : public Service {
   std::unique_ptr<replication::ReplicaHost> host_;
 };
 
-// Where a client sends a partition's requests: the primary in the
-// configuration it last fetched from the meta server, fetched again when
-// it has none or was told it is stale.
-class MetaRouter {
- public:
-  MetaRouter(RpcEndpoint* rpc, NodeId meta, int32_t app_id,
-             int64_t query_timeout_ns);
-
-  // `done` gets the primary of `partition`, or PERR_SERVER_CHANGED when
-  // the meta server knows none (nothing was sent anywhere), or the query's
-  // error.
-  void Locate(int32_t partition,
-              absl::AnyInvocable<void(absl::StatusOr<NodeId>)> done);
-  // The primary refused a request as not (or no longer) the primary.
-  void Invalidate(int32_t partition);
-
- private:
-  RpcEndpoint* const rpc_;
-  const NodeId meta_;
-  const int32_t app_id_;
-  const int64_t query_timeout_ns_;
-  std::map<int32_t, proto::PartitionConfig> configs_;
-};
-
 }  // namespace pegasus::sim
 
 #endif  // PEGASUS_TESTING_SIM_CLUSTER_H_

@@ -31,11 +31,18 @@ KvClient::KvClient(const ProcessEnv& env, int64_t client_id,
       hashkeys_(WorkloadHashKeys(options)),
       server_for_(std::move(server_for)),
       stop_ns_(stop_ns),
-      history_(history),
-      rpc_(env.transport, env.executor, env.random->Next64() | 1) {
+      history_(history) {
   if (meta.has_value()) {
-    router_ = std::make_unique<MetaRouter>(&rpc_, *meta, options_.app_id,
-                                           options_.timeout_ns / 2);
+    ClientOptions client;
+    client.meta = *meta;
+    client.default_timeout_ns = options_.timeout_ns;
+    client.read_attempt_timeout_ns = options_.timeout_ns / 2;
+    client.meta_timeout_ns = options_.timeout_ns / 2;
+    client_ = Client::Create(
+        {env.clock, env.executor, env.transport, env.random}, client);
+  } else {
+    rpc_ = std::make_unique<RpcEndpoint>(env.transport, env.executor,
+                                         env.random->Next64() | 1);
   }
   Next();
 }
@@ -198,26 +205,29 @@ proto::DataRequest KvClient::MakeRequest(Operation* op) {
 }
 
 void KvClient::Issue() {
+  if (client_ != nullptr && table_ == nullptr) {
+    client_->OpenTable(options_.table, [this](absl::StatusOr<Table*> table) {
+      if (!table.ok()) return Next(/*back_off=*/true);
+      table_ = *table;
+      Issue();
+    });
+    return;
+  }
   ++sequence_;
   Operation op;
   proto::DataRequest request = MakeRequest(&op);
   op.call_ns = env_.clock->MonotonicNowNs();
   in_flight_ = std::move(op);
-  in_flight_partition_ = request.partition_index();
-  if (router_ == nullptr) {
+  if (client_ == nullptr) {
     Send(server_for_(request.partition_index()), request);
     return;
   }
-  const int64_t sequence = sequence_;
-  router_->Locate(request.partition_index(), [this, sequence, request](
-                                                 absl::StatusOr<NodeId> node) {
-    if (sequence != sequence_ || !in_flight_.has_value()) return;
-    if (node.ok()) return Send(*node, request);
-    // Nothing was sent anywhere: the operation failed.
-    Complete(PegasusError(
-        ErrorCode::kServerChanged,
-        "no route to the partition's primary: " + node.status().ToString()));
-  });
+  const bool read =
+      in_flight_->kind == OpKind::kGet || in_flight_->kind == OpKind::kMultiGet;
+  table_->Send(std::move(request), read,
+               [this](absl::StatusOr<proto::DataResponse> response) {
+                 Complete(std::move(response));
+               });
 }
 
 void KvClient::Send(NodeId to, const proto::DataRequest& request) {
@@ -227,30 +237,30 @@ void KvClient::Send(NodeId to, const proto::DataRequest& request) {
   // Reads are idempotent, so they may be retried; writes are not.
   call.max_attempts = read ? 2 : 1;
   call.timeout_ns = options_.timeout_ns / call.max_attempts;
-  rpc_.Call(to, kDataMethod, request.SerializeAsString(), call,
-            [this](absl::StatusOr<std::string> response) {
-              Complete(std::move(response));
-            });
+  rpc_->Call(to, kDataMethod, request.SerializeAsString(), call,
+             [this](absl::StatusOr<std::string> response) {
+               if (!response.ok()) return Complete(response.status());
+               proto::DataResponse answer;
+               if (!answer.ParseFromString(*response)) {
+                 return Complete(PegasusError(ErrorCode::kInvalidArgument,
+                                              "response does not parse"));
+               }
+               Complete(std::move(answer));
+             });
 }
 
-void KvClient::Complete(absl::StatusOr<std::string> response) {
+void KvClient::Complete(absl::StatusOr<proto::DataResponse> response) {
   if (!in_flight_.has_value()) return;
   Operation op = std::move(*in_flight_);
   in_flight_.reset();
   op.return_ns = env_.clock->MonotonicNowNs();
-  proto::DataResponse answer;
   absl::Status status = response.status();
-  if (status.ok() && !answer.ParseFromString(*response)) {
-    status =
-        PegasusError(ErrorCode::kInvalidArgument, "response does not parse");
+  proto::DataResponse answer;
+  if (status.ok()) {
+    answer = *std::move(response);
+    status = StatusFromProto(answer);
   }
-  if (status.ok()) status = StatusFromProto(answer);
   const ErrorCode code = ToErrorCode(status);
-  if (router_ != nullptr &&
-      (code == ErrorCode::kServerChanged ||
-       code == ErrorCode::kObjectNotFound || code == ErrorCode::kTimeout)) {
-    router_->Invalidate(in_flight_partition_);
-  }
   const bool absent_ok =
       op.kind == OpKind::kGet && code == ErrorCode::kNotFound;
   // A check that does not pass is an answer, not a failure (Pegasus reports
@@ -258,8 +268,10 @@ void KvClient::Complete(absl::StatusOr<std::string> response) {
   const bool check_failed_ok =
       op.kind == OpKind::kCheckAndSet && code == ErrorCode::kTryAgain;
   if (!status.ok() && !absent_ok && !check_failed_ok) {
-    // A timeout or an aborted call may have taken effect; any other error
-    // is the server refusing the operation, which then changed nothing.
+    // A timeout or an aborted call may have taken effect (the C++ client
+    // answers PERR_TIMEOUT for an unanswered write, and when its deadline
+    // passed); any other error is the server refusing the operation, which
+    // then changed nothing.
     op.result = code == ErrorCode::kTimeout || code == ErrorCode::kAborted
                     ? OpResult::kUnknown
                     : OpResult::kFailed;

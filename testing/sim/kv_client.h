@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pegasus/client/client.h"
 #include "pegasus/proto/data.pb.h"
 #include "pegasus/runtime/rpc.h"
 #include "testing/checkers/history.h"
@@ -28,6 +29,8 @@ namespace pegasus::sim {
 
 struct WorkloadOptions {
   int32_t app_id = 1;
+  // The table, by name, for a client of the replicated cluster.
+  std::string table = "temp";
   int32_t partition_count = 8;
   // Key space: `hashkeys` hash keys (see WorkloadHashKeys), sort keys
   // "s0".. plus the counter "n".
@@ -52,8 +55,9 @@ std::vector<std::string> WorkloadHashKeys(const WorkloadOptions& options);
 class KvClient final : public Service {
  public:
   // `server_for` names the node serving a partition; with `meta` set
-  // instead, the client asks that meta server where each partition's
-  // primary is. Operations are appended to `history` as they complete. No
+  // instead, the operations go through the C++ client (pegasus/client),
+  // which asks that meta server where each partition's primary is and
+  // retries as it does for any application. Operations are appended to `history` as they complete. No
   // operation starts after `stop_ns` (simulated time).
   KvClient(const ProcessEnv& env, int64_t client_id, WorkloadOptions options,
            std::function<NodeId(int32_t partition)> server_for, int64_t stop_ns,
@@ -70,7 +74,7 @@ class KvClient final : public Service {
   void Next(bool back_off = false);
   void Issue();
   void Send(NodeId to, const proto::DataRequest& request);
-  void Complete(absl::StatusOr<std::string> response);
+  void Complete(absl::StatusOr<proto::DataResponse> response);
   proto::DataRequest MakeRequest(checkers::Operation* op);
 
   ProcessEnv env_;
@@ -80,9 +84,11 @@ class KvClient final : public Service {
   std::function<NodeId(int32_t)> server_for_;
   const int64_t stop_ns_;
   std::vector<checkers::Operation>* history_;
-  RpcEndpoint rpc_;
-  std::unique_ptr<MetaRouter> router_;
-  int32_t in_flight_partition_ = 0;
+  // One of the two: the bare RPC endpoint for the single-node service, or
+  // the C++ client and its table for the replicated cluster.
+  std::unique_ptr<RpcEndpoint> rpc_;
+  std::unique_ptr<Client> client_;
+  Table* table_ = nullptr;
   int64_t sequence_ = 0;
   std::optional<checkers::Operation> in_flight_;
   TimerId think_timer_ = kNoTimer;

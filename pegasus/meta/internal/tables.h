@@ -37,7 +37,8 @@ inline constexpr size_t kMaxEnvValueLength = 4096;
 inline constexpr int kMaxEnvs = 64;
 absl::Status CheckEnv(std::string_view key, std::string_view value);
 // Every key and value of `envs`, and their number.
-absl::Status CheckEnvs(const google::protobuf::Map<std::string, std::string>& envs);
+absl::Status CheckEnvs(
+    const google::protobuf::Map<std::string, std::string>& envs);
 
 // A table's default_ttl env in seconds; 0 when unset.
 uint32_t DefaultTtlOf(const proto::TableInfo& table);

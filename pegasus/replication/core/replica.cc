@@ -182,6 +182,7 @@ void Replica::AdoptConfig(const proto::PartitionConfig& config) {
 void Replica::BecomePrimary() {
   const bool was_primary = status_ == ReplicaStatus::kPrimary;
   status_ = ReplicaStatus::kPrimary;
+  if (!was_primary) primary_since_ = config_.ballot();
   learn_signature_ = 0;
   learn_primary_ = NodeId{};
   // Learners whose node became a member are done.
@@ -426,6 +427,8 @@ void Replica::CheckInvariants() const {
   }
   if (status_ == ReplicaStatus::kPrimary) {
     PEGASUS_CHECK_EQ(config_.primary(), self_.value);
+    PEGASUS_CHECK(primary_since_ >= 1 && primary_since_ <= ballot)
+        << gpid_.ToString() << ": a primary term began at a ballot it holds";
     std::set<uint64_t> members(config_.secondaries().begin(),
                                config_.secondaries().end());
     PEGASUS_CHECK_EQ(members.size(),

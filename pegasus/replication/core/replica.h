@@ -154,6 +154,14 @@ class Replica {
   Decree last_prepared() const;
   // For a primary: reads are held back until this decree commits.
   Decree reconcile_target() const { return reconcile_target_; }
+  // For a primary: the ballot it became primary under. It has been primary
+  // without a break since, through any newer ballots of membership
+  // changes; a driver keeps state of one primary term (scan contexts) for
+  // exactly that long. No other replica is ever primary under that ballot,
+  // and this one never again once the term ends. 0 when not primary.
+  Ballot primary_since() const {
+    return status_ == ReplicaStatus::kPrimary ? primary_since_ : 0;
+  }
   bool serving_reads() const;
   // The mutation this replica holds at `decree` (prepared, or committed and
   // still cached), or null.
@@ -276,6 +284,7 @@ class Replica {
   int64_t last_timestamp_us_ = 0;
 
   // Primary state.
+  Ballot primary_since_ = 0;
   std::deque<QueuedWrite> queue_;
   int64_t queued_bytes_ = 0;
   Decree reconcile_target_ = kNoDecree;

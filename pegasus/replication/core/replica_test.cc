@@ -386,6 +386,31 @@ TEST(ReplicaTest, LapsedLeaseStopsReadsAndWritesAtOnce) {
   EXPECT_EQ(g->error_messages[3], "the replica is not the primary");
 }
 
+// A primary term lasts through the newer ballots of membership changes,
+// and ends when the replica stops being primary, however briefly: the next
+// term begins under the ballot that made it primary again.
+TEST(ReplicaTest, PrimarySinceIsTheBallotOfTheUnbrokenPrimaryTerm) {
+  auto g = ThreeReplicas();
+  EXPECT_EQ(g->at(1).primary_since(), 1);
+  EXPECT_EQ(g->at(2).primary_since(), 0);
+  g->Configure(Group::Config(2, 1, {2}));
+  EXPECT_EQ(g->at(1).ballot(), 2);
+  EXPECT_EQ(g->at(1).primary_since(), 1) << "a membership change";
+
+  g->at(1).SetLeaseValid(false);
+  g->Drain(1);
+  EXPECT_EQ(g->at(1).primary_since(), 0);
+  g->at(1).SetLeaseValid(true);
+  g->Configure(Group::Config(3, 1, {2}));
+  EXPECT_EQ(g->at(1).primary_since(), 3);
+
+  g->Configure(Group::Config(4, 2, {1}));
+  EXPECT_EQ(g->at(1).primary_since(), 0);
+  EXPECT_EQ(g->at(2).primary_since(), 4);
+  g->Configure(Group::Config(5, 1, {2}));
+  EXPECT_EQ(g->at(1).primary_since(), 5);
+}
+
 TEST(ReplicaTest, LogFailureStopsTheReplica) {
   auto g = ThreeReplicas();
   g->Write(1, "a", 1);
