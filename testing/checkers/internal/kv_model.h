@@ -55,8 +55,8 @@ class KvModel {
   const std::vector<int32_t>& Writes(int op) const { return ops_[op].writes; }
 
   // Whether `op` writes without reading anything: set, multi_set, del,
-  // multi_del. (A read of the whole hashkey, or a sortkey_count, reads
-  // every sortkey the operations name.)
+  // multi_del (not a read whose outputs depend on no sortkey, such as a
+  // multi_get_range over a range no operation names).
   bool IsBlindWrite(int op) const { return ops_[op].reads.empty() && !ops_[op].writes.empty(); }
 
   // Appends the state's exact encoding: equal encodings, equal states.
