@@ -29,10 +29,18 @@ struct KindName {
 };
 
 constexpr KindName kKindNames[] = {
-    {OpKind::kGet, "get"},   {OpKind::kMultiGet, "multi_get"},
-    {OpKind::kSet, "set"},   {OpKind::kMultiSet, "multi_set"},
-    {OpKind::kDel, "del"},   {OpKind::kMultiDel, "multi_del"},
-    {OpKind::kIncr, "incr"}, {OpKind::kCheckAndSet, "check_and_set"},
+    {OpKind::kGet, "get"},
+    {OpKind::kMultiGet, "multi_get"},
+    {OpKind::kSet, "set"},
+    {OpKind::kMultiSet, "multi_set"},
+    {OpKind::kDel, "del"},
+    {OpKind::kMultiDel, "multi_del"},
+    {OpKind::kIncr, "incr"},
+    {OpKind::kCheckAndSet, "check_and_set"},
+    {OpKind::kCheckAndMutate, "check_and_mutate"},
+    {OpKind::kMultiGetRange, "multi_get_range"},
+    {OpKind::kSortkeyCount, "sortkey_count"},
+    {OpKind::kExist, "exist"},
 };
 
 absl::Status FieldError(const std::string& field, const std::string& problem) {
@@ -40,11 +48,23 @@ absl::Status FieldError(const std::string& field, const std::string& problem) {
                       absl::StrCat("field \"", field, "\": ", problem));
 }
 
+// Kinds with one or more sortkeys, and kinds with none.
 bool IsMultiKind(OpKind kind) {
-  return kind == OpKind::kMultiGet || kind == OpKind::kMultiSet || kind == OpKind::kMultiDel;
+  return kind == OpKind::kMultiGet || kind == OpKind::kMultiSet || kind == OpKind::kMultiDel ||
+         kind == OpKind::kCheckAndMutate;
 }
 
+bool HasNoSortkeys(OpKind kind) {
+  return kind == OpKind::kCheckAndSet || kind == OpKind::kMultiGetRange ||
+         kind == OpKind::kSortkeyCount;
+}
+
+// Kinds whose read, when ok, is aligned with sortkeys.
 bool IsReadKind(OpKind kind) { return kind == OpKind::kGet || kind == OpKind::kMultiGet; }
+
+bool HasCheck(OpKind kind) {
+  return kind == OpKind::kCheckAndSet || kind == OpKind::kCheckAndMutate;
+}
 
 bool IsSetKind(OpKind kind) { return kind == OpKind::kSet || kind == OpKind::kMultiSet; }
 
@@ -67,32 +87,52 @@ OrderedJson OptionalBase64(const std::optional<std::string>& item) {
   return Base64(*item);
 }
 
+OrderedJson OptionalBase64Array(const std::vector<std::optional<std::string>>& items) {
+  OrderedJson array = OrderedJson::array();
+  for (const auto& item : items) array.push_back(OptionalBase64(item));
+  return array;
+}
+
+void FormatCheck(const Operation& op, OrderedJson* line) {
+  OrderedJson& out = *line;
+  out["check_sortkey"] = Base64(op.check_sortkey);
+  out["check_type"] = op.check_type;
+  out["check_operand"] = Base64(op.check_operand);
+  if (op.kind == OpKind::kCheckAndSet) {
+    out["set_sortkey"] = Base64(op.set_sortkey);
+    out["set_value"] = Base64(op.set_value);
+  } else {
+    out["mutate_values"] = OptionalBase64Array(op.mutate_values);
+  }
+  out["return_check_value"] = op.return_check_value;
+  if (op.result == OpResult::kOk) {
+    out["check_succeeded"] = op.check_succeeded;
+    if (op.return_check_value) out["check_value"] = OptionalBase64(op.check_value);
+  }
+}
+
 void FormatArguments(const Operation& op, OrderedJson* line) {
   OrderedJson& out = *line;
   const bool ok = op.result == OpResult::kOk;
-  if (op.kind != OpKind::kCheckAndSet) out["sortkeys"] = Base64Array(op.sortkeys);
+  if (!HasNoSortkeys(op.kind)) out["sortkeys"] = Base64Array(op.sortkeys);
   if (IsSetKind(op.kind)) out["values"] = Base64Array(op.values);
-  if (IsReadKind(op.kind) && ok) {
-    OrderedJson read = OrderedJson::array();
-    for (const auto& value : op.read) read.push_back(OptionalBase64(value));
-    out["read"] = std::move(read);
-  }
+  if (IsReadKind(op.kind) && ok) out["read"] = OptionalBase64Array(op.read);
   if (op.kind == OpKind::kIncr) {
     out["increment"] = op.increment;
     if (ok) out["new_value"] = op.new_value;
   }
-  if (op.kind == OpKind::kCheckAndSet) {
-    out["check_sortkey"] = Base64(op.check_sortkey);
-    out["check_type"] = op.check_type;
-    out["check_operand"] = Base64(op.check_operand);
-    out["set_sortkey"] = Base64(op.set_sortkey);
-    out["set_value"] = Base64(op.set_value);
-    out["return_check_value"] = op.return_check_value;
+  if (HasCheck(op.kind)) FormatCheck(op, line);
+  if (op.kind == OpKind::kMultiGetRange) {
+    out["start_sortkey"] = Base64(op.start_sortkey);
+    out["stop_sortkey"] = Base64(op.stop_sortkey);
     if (ok) {
-      out["check_succeeded"] = op.check_succeeded;
-      if (op.return_check_value) out["check_value"] = OptionalBase64(op.check_value);
+      out["read_sortkeys"] = Base64Array(op.read_sortkeys);
+      out["read"] = OptionalBase64Array(op.read);
+      out["incomplete"] = op.incomplete;
     }
   }
+  if (op.kind == OpKind::kSortkeyCount && ok) out["count"] = op.count;
+  if (op.kind == OpKind::kExist && ok) out["exists"] = op.exists;
 }
 
 // ---------------------------------------------------------------------------
@@ -214,7 +254,8 @@ absl::StatusOr<OpResult> ParseResult(const Json& object) {
   return FieldError("result", "unknown result \"" + absl::CHexEscape(name) + "\"");
 }
 
-absl::Status ParseCheckAndSet(const Json& object, Operation* op) {
+// check_and_set's and check_and_mutate's fields, but for the sortkeys.
+absl::Status ParseCheck(const Json& object, Operation* op) {
   PEGASUS_ASSIGN_OR_RETURN(op->check_sortkey, ParseBytes(object, "check_sortkey"));
   PEGASUS_ASSIGN_OR_RETURN(int64_t check_type, ParseInt(object, "check_type"));
   if (check_type < 0 || check_type > kMaxCheckType) {
@@ -222,8 +263,12 @@ absl::Status ParseCheckAndSet(const Json& object, Operation* op) {
   }
   op->check_type = static_cast<int32_t>(check_type);
   PEGASUS_ASSIGN_OR_RETURN(op->check_operand, ParseBytes(object, "check_operand"));
-  PEGASUS_ASSIGN_OR_RETURN(op->set_sortkey, ParseBytes(object, "set_sortkey"));
-  PEGASUS_ASSIGN_OR_RETURN(op->set_value, ParseBytes(object, "set_value"));
+  if (op->kind == OpKind::kCheckAndSet) {
+    PEGASUS_ASSIGN_OR_RETURN(op->set_sortkey, ParseBytes(object, "set_sortkey"));
+    PEGASUS_ASSIGN_OR_RETURN(op->set_value, ParseBytes(object, "set_value"));
+  } else {
+    PEGASUS_ASSIGN_OR_RETURN(op->mutate_values, ParseOptionalBytesArray(object, "mutate_values"));
+  }
   PEGASUS_ASSIGN_OR_RETURN(op->return_check_value, ParseBool(object, "return_check_value"));
   if (op->result != OpResult::kOk) return absl::OkStatus();
   PEGASUS_ASSIGN_OR_RETURN(op->check_succeeded, ParseBool(object, "check_succeeded"));
@@ -233,11 +278,30 @@ absl::Status ParseCheckAndSet(const Json& object, Operation* op) {
   return absl::OkStatus();
 }
 
+absl::Status ParseMultiGetRange(const Json& object, Operation* op) {
+  PEGASUS_ASSIGN_OR_RETURN(op->start_sortkey, ParseBytes(object, "start_sortkey"));
+  PEGASUS_ASSIGN_OR_RETURN(op->stop_sortkey, ParseBytes(object, "stop_sortkey"));
+  if (op->result != OpResult::kOk) return absl::OkStatus();
+  PEGASUS_ASSIGN_OR_RETURN(op->read_sortkeys, ParseBytesArray(object, "read_sortkeys"));
+  PEGASUS_ASSIGN_OR_RETURN(op->read, ParseOptionalBytesArray(object, "read"));
+  PEGASUS_ASSIGN_OR_RETURN(op->incomplete, ParseBool(object, "incomplete"));
+  return absl::OkStatus();
+}
+
 // The fields that depend on the kind of operation.
 absl::Status ParseArguments(const Json& object, Operation* op) {
-  if (op->kind == OpKind::kCheckAndSet) return ParseCheckAndSet(object, op);
   const bool ok = op->result == OpResult::kOk;
-  PEGASUS_ASSIGN_OR_RETURN(op->sortkeys, ParseBytesArray(object, "sortkeys"));
+  if (op->kind == OpKind::kMultiGetRange) return ParseMultiGetRange(object, op);
+  if (op->kind == OpKind::kSortkeyCount) {
+    if (ok) {
+      PEGASUS_ASSIGN_OR_RETURN(op->count, ParseInt(object, "count"));
+    }
+    return absl::OkStatus();
+  }
+  if (!HasNoSortkeys(op->kind)) {
+    PEGASUS_ASSIGN_OR_RETURN(op->sortkeys, ParseBytesArray(object, "sortkeys"));
+  }
+  if (HasCheck(op->kind)) return ParseCheck(object, op);
   if (IsSetKind(op->kind)) {
     PEGASUS_ASSIGN_OR_RETURN(op->values, ParseBytesArray(object, "values"));
   }
@@ -249,6 +313,9 @@ absl::Status ParseArguments(const Json& object, Operation* op) {
     if (ok) {
       PEGASUS_ASSIGN_OR_RETURN(op->new_value, ParseInt(object, "new_value"));
     }
+  }
+  if (op->kind == OpKind::kExist && ok) {
+    PEGASUS_ASSIGN_OR_RETURN(op->exists, ParseBool(object, "exists"));
   }
   return absl::OkStatus();
 }
@@ -284,25 +351,59 @@ const char* OpResultName(OpResult result) {
   return "unrecognized";
 }
 
-absl::Status ValidateOperation(const Operation& op) {
+namespace {
+
+// The number of sortkeys each kind takes.
+absl::Status ValidateSortkeyCount(const Operation& op) {
   const size_t keys = op.sortkeys.size();
-  if (op.kind != OpKind::kCheckAndSet) {
-    if (IsMultiKind(op.kind) && keys == 0) {
-      return FieldError("sortkeys",
-                        absl::StrCat(OpKindName(op.kind), " needs at least one sort key"));
-    }
-    if (!IsMultiKind(op.kind) && keys != 1) {
-      return FieldError(
-          "sortkeys", absl::StrCat(OpKindName(op.kind), " needs exactly one sort key, not ", keys));
+  if (op.kind == OpKind::kCheckAndSet) return absl::OkStatus();
+  if (HasNoSortkeys(op.kind) && keys != 0) {
+    return FieldError("sortkeys", absl::StrCat(OpKindName(op.kind), " takes no sort keys"));
+  }
+  if (IsMultiKind(op.kind) && keys == 0) {
+    return FieldError("sortkeys",
+                      absl::StrCat(OpKindName(op.kind), " needs at least one sort key"));
+  }
+  if (!IsMultiKind(op.kind) && !HasNoSortkeys(op.kind) && keys != 1) {
+    return FieldError("sortkeys",
+                      absl::StrCat(OpKindName(op.kind), " needs exactly one sort key, not ", keys));
+  }
+  return absl::OkStatus();
+}
+
+// A multi_get_range's rows: a value for each sort key returned.
+absl::Status ValidateRangeRead(const Operation& op) {
+  if (op.read.size() != op.read_sortkeys.size()) {
+    return FieldError("read", absl::StrCat(op.read.size(), " values read for ",
+                                           op.read_sortkeys.size(), " read_sortkeys"));
+  }
+  for (size_t i = 0; i < op.read.size(); ++i) {
+    if (!op.read[i].has_value()) {
+      return FieldError(absl::StrCat("read[", i, "]"), "a row returned has a value, not null");
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateOperation(const Operation& op) {
+  const size_t keys = op.sortkeys.size();
+  PEGASUS_RETURN_IF_ERROR(ValidateSortkeyCount(op));
   if (IsSetKind(op.kind) && op.values.size() != keys) {
     return FieldError("values", absl::StrCat(op.values.size(), " values for ", keys, " sortkeys"));
+  }
+  if (op.kind == OpKind::kCheckAndMutate && op.mutate_values.size() != keys) {
+    return FieldError("mutate_values",
+                      absl::StrCat(op.mutate_values.size(), " mutations for ", keys, " sortkeys"));
   }
   if (IsReadKind(op.kind) && op.result == OpResult::kOk && op.read.size() != keys) {
     return FieldError("read", absl::StrCat(op.read.size(), " values read for ", keys, " sortkeys"));
   }
-  if (op.kind == OpKind::kCheckAndSet && (op.check_type < 0 || op.check_type > kMaxCheckType)) {
+  if (op.kind == OpKind::kMultiGetRange && op.result == OpResult::kOk) {
+    PEGASUS_RETURN_IF_ERROR(ValidateRangeRead(op));
+  }
+  if (HasCheck(op.kind) && (op.check_type < 0 || op.check_type > kMaxCheckType)) {
     return FieldError("check_type", absl::StrCat(op.check_type, " is not in 0..17"));
   }
   if (op.return_ns < op.call_ns) {

@@ -27,6 +27,16 @@ enum class OpKind {
   kIncr,         // sortkeys = {sk}; increment; new_value when ok.
   kCheckAndSet,  // check_* and set_* fields; check_succeeded (and
                  // check_value when return_check_value) when ok.
+  // check_* fields; sortkeys = the mutations' sort keys, in order, and
+  // mutate_values aligned (a value sets, nullopt deletes); outputs as
+  // kCheckAndSet.
+  kCheckAndMutate,
+  // The rows of [start_sortkey, stop_sortkey) (an empty stop: to the end of
+  // the hashkey; both empty: the whole hashkey). When ok: read_sortkeys and
+  // read, the rows returned in ascending order, and incomplete.
+  kMultiGetRange,
+  kSortkeyCount,  // No sortkeys; count when ok.
+  kExist,         // sortkeys = {sk}; exists when ok.
 };
 
 enum class OpResult {
@@ -44,14 +54,16 @@ struct Operation {
   // Values written (kSet, kMultiSet), aligned with sortkeys.
   std::vector<std::string> values;
   // Values read (kGet, kMultiGet, when ok), aligned with sortkeys;
-  // nullopt = the sortkey had no value.
+  // nullopt = the sortkey had no value. kMultiGetRange: aligned with
+  // read_sortkeys.
   std::vector<std::optional<std::string>> read;
 
   // kIncr.
   int64_t increment = 0;
   int64_t new_value = 0;  // When ok.
 
-  // kCheckAndSet. check_type is the CheckType number (0..17).
+  // kCheckAndSet; the check_* fields also kCheckAndMutate. check_type is
+  // the CheckType number (0..17).
   std::string check_sortkey;
   int32_t check_type = 0;
   std::string check_operand;
@@ -60,6 +72,22 @@ struct Operation {
   bool return_check_value = false;
   bool check_succeeded = false;                // When ok.
   std::optional<std::string> check_value;      // When ok and returned.
+
+  // kCheckAndMutate (with the check_* fields above): what each mutation
+  // does to its sort key, aligned with sortkeys: set this value, or delete.
+  std::vector<std::optional<std::string>> mutate_values;
+
+  // kMultiGetRange. read_sortkeys: the sort keys returned (when ok), in
+  // the order returned (a correct store returns them ascending); read holds
+  // their values. incomplete: the store stopped at a limit (PERR_INCOMPLETE),
+  // so rows after the last one returned are not known.
+  std::string start_sortkey;
+  std::string stop_sortkey;
+  std::vector<std::string> read_sortkeys;
+  bool incomplete = false;
+
+  int64_t count = 0;    // kSortkeyCount, when ok.
+  bool exists = false;  // kExist, when ok.
 
   // Simulated (or real) nanoseconds. For kUnknown, return_ns is when the
   // client gave up; the checker treats the operation as open-ended.
@@ -73,9 +101,12 @@ const char* OpKindName(OpKind kind);
 const char* OpResultName(OpResult result);
 
 // The shape rules every operation must follow, the same ones the parser
-// enforces: one sort key for the single-key kinds and at least one for the
-// multi kinds; values (and read, when ok) aligned with sortkeys; check_type
-// in 0..17; call_ns <= return_ns. PERR_INVALID_ARGUMENT naming the field.
+// enforces: one sort key for the single-key kinds, at least one for the
+// multi kinds and check_and_mutate, none for multi_get_range and
+// sortkey_count (check_and_set does not use them); values (and read, when
+// ok) aligned with sortkeys, and mutate_values too; a multi_get_range's
+// read aligned with read_sortkeys, every one a value; check_type in 0..17;
+// call_ns <= return_ns. PERR_INVALID_ARGUMENT naming the field.
 absl::Status ValidateOperation(const Operation& op);
 
 // One JSON object, no trailing newline.

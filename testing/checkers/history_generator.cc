@@ -1,6 +1,7 @@
 #include "testing/checkers/history_generator.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -47,15 +48,32 @@ std::vector<std::string> DistinctSortkeys(Rng& rng, int available, int64_t count
   return keys;
 }
 
+void RandomCheck(Rng& rng, const GeneratorOptions& options, Operation* op) {
+  const int keys = std::max(options.sortkeys_per_hashkey, 1);
+  op->check_sortkey = SortkeyName(rng.Uniform(keys));
+  op->check_type = static_cast<int32_t>(rng.Uniform(18));
+  op->check_operand = RandomValue(rng, options.distinct_values);
+  op->return_check_value = rng.Chance(0.5);
+}
+
+// A bound of a range: a sortkey, or between two (a sortkey with a byte
+// appended sorts right after it).
+std::string RandomBound(Rng& rng, int keys) {
+  std::string bound = SortkeyName(rng.Uniform(keys));
+  if (rng.Chance(0.3)) bound += 'x';
+  return bound;
+}
+
 Operation RandomOperation(Rng& rng, const GeneratorOptions& options) {
   const int keys = std::max(options.sortkeys_per_hashkey, 1);
   Operation op;
-  op.kind = static_cast<OpKind>(rng.Uniform(8));
+  op.kind = static_cast<OpKind>(rng.Uniform(12));
   switch (op.kind) {
     case OpKind::kGet:
     case OpKind::kSet:
     case OpKind::kDel:
     case OpKind::kIncr:
+    case OpKind::kExist:
       op.sortkeys = DistinctSortkeys(rng, keys, 1);
       break;
     case OpKind::kMultiGet:
@@ -64,12 +82,25 @@ Operation RandomOperation(Rng& rng, const GeneratorOptions& options) {
       op.sortkeys = DistinctSortkeys(rng, keys, rng.Between(1, 3));
       break;
     case OpKind::kCheckAndSet:
-      op.check_sortkey = SortkeyName(rng.Uniform(keys));
-      op.check_type = static_cast<int32_t>(rng.Uniform(18));
-      op.check_operand = RandomValue(rng, options.distinct_values);
+      RandomCheck(rng, options, &op);
       op.set_sortkey = rng.Chance(0.5) ? op.check_sortkey : SortkeyName(rng.Uniform(keys));
       op.set_value = RandomValue(rng, options.distinct_values);
-      op.return_check_value = rng.Chance(0.5);
+      break;
+    case OpKind::kCheckAndMutate:
+      RandomCheck(rng, options, &op);
+      // Sortkeys may repeat: the last mutation of one wins.
+      for (int64_t n = rng.Between(1, 3); n > 0; --n) {
+        op.sortkeys.push_back(SortkeyName(rng.Uniform(keys)));
+        op.mutate_values.push_back(rng.Chance(0.3) ? std::nullopt
+                                                   : std::optional<std::string>(RandomValue(
+                                                         rng, options.distinct_values)));
+      }
+      break;
+    case OpKind::kMultiGetRange:
+      if (rng.Chance(0.6)) op.start_sortkey = RandomBound(rng, keys);
+      if (rng.Chance(0.6)) op.stop_sortkey = RandomBound(rng, keys);
+      break;
+    case OpKind::kSortkeyCount:
       break;
   }
   if (op.kind == OpKind::kSet || op.kind == OpKind::kMultiSet) {
@@ -86,6 +117,32 @@ void ClearOutputs(Operation* op) {
   op->new_value = 0;
   op->check_succeeded = false;
   op->check_value.reset();
+  op->read_sortkeys.clear();
+  op->incomplete = false;
+  op->count = 0;
+  op->exists = false;
+}
+
+// Cuts a multi_get_range's rows short, as a store stopping at a limit does
+// (which may also be right at the last row).
+void MakeIncomplete(Rng& rng, Operation* op) {
+  const size_t rows = static_cast<size_t>(rng.Uniform(op->read_sortkeys.size() + 1));
+  op->read_sortkeys.resize(rows);
+  op->read.resize(rows);
+  op->incomplete = true;
+}
+
+// Whether recorded rows are what the store could return, given the
+// complete answer: all of it, or, when incomplete, its first rows.
+bool SameRows(const Operation& complete, const Operation& recorded) {
+  const size_t rows = recorded.read_sortkeys.size();
+  if (recorded.incomplete ? rows > complete.read_sortkeys.size()
+                          : rows != complete.read_sortkeys.size()) {
+    return false;
+  }
+  return std::equal(recorded.read_sortkeys.begin(), recorded.read_sortkeys.end(),
+                    complete.read_sortkeys.begin()) &&
+         std::equal(recorded.read.begin(), recorded.read.end(), complete.read.begin());
 }
 
 bool SameOutputs(const Operation& a, const Operation& b) {
@@ -96,8 +153,15 @@ bool SameOutputs(const Operation& a, const Operation& b) {
     case OpKind::kIncr:
       return a.new_value == b.new_value;
     case OpKind::kCheckAndSet:
+    case OpKind::kCheckAndMutate:
       return a.check_succeeded == b.check_succeeded &&
              (!a.return_check_value || a.check_value == b.check_value);
+    case OpKind::kMultiGetRange:
+      return SameRows(a, b);
+    case OpKind::kSortkeyCount:
+      return a.count == b.count;
+    case OpKind::kExist:
+      return a.exists == b.exists;
     default:
       return true;
   }
@@ -162,7 +226,8 @@ bool ExecuteReference(ReferenceRow* row, Operation* op) {
       op->new_value = sum;
       return true;
     }
-    case OpKind::kCheckAndSet: {
+    case OpKind::kCheckAndSet:
+    case OpKind::kCheckAndMutate: {
       auto it = row->find(op->check_sortkey);
       const bool exists = it != row->end();
       const CheckResult result =
@@ -172,9 +237,36 @@ bool ExecuteReference(ReferenceRow* row, Operation* op) {
       op->check_succeeded = result == CheckResult::kPassed;
       op->check_value.reset();
       if (op->return_check_value && exists) op->check_value = it->second;
-      if (op->check_succeeded) (*row)[op->set_sortkey] = op->set_value;
+      if (!op->check_succeeded) return true;
+      if (op->kind == OpKind::kCheckAndSet) {
+        (*row)[op->set_sortkey] = op->set_value;
+        return true;
+      }
+      for (size_t i = 0; i < op->sortkeys.size(); ++i) {
+        if (op->mutate_values[i].has_value()) {
+          (*row)[op->sortkeys[i]] = *op->mutate_values[i];
+        } else {
+          row->erase(op->sortkeys[i]);
+        }
+      }
       return true;
     }
+    case OpKind::kMultiGetRange:
+      op->read_sortkeys.clear();
+      op->read.clear();
+      op->incomplete = false;
+      for (auto it = row->lower_bound(op->start_sortkey);
+           it != row->end() && (op->stop_sortkey.empty() || it->first < op->stop_sortkey); ++it) {
+        op->read_sortkeys.push_back(it->first);
+        op->read.push_back(it->second);
+      }
+      return true;
+    case OpKind::kSortkeyCount:
+      op->count = static_cast<int64_t>(row->size());
+      return true;
+    case OpKind::kExist:
+      op->exists = row->count(op->sortkeys[0]) > 0;
+      return true;
   }
   return false;
 }
@@ -214,6 +306,7 @@ std::vector<Operation> GenerateLinearizableHistory(const GeneratorOptions& optio
       op.result = OpResult::kFailed;
       op.error = "PERR_INVALID_ARGUMENT";
     }
+    if (op.kind == OpKind::kMultiGetRange && rng.Chance(0.2)) MakeIncomplete(rng, &op);
   }
   for (Operation& op : ops) {
     if (op.result != OpResult::kOk) ClearOutputs(&op);

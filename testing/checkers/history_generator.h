@@ -38,20 +38,23 @@ struct GeneratorOptions {
 // A history that is linearizable by construction: each operation takes
 // effect at a random point inside its interval, and its outputs come from
 // running the reference store in that order. Operations the store rejects
-// there get result kFailed. Lines are in completion (return) order.
+// there get result kFailed. One multi_get_range in five is cut short (its
+// first rows, incomplete). Lines are in completion (return) order.
 std::vector<Operation> GenerateLinearizableHistory(const GeneratorOptions& options);
 
 // One hashkey's rows: sortkey -> value.
 using ReferenceRow = std::map<std::string, std::string>;
 
 // Runs `op` against `row` as the store would, writing its outputs into `op`
-// (read, new_value, check_succeeded, check_value). False, with `row`
-// unchanged, when the store rejects it (incr of a non-integer or past int64,
-// an int check on a non-integer).
+// (read, new_value, check_succeeded, check_value, read_sortkeys, count,
+// exists); a multi_get_range gets every row of its range, complete. False,
+// with `row` unchanged, when the store rejects it (incr of a non-integer or
+// past int64, an int check on a non-integer).
 bool ExecuteReference(ReferenceRow* row, Operation* op);
 
 // Whether some order of the history's operations, consistent with real time
-// (a precedes b when a returned before b was called), explains every output:
+// (a precedes b when a returned before b was called), explains every output
+// (an incomplete multi_get_range's rows: the first rows of its range):
 // tries all such orders, with no pruning beyond that. For small histories.
 bool BruteForceLinearizable(const std::vector<Operation>& history);
 

@@ -26,9 +26,14 @@ bool SameOperation(const Operation& a, const Operation& b) {
          a.check_operand == b.check_operand && a.set_sortkey == b.set_sortkey &&
          a.set_value == b.set_value && a.return_check_value == b.return_check_value &&
          a.check_succeeded == b.check_succeeded && a.check_value == b.check_value &&
+         a.mutate_values == b.mutate_values && a.start_sortkey == b.start_sortkey &&
+         a.stop_sortkey == b.stop_sortkey && a.read_sortkeys == b.read_sortkeys &&
+         a.incomplete == b.incomplete && a.count == b.count && a.exists == b.exists &&
          a.call_ns == b.call_ns && a.return_ns == b.return_ns && a.result == b.result &&
          a.error == b.error;
 }
+
+constexpr int kKinds = 12;
 
 // An operation of `kind` with every field its kind uses, outputs only when
 // ok, as the format carries it.
@@ -42,9 +47,10 @@ Operation Example(OpKind kind, OpResult result) {
   op.result = result;
   if (result != OpResult::kOk) op.error = "PERR_TIMEOUT";
   const bool ok = result == OpResult::kOk;
-  const bool multi =
-      kind == OpKind::kMultiGet || kind == OpKind::kMultiSet || kind == OpKind::kMultiDel;
-  if (kind != OpKind::kCheckAndSet) {
+  const bool multi = kind == OpKind::kMultiGet || kind == OpKind::kMultiSet ||
+                     kind == OpKind::kMultiDel || kind == OpKind::kCheckAndMutate;
+  if (kind != OpKind::kCheckAndSet && kind != OpKind::kMultiGetRange &&
+      kind != OpKind::kSortkeyCount) {
     op.sortkeys =
         multi ? std::vector<std::string>{"a", kBinary, ""} : std::vector<std::string>{kBinary};
   }
@@ -61,23 +67,37 @@ Operation Example(OpKind kind, OpResult result) {
     op.increment = -5;
     if (ok) op.new_value = INT64_MIN;
   }
-  if (kind == OpKind::kCheckAndSet) {
+  if (kind == OpKind::kCheckAndSet || kind == OpKind::kCheckAndMutate) {
     op.check_sortkey = kBinary;
     op.check_type = 17;
     op.check_operand = "12";
-    op.set_sortkey = "";
-    op.set_value = kBinary;
     op.return_check_value = true;
     if (ok) {
       op.check_succeeded = true;
       op.check_value = kBinary;
     }
   }
+  if (kind == OpKind::kCheckAndSet) {
+    op.set_sortkey = "";
+    op.set_value = kBinary;
+  }
+  if (kind == OpKind::kCheckAndMutate) op.mutate_values = {kBinary, std::nullopt, ""};
+  if (kind == OpKind::kMultiGetRange) {
+    op.start_sortkey = kBinary;
+    op.stop_sortkey = "";
+    if (ok) {
+      op.read_sortkeys = {kBinary, kBinary + "z"};
+      op.read = {"", kBinary};
+      op.incomplete = true;
+    }
+  }
+  if (kind == OpKind::kSortkeyCount && ok) op.count = 3;
+  if (kind == OpKind::kExist && ok) op.exists = true;
   return op;
 }
 
 TEST(HistoryTest, EveryKindAndResultRoundTrips) {
-  for (int kind = 0; kind < 8; ++kind) {
+  for (int kind = 0; kind < kKinds; ++kind) {
     for (OpResult result : {OpResult::kOk, OpResult::kFailed, OpResult::kUnknown}) {
       const Operation op = Example(static_cast<OpKind>(kind), result);
       const std::string line = FormatHistoryLine(op);
@@ -114,6 +134,40 @@ TEST(HistoryTest, FormatsTheDocumentedLine) {
             R"("values":["YW5u"],"call_ns":100,"return_ns":250,"result":"ok"})");
 }
 
+TEST(HistoryTest, FormatsTheDocumentedLinesOfTheMultiKeyKinds) {
+  Operation cam;
+  cam.client = 3;
+  cam.kind = OpKind::kCheckAndMutate;
+  cam.hashkey = "user1";
+  cam.check_sortkey = "age";
+  cam.check_type = 3;
+  cam.sortkeys = {"badge", "name"};
+  cam.mutate_values = {"ok", std::nullopt};
+  cam.return_check_value = true;
+  cam.check_succeeded = true;
+  cam.check_value = "32";
+  cam.call_ns = 5000;
+  cam.return_ns = 5400;
+  EXPECT_EQ(FormatHistoryLine(cam),
+            R"({"client":3,"op":"check_and_mutate","hashkey":"dXNlcjE=","sortkeys":["YmFkZ2U=",)"
+            R"("bmFtZQ=="],"check_sortkey":"YWdl","check_type":3,"check_operand":"",)"
+            R"("mutate_values":["b2s=",null],"return_check_value":true,"check_succeeded":true,)"
+            R"("check_value":"MzI=","call_ns":5000,"return_ns":5400,"result":"ok"})");
+  Operation range;
+  range.client = 2;
+  range.kind = OpKind::kMultiGetRange;
+  range.hashkey = "user1";
+  range.start_sortkey = "b";
+  range.read_sortkeys = {"badge", "city"};
+  range.read = {"ok", ""};
+  range.call_ns = 6000;
+  range.return_ns = 6300;
+  EXPECT_EQ(FormatHistoryLine(range),
+            R"({"client":2,"op":"multi_get_range","hashkey":"dXNlcjE=","start_sortkey":"Yg==",)"
+            R"("stop_sortkey":"","read_sortkeys":["YmFkZ2U=","Y2l0eQ=="],"read":["b2s=",""],)"
+            R"("incomplete":false,"call_ns":6000,"return_ns":6300,"result":"ok"})");
+}
+
 TEST(HistoryTest, EmitsOnlyTheFieldsOfTheKindAndResult) {
   const std::string unknown_get = FormatHistoryLine(Example(OpKind::kGet, OpResult::kUnknown));
   EXPECT_THAT(unknown_get, Not(HasSubstr("\"read\"")));
@@ -127,6 +181,20 @@ TEST(HistoryTest, EmitsOnlyTheFieldsOfTheKindAndResult) {
   const std::string del = FormatHistoryLine(Example(OpKind::kDel, OpResult::kOk));
   EXPECT_THAT(del, Not(HasSubstr("check")));
   EXPECT_THAT(del, Not(HasSubstr("error")));
+  const std::string cam = FormatHistoryLine(Example(OpKind::kCheckAndMutate, OpResult::kUnknown));
+  EXPECT_THAT(cam, HasSubstr("\"mutate_values\""));
+  EXPECT_THAT(cam, Not(HasSubstr("set_")));
+  EXPECT_THAT(cam, Not(HasSubstr("check_succeeded")));
+  const std::string range = FormatHistoryLine(Example(OpKind::kMultiGetRange, OpResult::kFailed));
+  EXPECT_THAT(range, HasSubstr("\"stop_sortkey\""));
+  EXPECT_THAT(range, Not(HasSubstr("sortkeys")));
+  EXPECT_THAT(range, Not(HasSubstr("read")));
+  EXPECT_THAT(range, Not(HasSubstr("incomplete")));
+  const std::string count = FormatHistoryLine(Example(OpKind::kSortkeyCount, OpResult::kOk));
+  EXPECT_THAT(count, HasSubstr("\"count\":3"));
+  EXPECT_THAT(count, Not(HasSubstr("sortkeys")));
+  EXPECT_THAT(FormatHistoryLine(Example(OpKind::kExist, OpResult::kUnknown)),
+              Not(HasSubstr("exists")));
 }
 
 TEST(HistoryTest, ErrorTextThatIsNotUtf8IsReplacedNotFatal) {
@@ -140,6 +208,10 @@ TEST(HistoryTest, ErrorTextThatIsNotUtf8IsReplacedNotFatal) {
 TEST(HistoryTest, NamesEveryKindAndResult) {
   EXPECT_STREQ(OpKindName(OpKind::kMultiDel), "multi_del");
   EXPECT_STREQ(OpKindName(OpKind::kCheckAndSet), "check_and_set");
+  EXPECT_STREQ(OpKindName(OpKind::kCheckAndMutate), "check_and_mutate");
+  EXPECT_STREQ(OpKindName(OpKind::kMultiGetRange), "multi_get_range");
+  EXPECT_STREQ(OpKindName(OpKind::kSortkeyCount), "sortkey_count");
+  EXPECT_STREQ(OpKindName(OpKind::kExist), "exist");
   EXPECT_STREQ(OpResultName(OpResult::kUnknown), "unknown");
 }
 
@@ -200,6 +272,21 @@ TEST(HistoryTest, RejectsMissingAndMistypedFields) {
   ExpectRejected(WithField(incr, "increment", "2.0"), "\"increment\"");
   const Operation get = Example(OpKind::kMultiGet, OpResult::kOk);
   ExpectRejected(WithField(get, "read", "[1, null, null]"), "\"read[0]\"");
+  const Operation cam = Example(OpKind::kCheckAndMutate, OpResult::kOk);
+  ExpectRejected(WithField(cam, "mutate_values", ""), "\"mutate_values\": missing");
+  ExpectRejected(WithField(cam, "mutate_values", "[1,null,null]"), "\"mutate_values[0]\"");
+  ExpectRejected(WithField(cam, "check_succeeded", ""), "\"check_succeeded\": missing");
+  ExpectRejected(WithField(cam, "sortkeys", ""), "\"sortkeys\": missing");
+  const Operation range = Example(OpKind::kMultiGetRange, OpResult::kOk);
+  ExpectRejected(WithField(range, "start_sortkey", ""), "\"start_sortkey\": missing");
+  ExpectRejected(WithField(range, "stop_sortkey", "null"), "\"stop_sortkey\"");
+  ExpectRejected(WithField(range, "read_sortkeys", ""), "\"read_sortkeys\": missing");
+  ExpectRejected(WithField(range, "incomplete", ""), "\"incomplete\": missing");
+  ExpectRejected(WithField(range, "incomplete", "0"), "\"incomplete\": must be true or false");
+  ExpectRejected(WithField(Example(OpKind::kSortkeyCount, OpResult::kOk), "count", "\"3\""),
+                 "\"count\": must be an integer");
+  ExpectRejected(WithField(Example(OpKind::kExist, OpResult::kOk), "exists", ""),
+                 "\"exists\": missing");
 }
 
 TEST(HistoryTest, RejectsBadBase64) {
@@ -227,6 +314,26 @@ TEST(HistoryTest, RejectsArraysOfTheWrongLength) {
   const Operation single = Example(OpKind::kGet, OpResult::kOk);
   ExpectRejected(WithField(single, "sortkeys", "[\"YQ==\",\"Yg==\"]"),
                  "\"sortkeys\": get needs exactly one sort key, not 2");
+  const Operation cam = Example(OpKind::kCheckAndMutate, OpResult::kOk);
+  ExpectRejected(WithField(cam, "mutate_values", "[null]"),
+                 "\"mutate_values\": 1 mutations for 3 sortkeys");
+  ExpectRejected(WithField(cam, "sortkeys", "[]"),
+                 "\"sortkeys\": check_and_mutate needs at least one");
+  const Operation range = Example(OpKind::kMultiGetRange, OpResult::kOk);
+  ExpectRejected(WithField(range, "read", "[\"\"]"), "\"read\": 1 values read for 2 read_sortkeys");
+  ExpectRejected(WithField(range, "read", "[\"\",null]"),
+                 "\"read[1]\": a row returned has a value");
+}
+
+TEST(HistoryTest, ValidateOperationRejectsSortkeysWhereTheKindTakesNone) {
+  Operation count = Example(OpKind::kSortkeyCount, OpResult::kOk);
+  count.sortkeys = {"a"};
+  absl::Status status = ValidateOperation(count);
+  EXPECT_TRUE(HasErrorCode(status, ErrorCode::kInvalidArgument)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("sortkey_count takes no sort keys"));
+  Operation range = Example(OpKind::kMultiGetRange, OpResult::kFailed);
+  range.sortkeys = {"a"};
+  EXPECT_FALSE(ValidateOperation(range).ok());
 }
 
 TEST(HistoryTest, RejectsReturnBeforeCall) {
@@ -265,7 +372,7 @@ TEST(HistoryTest, ReadHistorySkipsBlankLinesAndNamesTheBadLine) {
 
 TEST(HistoryTest, FileRoundTrips) {
   std::vector<Operation> ops;
-  for (int kind = 0; kind < 8; ++kind)
+  for (int kind = 0; kind < kKinds; ++kind)
     ops.push_back(Example(static_cast<OpKind>(kind), OpResult::kOk));
   const std::string path = ::testing::TempDir() + "/history_test.jsonl";
   ASSERT_TRUE(WriteHistoryFile(path, ops).ok());
@@ -284,7 +391,7 @@ TEST(HistoryTest, MissingFileIsAnIoError) {
 }
 
 TEST(HistoryTest, ValidateOperationAcceptsEveryExample) {
-  for (int kind = 0; kind < 8; ++kind) {
+  for (int kind = 0; kind < kKinds; ++kind) {
     for (OpResult result : {OpResult::kOk, OpResult::kFailed, OpResult::kUnknown}) {
       EXPECT_TRUE(ValidateOperation(Example(static_cast<OpKind>(kind), result)).ok());
     }

@@ -40,12 +40,38 @@ std::string QuoteList(const std::vector<std::string>& items) {
   return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
 }
 
+std::string DescribeCheck(const Operation& op) {
+  return absl::StrCat("check ", Quote(op.check_sortkey), " type ",
+                      op.check_type, " operand ", Quote(op.check_operand));
+}
+
+// "{"a"="1", "b" deleted}".
+std::string DescribeMutations(const Operation& op) {
+  std::vector<std::string> mutations;
+  for (size_t i = 0; i < op.sortkeys.size() && i < op.mutate_values.size();
+       ++i) {
+    const std::optional<std::string>& value = op.mutate_values[i];
+    mutations.push_back(
+        absl::StrCat(Quote(op.sortkeys[i]),
+                     value.has_value() ? "=" + Quote(*value) : " deleted"));
+  }
+  return absl::StrCat("{", absl::StrJoin(mutations, ", "), "}");
+}
+
+// "["a", "c")", or "["a", end)".
+std::string DescribeRange(const Operation& op) {
+  return absl::StrCat("[", Quote(op.start_sortkey), ", ",
+                      op.stop_sortkey.empty() ? "end" : Quote(op.stop_sortkey),
+                      ")");
+}
+
 std::string DescribeArguments(const Operation& op) {
   switch (op.kind) {
     case OpKind::kGet:
     case OpKind::kDel:
     case OpKind::kMultiGet:
     case OpKind::kMultiDel:
+    case OpKind::kExist:
       return QuoteList(op.sortkeys);
     case OpKind::kSet:
     case OpKind::kMultiSet: {
@@ -59,12 +85,35 @@ std::string DescribeArguments(const Operation& op) {
     case OpKind::kIncr:
       return absl::StrCat(QuoteList(op.sortkeys), " by ", op.increment);
     case OpKind::kCheckAndSet:
-      return absl::StrCat("check ", Quote(op.check_sortkey), " type ",
-                          op.check_type, " operand ", Quote(op.check_operand),
-                          ", set ", Quote(op.set_sortkey), "=",
-                          Quote(op.set_value));
+      return absl::StrCat(DescribeCheck(op), ", set ", Quote(op.set_sortkey),
+                          "=", Quote(op.set_value));
+    case OpKind::kCheckAndMutate:
+      return absl::StrCat(DescribeCheck(op), ", mutate ",
+                          DescribeMutations(op));
+    case OpKind::kMultiGetRange:
+      return DescribeRange(op);
+    case OpKind::kSortkeyCount:
+      return "";
   }
   return "";
+}
+
+std::string DescribeCheckOutputs(const Operation& op) {
+  return absl::StrCat(" -> check ", op.check_succeeded ? "passed" : "failed",
+                      op.return_check_value
+                          ? ", check value " + QuoteOptional(op.check_value)
+                          : "");
+}
+
+// "-> {"a"="1", "b"="2"}", "incomplete" after it when it is.
+std::string DescribeRows(const Operation& op) {
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < op.read_sortkeys.size() && i < op.read.size(); ++i) {
+    rows.push_back(absl::StrCat(Quote(op.read_sortkeys[i]), "=",
+                                QuoteOptional(op.read[i])));
+  }
+  return absl::StrCat(" -> {", absl::StrJoin(rows, ", "), "}",
+                      op.incomplete ? " incomplete" : "");
 }
 
 std::string DescribeOutputs(const Operation& op) {
@@ -79,11 +128,14 @@ std::string DescribeOutputs(const Operation& op) {
     case OpKind::kIncr:
       return absl::StrCat(" -> ", op.new_value);
     case OpKind::kCheckAndSet:
-      return absl::StrCat(" -> check ",
-                          op.check_succeeded ? "passed" : "failed",
-                          op.return_check_value
-                              ? ", check value " + QuoteOptional(op.check_value)
-                              : "");
+    case OpKind::kCheckAndMutate:
+      return DescribeCheckOutputs(op);
+    case OpKind::kMultiGetRange:
+      return DescribeRows(op);
+    case OpKind::kSortkeyCount:
+      return absl::StrCat(" -> ", op.count);
+    case OpKind::kExist:
+      return op.exists ? " -> exists" : " -> absent";
     default:
       return "";
   }
@@ -118,7 +170,10 @@ std::map<std::string, Part> SplitByHashkey(
     ++*checked;
     Part& part = parts[op.hashkey];
     part.hashkey = op.hashkey;
-    const bool read = op.kind == OpKind::kGet || op.kind == OpKind::kMultiGet;
+    const bool read = op.kind == OpKind::kGet || op.kind == OpKind::kMultiGet ||
+                      op.kind == OpKind::kMultiGetRange ||
+                      op.kind == OpKind::kSortkeyCount ||
+                      op.kind == OpKind::kExist;
     if (read && op.result == OpResult::kUnknown) {
       ++part.left_out;
     } else {
@@ -135,18 +190,21 @@ std::map<std::string, Part> SplitByHashkey(
 }
 
 // The part without its unknown writes whose written values nobody observed
-// (no read returned them, no check_and_set compared against them or
-// returned them). An unknown operation may never have taken effect, so a
-// linearization of what is left is one of the whole part; and as written
-// values are unique, such writes are rarely needed to explain anything,
-// while each one multiplies the orders the search must try.
+// (no read returned them, no check_and_set or check_and_mutate compared
+// against them or returned them) and that delete nothing. An unknown
+// operation may never have taken effect, so a linearization of what is left
+// is one of the whole part; and as written values are unique, such writes
+// are rarely needed to explain anything (an exist, a sortkey_count or a
+// check may still need the row to be there), while each one multiplies the
+// orders the search must try.
 std::vector<const Operation*> WithoutUnobservedUnknownWrites(const Part& part) {
   std::set<std::string> observed;
   for (const Operation* op : part.ops) {
     for (const std::optional<std::string>& value : op->read) {
       if (value.has_value()) observed.insert(*value);
     }
-    if (op->kind == OpKind::kCheckAndSet) {
+    if (op->kind == OpKind::kCheckAndSet ||
+        op->kind == OpKind::kCheckAndMutate) {
       observed.insert(op->check_operand);
       if (op->check_value.has_value()) observed.insert(*op->check_value);
     }
@@ -155,9 +213,18 @@ std::vector<const Operation*> WithoutUnobservedUnknownWrites(const Part& part) {
   for (const Operation* op : part.ops) {
     std::vector<std::string> written = op->values;
     if (op->kind == OpKind::kCheckAndSet) written.push_back(op->set_value);
+    bool deletes = false;
+    for (const std::optional<std::string>& value : op->mutate_values) {
+      if (value.has_value()) {
+        written.push_back(*value);
+      } else {
+        deletes = true;
+      }
+    }
     const bool blind = op->kind == OpKind::kSet ||
                        op->kind == OpKind::kMultiSet ||
-                       op->kind == OpKind::kCheckAndSet;
+                       op->kind == OpKind::kCheckAndSet ||
+                       (op->kind == OpKind::kCheckAndMutate && !deletes);
     const bool unobserved = std::none_of(
         written.begin(), written.end(),
         [&](const std::string& v) { return observed.count(v) > 0; });

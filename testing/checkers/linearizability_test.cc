@@ -106,6 +106,60 @@ Operation ReturningCheckValue(Operation op, Read check_value) {
   return op;
 }
 
+// A mutation of a check_and_mutate: set to a value, or delete (nullopt).
+using Mutation = std::pair<std::string, Read>;
+
+// check_and_mutate on "a"; ok, without returning the check value.
+Operation CheckAndMutate(CheckType type, const std::string& operand,
+                         const std::vector<Mutation>& mutations, bool succeeded,
+                         int64_t call, int64_t ret, OpResult result = kOk) {
+  Operation op = MakeOp(OpKind::kCheckAndMutate, {}, call, ret, result);
+  op.check_sortkey = "a";
+  op.check_type = static_cast<int32_t>(type);
+  op.check_operand = operand;
+  for (const auto& [sortkey, value] : mutations) {
+    op.sortkeys.push_back(sortkey);
+    op.mutate_values.push_back(value);
+  }
+  if (result == kOk) op.check_succeeded = succeeded;
+  return op;
+}
+
+// multi_get_range over [start, stop) that returned `rows`.
+Operation MultiGetRange(
+    const std::string& start, const std::string& stop,
+    const std::vector<std::pair<std::string, std::string>>& rows, int64_t call,
+    int64_t ret, bool incomplete = false) {
+  Operation op = MakeOp(OpKind::kMultiGetRange, {}, call, ret, kOk);
+  op.start_sortkey = start;
+  op.stop_sortkey = stop;
+  for (const auto& [sortkey, value] : rows) {
+    op.read_sortkeys.push_back(sortkey);
+    op.read.push_back(value);
+  }
+  op.incomplete = incomplete;
+  return op;
+}
+
+// multi_get of the whole hashkey (no sort keys given).
+Operation GetAll(const std::vector<std::pair<std::string, std::string>>& rows,
+                 int64_t call, int64_t ret) {
+  return MultiGetRange("", "", rows, call, ret);
+}
+
+Operation SortkeyCount(int64_t count, int64_t call, int64_t ret) {
+  Operation op = MakeOp(OpKind::kSortkeyCount, {}, call, ret, kOk);
+  op.count = count;
+  return op;
+}
+
+Operation Exist(const std::string& sortkey, bool exists, int64_t call,
+                int64_t ret) {
+  Operation op = MakeOp(OpKind::kExist, {sortkey}, call, ret, kOk);
+  op.exists = exists;
+  return op;
+}
+
 Operation OnHashkey(Operation op, const std::string& hashkey) {
   op.hashkey = hashkey;
   return op;
@@ -407,6 +461,231 @@ TEST(LinearizabilityTest, MalformedOperationIsNeverAPass) {
 }
 
 // ---------------------------------------------------------------------------
+// check_and_mutate, multi_get of a whole hashkey or a range, sortkey_count
+// and exist: histories that are linearizable, and histories that are not.
+
+TEST(LinearizabilityTest, CheckAndMutateIsSeenWholeOrNotAtAll) {
+  const std::vector<Mutation> mutations = {{"b", "x"}, {"c", std::nullopt}};
+  const Operation set_c = Set("c", "1", 0, 10);
+  const Operation cam =
+      CheckAndMutate(CheckType::kNoCheck, "", mutations, true, 20, 100);
+  EXPECT_EQ(VerdictOf({set_c, cam,
+                       MultiGet({"b", "c"}, {"x", std::nullopt}, 30, 90)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({set_c, cam, GetAll({{"c", "1"}}, 30, 90)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({set_c, cam, GetAll({{"b", "x"}}, 110, 120)}),
+            Verdict::kLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsCheckAndMutateThatAppliedOnlySomeMutations) {
+  const std::vector<Mutation> mutations = {{"b", "x"}, {"c", "y"}};
+  const Operation cam =
+      CheckAndMutate(CheckType::kValueNotExist, "", mutations, true, 0, 10);
+  EXPECT_EQ(VerdictOf({cam, MultiGet({"b", "c"}, {"x", "y"}, 20, 30)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({cam, MultiGet({"b", "c"}, {"x", std::nullopt}, 20, 30)}),
+            Verdict::kNotLinearizable);
+  // Concurrent with it, a read sees both mutations or neither.
+  EXPECT_EQ(VerdictOf({CheckAndMutate(CheckType::kValueNotExist, "", mutations,
+                                      true, 0, 100),
+                       MultiGet({"b", "c"}, {std::nullopt, "y"}, 20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, CheckAndMutateWhoseCheckFailedChangesNothing) {
+  const std::vector<Mutation> mutations = {{"b", "x"}};
+  const Operation set_a = Set("a", "1", 0, 10);
+  EXPECT_EQ(VerdictOf({set_a,
+                       CheckAndMutate(CheckType::kValueNotExist, "", mutations,
+                                      false, 20, 30),
+                       Get("b", std::nullopt, 40, 50)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({set_a,
+                       CheckAndMutate(CheckType::kValueNotExist, "", mutations,
+                                      false, 20, 30),
+                       Get("b", "x", 40, 50)}),
+            Verdict::kNotLinearizable);
+  // Nor may it claim to have passed.
+  EXPECT_EQ(VerdictOf({set_a, CheckAndMutate(CheckType::kValueNotExist, "",
+                                             mutations, true, 20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, CheckAndMutateAppliesItsMutationsInOrder) {
+  const std::vector<Mutation> set_then_del = {{"b", "x"}, {"b", std::nullopt}};
+  const std::vector<Mutation> del_then_set = {{"b", std::nullopt}, {"b", "y"}};
+  EXPECT_EQ(
+      VerdictOf(
+          {CheckAndMutate(CheckType::kNoCheck, "", set_then_del, true, 0, 10),
+           Get("b", std::nullopt, 20, 30),
+           CheckAndMutate(CheckType::kNoCheck, "", del_then_set, true, 40, 50),
+           Get("b", "y", 60, 70)}),
+      Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({CheckAndMutate(CheckType::kNoCheck, "", set_then_del,
+                                      true, 0, 10),
+                       Get("b", "x", 20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, CheckAndMutateReturnsTheValueItChecked) {
+  const std::vector<Mutation> mutations = {{"a", "2"}};
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10),
+                       ReturningCheckValue(
+                           CheckAndMutate(CheckType::kValueBytesEqual, "1",
+                                          mutations, true, 20, 30),
+                           "1"),
+                       Get("a", "2", 40, 50)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10),
+                       ReturningCheckValue(
+                           CheckAndMutate(CheckType::kValueBytesEqual, "1",
+                                          mutations, true, 20, 30),
+                           std::nullopt)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, UnknownCheckAndMutateThatDeletesMayStillBeNeeded) {
+  // Nobody observed a value it wrote, but only its delete explains the
+  // last read: it must not be taken as never having happened.
+  const std::vector<Mutation> mutations = {{"b", "x"}, {"a", std::nullopt}};
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10),
+                       CheckAndMutate(CheckType::kValueExist, "", mutations,
+                                      false, 20, 30, kUnknown),
+                       Get("a", std::nullopt, 40, 50)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10),
+                       CheckAndMutate(CheckType::kValueNotExist, "", mutations,
+                                      false, 20, 30, kUnknown),
+                       Get("a", std::nullopt, 40, 50)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, WholeHashkeyReadReturnsEveryRowThere) {
+  EXPECT_EQ(
+      VerdictOf({GetAll({}, 0, 10),
+                 MultiSet({{"b", "2"}, {"a", "1"}, {"c", "3"}}, 20, 30),
+                 Del("b", 40, 50), GetAll({{"a", "1"}, {"c", "3"}}, 60, 70)}),
+      Verdict::kLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsWholeHashkeyReadMissingARowThatMustBeThere) {
+  const std::vector<Operation> writes = {
+      MultiSet({{"a", "1"}, {"c", "3"}}, 0, 10), Set("b", "2", 20, 30)};
+  std::vector<Operation> history = writes;
+  history.push_back(GetAll({{"a", "1"}, {"c", "3"}}, 40, 50));
+  CheckReport report = CheckLinearizability(history);
+  EXPECT_EQ(report.verdict, Verdict::kNotLinearizable);
+  EXPECT_THAT(report.explanation,
+              HasSubstr("it did not return sortkey \"b\", but the value is "
+                        "\"2\""));
+  // Concurrent with the set of "b", it may miss it.
+  history = writes;
+  history.push_back(GetAll({{"a", "1"}, {"c", "3"}}, 25, 50));
+  EXPECT_EQ(VerdictOf(history), Verdict::kLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsWholeHashkeyReadOfARowNeverOrNoLongerThere) {
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10),
+                       GetAll({{"a", "1"}, {"z", "1"}}, 20, 30)}),
+            Verdict::kNotLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10), Del("a", 20, 30),
+                       GetAll({{"a", "1"}}, 40, 50)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsWholeHashkeyReadSeeingHalfAMultiSet) {
+  EXPECT_EQ(VerdictOf({MultiSet({{"a", "1"}, {"b", "1"}}, 0, 100),
+                       GetAll({{"b", "1"}}, 10, 90)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, RangeReadAnswersForItsRangeOnly) {
+  const Operation rows = MultiSet({{"a", "1"}, {"c", "3"}, {"e", "5"}}, 0, 10);
+  EXPECT_EQ(VerdictOf({rows, MultiGetRange("b", "e", {{"c", "3"}}, 20, 30),
+                       MultiGetRange("c", "", {{"c", "3"}, {"e", "5"}}, 20, 30),
+                       MultiGetRange("d", "c", {}, 20, 30)}),
+            Verdict::kLinearizable);
+  // Missing a row inside the range, or returning one outside it.
+  EXPECT_EQ(VerdictOf({rows, MultiGetRange("c", "", {{"c", "3"}}, 20, 30)}),
+            Verdict::kNotLinearizable);
+  EXPECT_EQ(VerdictOf({rows, MultiGetRange("b", "e", {{"c", "3"}, {"e", "5"}},
+                                           20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, IncompleteRangeReadSaysNothingPastItsLastRow) {
+  const Operation rows = MultiSet({{"a", "1"}, {"b", "2"}, {"c", "3"}}, 0, 10);
+  EXPECT_EQ(VerdictOf({rows,
+                       MultiGetRange("", "", {{"a", "1"}}, 20, 30,
+                                     /*incomplete=*/true),
+                       MultiGetRange("b", "", {}, 20, 30, true)}),
+            Verdict::kLinearizable);
+  // Its rows are still the first of the range, and complete up to the last.
+  EXPECT_EQ(
+      VerdictOf({rows, MultiGetRange("", "", {{"b", "2"}}, 20, 30, true)}),
+      Verdict::kNotLinearizable);
+  EXPECT_EQ(VerdictOf({rows, MultiGetRange("", "", {{"a", "1"}, {"c", "3"}}, 20,
+                                           30, true)}),
+            Verdict::kNotLinearizable);
+  // Complete, the same rows are wrong.
+  EXPECT_EQ(VerdictOf({rows, MultiGetRange("", "", {{"a", "1"}}, 20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsRangeReadWithRowsOutOfOrder) {
+  CheckReport report =
+      CheckLinearizability({MultiSet({{"a", "1"}, {"b", "2"}}, 0, 10),
+                            GetAll({{"b", "2"}, {"a", "1"}}, 20, 30)});
+  EXPECT_EQ(report.verdict, Verdict::kNotLinearizable);
+  EXPECT_THAT(report.explanation,
+              HasSubstr("it returned sortkey \"a\" after \"b\""));
+}
+
+TEST(LinearizabilityTest, SortkeyCountCountsTheRowsThere) {
+  EXPECT_EQ(VerdictOf({SortkeyCount(0, 0, 10),
+                       MultiSet({{"a", "1"}, {"b", "2"}}, 20, 30),
+                       SortkeyCount(2, 40, 50), Set("a", "3", 60, 70),
+                       SortkeyCount(2, 80, 90), Del("b", 100, 110),
+                       Del("z", 100, 110), SortkeyCount(1, 120, 130)}),
+            Verdict::kLinearizable);
+  // Concurrent with a set of a new row, either count.
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 100), SortkeyCount(0, 10, 20),
+                       SortkeyCount(1, 30, 40)}),
+            Verdict::kLinearizable);
+}
+
+TEST(LinearizabilityTest, RejectsSortkeyCountThatCountsADeletedRow) {
+  EXPECT_EQ(VerdictOf({MultiSet({{"a", "1"}, {"b", "2"}}, 0, 10),
+                       Del("a", 20, 30), SortkeyCount(2, 40, 50)}),
+            Verdict::kNotLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 100), SortkeyCount(1, 10, 20),
+                       SortkeyCount(0, 30, 40)}),
+            Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, UnobservedUnknownWriteThatACountNeedsStillCounts) {
+  EXPECT_EQ(
+      VerdictOf({Set("a", "u", 0, 10, kUnknown), SortkeyCount(1, 20, 30)}),
+      Verdict::kLinearizable);
+  EXPECT_EQ(
+      VerdictOf({Set("a", "u", 0, 10, kUnknown), SortkeyCount(2, 20, 30)}),
+      Verdict::kNotLinearizable);
+}
+
+TEST(LinearizabilityTest, ExistSeesWhetherTheRowIsThere) {
+  EXPECT_EQ(VerdictOf({Exist("a", false, 0, 10), Set("a", "", 20, 30),
+                       Exist("a", true, 40, 50), Del("a", 60, 70),
+                       Exist("a", false, 80, 90)}),
+            Verdict::kLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10), Del("a", 20, 30),
+                       Exist("a", true, 40, 50)}),
+            Verdict::kNotLinearizable);
+  EXPECT_EQ(VerdictOf({Set("a", "1", 0, 10), Exist("a", false, 20, 30)}),
+            Verdict::kNotLinearizable);
+}
+
+// ---------------------------------------------------------------------------
 // The time budget.
 
 // Thirty writes of different values, all concurrent, then a read of a value
@@ -490,11 +769,29 @@ void Perturb(std::mt19937_64& rng, std::vector<Operation>* history) {
       op.new_value += static_cast<int64_t>(rng() % 3) - 1;
       break;
     case OpKind::kCheckAndSet:
+    case OpKind::kCheckAndMutate:
       if (op.return_check_value && rng() % 2 == 0) {
         op.check_value = kReads[rng() % 4];
       } else {
         op.check_succeeded = !op.check_succeeded;
       }
+      break;
+    case OpKind::kMultiGetRange:
+      if (!op.read.empty() && rng() % 3 == 0) {
+        op.read[rng() % op.read.size()] = kReads[1 + rng() % 3];
+      } else if (!op.read.empty() && rng() % 2 == 0) {
+        const size_t row = rng() % op.read.size();
+        op.read.erase(op.read.begin() + row);
+        op.read_sortkeys.erase(op.read_sortkeys.begin() + row);
+      } else {
+        op.incomplete = !op.incomplete;
+      }
+      break;
+    case OpKind::kSortkeyCount:
+      op.count += rng() % 2 == 0 ? 1 : -1;
+      break;
+    case OpKind::kExist:
+      op.exists = !op.exists;
       break;
     default:
       op.result = kUnknown;

@@ -1,7 +1,9 @@
 // A simulated client of the key-value service: it issues one operation at a
-// time (get, set, del, incr, check_and_set, multi_get, multi_set, multi_del)
-// on a small key space, waits for the answer or gives up at a timeout, and
-// records each operation in a history for the linearizability checker.
+// time (get, set, del, incr, check_and_set, check_and_mutate, multi_get by
+// sort keys, of a whole hash key or of a sort-key range, multi_set,
+// multi_del, sortkey_count, exist) on a small key space, waits for the
+// answer or gives up at a timeout, and records each operation in a history
+// for the linearizability checker.
 //
 // Written values are unique (client id and sequence number), which keeps the
 // checker's search small. Clients run without clock drift, so the times they
@@ -76,6 +78,13 @@ class KvClient final : public Service {
   void Send(NodeId to, const proto::DataRequest& request);
   void Complete(absl::StatusOr<proto::DataResponse> response);
   proto::DataRequest MakeRequest(checkers::Operation* op);
+  void MakeCheckAndMutate(checkers::Operation* op, proto::DataRequest* request);
+  void MakeMultiGetRange(checkers::Operation* op, proto::DataRequest* request);
+  std::string RandomSortKey();
+  // Unique: the client id and the operation's sequence number.
+  std::string FreshValue() const;
+  // The checks the workload uses: not exist, exist, bytes equal.
+  int32_t RandomCheckType();
 
   ProcessEnv env_;
   const int64_t client_id_;
@@ -92,7 +101,8 @@ class KvClient final : public Service {
   int64_t sequence_ = 0;
   std::optional<checkers::Operation> in_flight_;
   TimerId think_timer_ = kNoTimer;
-  // Values this client has seen, as check_and_set operands.
+  // Values this client has seen, as check_and_set and check_and_mutate
+  // operands.
   std::vector<std::string> seen_;
 };
 

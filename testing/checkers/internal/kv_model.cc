@@ -15,6 +15,15 @@ std::string Quote(const std::string& bytes) {
   return absl::StrCat("\"", absl::CHexEscape(bytes), "\"");
 }
 
+bool InRange(const std::string& sortkey, const Operation& op) {
+  return sortkey >= op.start_sortkey && (op.stop_sortkey.empty() || sortkey < op.stop_sortkey);
+}
+
+std::string DescribeRange(const Operation& op) {
+  return absl::StrCat("[", Quote(op.start_sortkey), ", ",
+                      op.stop_sortkey.empty() ? "end" : Quote(op.stop_sortkey), ")");
+}
+
 }  // namespace
 
 KvModel::KvModel(const std::vector<const Operation*>& ops) {
@@ -22,19 +31,57 @@ KvModel::KvModel(const std::vector<const Operation*>& ops) {
   for (const Operation* op : ops) {
     CompiledOp c;
     c.op = op;
-    for (const std::string& sortkey : op->sortkeys) c.keys.push_back(KeyNumber(sortkey));
+    const std::vector<std::string>& keys =
+        op->kind == OpKind::kMultiGetRange ? op->read_sortkeys : op->sortkeys;
+    for (const std::string& sortkey : keys) c.keys.push_back(KeyNumber(sortkey));
     for (const std::string& value : op->values) c.values.push_back(ValueNumber(value));
     for (const auto& value : op->read) c.values.push_back(ValueNumber(value));
-    if (op->kind == OpKind::kCheckAndSet) {
+    for (const auto& value : op->mutate_values) c.values.push_back(ValueNumber(value));
+    if (op->kind == OpKind::kCheckAndSet || op->kind == OpKind::kCheckAndMutate) {
       c.check_key = KeyNumber(op->check_sortkey);
-      c.set_key = KeyNumber(op->set_sortkey);
-      c.set_value = ValueNumber(op->set_value);
       c.check_value = ValueNumber(op->check_value);
     }
-    SetReadsAndWrites(&c);
+    if (op->kind == OpKind::kCheckAndSet) {
+      c.set_key = KeyNumber(op->set_sortkey);
+      c.set_value = ValueNumber(op->set_value);
+    }
     ops_.push_back(std::move(c));
   }
+  for (CompiledOp& c : ops_) {
+    CompileRange(&c);
+    SetReadsAndWrites(&c);
+  }
   state_.assign(sortkeys_.size(), kAbsent);
+}
+
+void KvModel::CompileRange(CompiledOp* c) const {
+  const Operation& op = *c->op;
+  if (op.kind != OpKind::kMultiGetRange || op.result != OpResult::kOk) return;
+  for (size_t i = 0; i < op.read_sortkeys.size(); ++i) {
+    if (!InRange(op.read_sortkeys[i], op)) {
+      c->bad_rows =
+          absl::StrCat("it returned sortkey ", Quote(op.read_sortkeys[i]), ", outside its range");
+      return;
+    }
+    if (i > 0 && op.read_sortkeys[i] <= op.read_sortkeys[i - 1]) {
+      c->bad_rows = absl::StrCat("it returned sortkey ", Quote(op.read_sortkeys[i]), " after ",
+                                 Quote(op.read_sortkeys[i - 1]));
+      return;
+    }
+  }
+  for (size_t key = 0; key < sortkeys_.size(); ++key) {
+    const std::string& sortkey = sortkeys_[key];
+    if (!InRange(sortkey, op)) continue;
+    int32_t value = kAbsent;
+    if (op.incomplete && (op.read_sortkeys.empty() || sortkey > op.read_sortkeys.back())) {
+      value = kUnchecked;
+    }
+    auto it = std::lower_bound(op.read_sortkeys.begin(), op.read_sortkeys.end(), sortkey);
+    if (it != op.read_sortkeys.end() && *it == sortkey) {
+      value = c->values[it - op.read_sortkeys.begin()];
+    }
+    if (value != kUnchecked) c->expected.emplace_back(static_cast<int32_t>(key), value);
+  }
 }
 
 int32_t KvModel::KeyNumber(const std::string& sortkey) {
@@ -56,11 +103,20 @@ int32_t KvModel::ValueNumber(const std::optional<std::string>& value) {
   return value.has_value() ? ValueNumber(*value) : kAbsent;
 }
 
-void KvModel::SetReadsAndWrites(CompiledOp* c) {
+void KvModel::SetReadsAndWrites(CompiledOp* c) const {
   switch (c->op->kind) {
     case OpKind::kGet:
     case OpKind::kMultiGet:
+    case OpKind::kExist:
       c->reads = c->keys;
+      break;
+    case OpKind::kMultiGetRange:
+      for (const auto& [key, value] : c->expected) c->reads.push_back(key);
+      break;
+    case OpKind::kSortkeyCount:
+      for (size_t key = 0; key < sortkeys_.size(); ++key) {
+        c->reads.push_back(static_cast<int32_t>(key));
+      }
       break;
     case OpKind::kSet:
     case OpKind::kMultiSet:
@@ -75,6 +131,10 @@ void KvModel::SetReadsAndWrites(CompiledOp* c) {
       c->reads = {c->check_key};
       c->writes = {c->set_key};
       break;
+    case OpKind::kCheckAndMutate:
+      c->reads = {c->check_key};
+      c->writes = c->keys;
+      break;
   }
   for (std::vector<int32_t>* keys : {&c->reads, &c->writes}) {
     std::sort(keys->begin(), keys->end());
@@ -84,6 +144,7 @@ void KvModel::SetReadsAndWrites(CompiledOp* c) {
 
 void KvModel::Write(int32_t key, int32_t value) {
   undo_log_.emplace_back(key, state_[key]);
+  present_ += (value != kAbsent) - (state_[key] != kAbsent);
   state_[key] = value;
 }
 
@@ -94,7 +155,9 @@ void KvModel::Undo() {
   // Newest first, so a sortkey written twice by one multi_set gets back
   // the value it had before the operation.
   while (undo_log_.size() > begin) {
-    state_[undo_log_.back().first] = undo_log_.back().second;
+    const auto [key, value] = undo_log_.back();
+    present_ += (value != kAbsent) - (state_[key] != kAbsent);
+    state_[key] = value;
     undo_log_.pop_back();
   }
 }
@@ -106,6 +169,18 @@ bool KvModel::Apply(int op, std::string* why) {
     case OpKind::kGet:
     case OpKind::kMultiGet:
       if (!ApplyRead(c, ok, why)) return false;
+      undo_frames_.push_back(undo_log_.size());
+      return true;
+    case OpKind::kMultiGetRange:
+      if (!ApplyRangeRead(c, ok, why)) return false;
+      undo_frames_.push_back(undo_log_.size());
+      return true;
+    case OpKind::kSortkeyCount:
+      if (!ApplyCount(c, ok, why)) return false;
+      undo_frames_.push_back(undo_log_.size());
+      return true;
+    case OpKind::kExist:
+      if (!ApplyExist(c, ok, why)) return false;
       undo_frames_.push_back(undo_log_.size());
       return true;
     case OpKind::kSet:
@@ -121,7 +196,8 @@ bool KvModel::Apply(int op, std::string* why) {
     case OpKind::kIncr:
       return ApplyIncr(c, ok, why);
     case OpKind::kCheckAndSet:
-      return ApplyCheckAndSet(c, ok, why);
+    case OpKind::kCheckAndMutate:
+      return ApplyCheck(c, ok, why);
   }
   PEGASUS_CHECK(false) << "unknown operation kind " << static_cast<int>(c.op->kind);
   return false;
@@ -139,6 +215,43 @@ bool KvModel::ApplyRead(const CompiledOp& c, bool ok, std::string* why) const {
     return false;
   }
   return true;
+}
+
+bool KvModel::ApplyRangeRead(const CompiledOp& c, bool ok, std::string* why) const {
+  if (!ok) return true;
+  std::string mismatch = c.bad_rows;
+  for (size_t i = 0; i < c.expected.size() && mismatch.empty(); ++i) {
+    const auto [key, value] = c.expected[i];
+    if (state_[key] == value) continue;
+    mismatch = value == kAbsent ? "it did not return sortkey "
+                                : absl::StrCat("it read ", Describe(value), " at sortkey ");
+    absl::StrAppend(&mismatch, Quote(sortkeys_[key]), ", but the value is ", Describe(state_[key]));
+  }
+  if (mismatch.empty()) return true;
+  if (why != nullptr) {
+    *why = absl::StrCat("multi_get_range ", DescribeRange(*c.op),
+                        c.op->incomplete ? " (incomplete): " : ": ", mismatch);
+  }
+  return false;
+}
+
+bool KvModel::ApplyCount(const CompiledOp& c, bool ok, std::string* why) const {
+  if (!ok || c.op->count == present_) return true;
+  if (why != nullptr) {
+    *why = absl::StrCat("sortkey_count returned ", c.op->count, ", but ", present_,
+                        " sortkeys have a value");
+  }
+  return false;
+}
+
+bool KvModel::ApplyExist(const CompiledOp& c, bool ok, std::string* why) const {
+  const int32_t current = state_[c.keys[0]];
+  if (!ok || c.op->exists == (current != kAbsent)) return true;
+  if (why != nullptr) {
+    *why = absl::StrCat("exist returned ", c.op->exists ? "true" : "false", " at sortkey ",
+                        Quote(c.op->sortkeys[0]), ", but the value is ", Describe(current));
+  }
+  return false;
 }
 
 bool KvModel::ApplyIncr(const CompiledOp& c, bool ok, std::string* why) {
@@ -171,7 +284,7 @@ bool KvModel::ApplyIncr(const CompiledOp& c, bool ok, std::string* why) {
   return true;
 }
 
-bool KvModel::ApplyCheckAndSet(const CompiledOp& c, bool ok, std::string* why) {
+bool KvModel::ApplyCheck(const CompiledOp& c, bool ok, std::string* why) {
   const Operation& op = *c.op;
   const int32_t current = state_[c.check_key];
   const std::string_view value =
@@ -190,13 +303,19 @@ bool KvModel::ApplyCheckAndSet(const CompiledOp& c, bool ok, std::string* why) {
   }
   if (!mismatch.empty()) {
     if (why != nullptr) {
-      *why = absl::StrCat("check_and_set: ", mismatch, Describe(current), " (check type ",
+      *why = absl::StrCat(OpKindName(op.kind), ": ", mismatch, Describe(current), " (check type ",
                           op.check_type, ", operand ", Quote(op.check_operand), ")");
     }
     return false;
   }
   undo_frames_.push_back(undo_log_.size());
-  if (result == CheckResult::kPassed) Write(c.set_key, c.set_value);
+  if (result != CheckResult::kPassed) return true;
+  if (op.kind == OpKind::kCheckAndSet) {
+    Write(c.set_key, c.set_value);
+    return true;
+  }
+  // In order: a later mutation of the same sortkey wins.
+  for (size_t i = 0; i < c.keys.size(); ++i) Write(c.keys[i], c.values[i]);
   return true;
 }
 

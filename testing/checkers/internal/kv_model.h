@@ -4,8 +4,11 @@
 //
 // Sortkeys and values are numbered once (every sortkey an operation names,
 // every value it writes or reads), so the state is a small array of value
-// numbers, an apply or undo touches only the sortkeys the operation names,
-// and two states are equal exactly when their arrays are.
+// numbers, an apply or undo touches only the sortkeys the operation names
+// (a multi_get_range, those in its range; a sortkey_count, a running count
+// of the sortkeys with a value), and two states are equal exactly when their
+// arrays are. A sortkey no operation names is always absent, so a read of a
+// range or the count of rows need only look at the numbered sortkeys.
 //
 // Thread-compatible: one search owns one model.
 
@@ -52,8 +55,9 @@ class KvModel {
   const std::vector<int32_t>& Writes(int op) const { return ops_[op].writes; }
 
   // Whether `op` writes without reading anything: set, multi_set, del,
-  // multi_del.
-  bool IsBlindWrite(int op) const { return ops_[op].reads.empty(); }
+  // multi_del (not a read whose outputs depend on no sortkey, such as a
+  // multi_get_range over a range no operation names).
+  bool IsBlindWrite(int op) const { return ops_[op].reads.empty() && !ops_[op].writes.empty(); }
 
   // Appends the state's exact encoding: equal encodings, equal states.
   void AppendStateKey(std::string* key) const;
@@ -63,20 +67,33 @@ class KvModel {
 
  private:
   static constexpr int32_t kAbsent = -1;
+  // A sortkey an incomplete multi_get_range says nothing about.
+  static constexpr int32_t kUnchecked = -2;
 
   struct CompiledOp {
     const Operation* op = nullptr;
-    std::vector<int32_t> keys;    // Sortkey numbers, aligned with op->sortkeys.
-    std::vector<int32_t> values;  // Written (sets) or read (gets) values.
-    int32_t check_key = 0;        // kCheckAndSet.
+    // Sortkey numbers, aligned with op->sortkeys (op->read_sortkeys for
+    // kMultiGetRange).
+    std::vector<int32_t> keys;
+    // Written (sets), read (gets) or mutated to (kCheckAndMutate; kAbsent
+    // deletes) values, aligned with keys.
+    std::vector<int32_t> values;
+    int32_t check_key = 0;  // kCheckAndSet, kCheckAndMutate.
     int32_t set_key = 0;
     int32_t set_value = 0;
     int32_t check_value = kAbsent;
+    // kMultiGetRange, when ok: every sortkey in the range with the value it
+    // must have (kAbsent when not returned, or kUnchecked); and why the rows
+    // returned cannot be right whatever the state, if they cannot.
+    std::vector<std::pair<int32_t, int32_t>> expected;
+    std::string bad_rows;
     std::vector<int32_t> reads;
     std::vector<int32_t> writes;
   };
 
-  static void SetReadsAndWrites(CompiledOp* c);
+  // The parts that need every sortkey numbered first.
+  void CompileRange(CompiledOp* c) const;
+  void SetReadsAndWrites(CompiledOp* c) const;
   int32_t KeyNumber(const std::string& sortkey);
   int32_t ValueNumber(const std::string& value);
   int32_t ValueNumber(const std::optional<std::string>& value);  // Or kAbsent.
@@ -84,8 +101,12 @@ class KvModel {
   std::string Describe(int32_t value) const;
 
   bool ApplyRead(const CompiledOp& c, bool ok, std::string* why) const;
+  bool ApplyRangeRead(const CompiledOp& c, bool ok, std::string* why) const;
+  bool ApplyCount(const CompiledOp& c, bool ok, std::string* why) const;
+  bool ApplyExist(const CompiledOp& c, bool ok, std::string* why) const;
   bool ApplyIncr(const CompiledOp& c, bool ok, std::string* why);
-  bool ApplyCheckAndSet(const CompiledOp& c, bool ok, std::string* why);
+  // check_and_set and check_and_mutate.
+  bool ApplyCheck(const CompiledOp& c, bool ok, std::string* why);
 
   std::vector<CompiledOp> ops_;
   std::vector<std::string> sortkeys_;  // By number.
@@ -97,6 +118,7 @@ class KvModel {
   std::unordered_map<std::string, int32_t> value_numbers_;
 
   std::vector<int32_t> state_;  // Value number per sortkey number.
+  int64_t present_ = 0;         // Sortkeys with a value.
   // (sortkey number, value before) per write, and where each applied
   // operation's writes begin.
   std::vector<std::pair<int32_t, int32_t>> undo_log_;

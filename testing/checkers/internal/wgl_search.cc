@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,12 +27,24 @@ std::string Arguments(const Operation& op) {
   for (const std::string& value : op.values) add(value);
   out += ';';
   add(std::to_string(op.increment));
-  if (op.kind == OpKind::kCheckAndSet) {
+  if (op.kind == OpKind::kCheckAndSet || op.kind == OpKind::kCheckAndMutate) {
     add(op.check_sortkey);
     add(std::to_string(op.check_type));
     add(op.check_operand);
     add(op.set_sortkey);
     add(op.set_value);
+    out += ';';
+    for (const std::optional<std::string>& value : op.mutate_values) {
+      if (value.has_value()) {
+        add(*value);
+      } else {
+        out += '-';
+      }
+    }
+  }
+  if (op.kind == OpKind::kMultiGetRange) {
+    add(op.start_sortkey);
+    add(op.stop_sortkey);
   }
   return out;
 }
