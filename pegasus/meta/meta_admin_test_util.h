@@ -204,16 +204,6 @@ inline void ExpectRefused(MetaHarness& h, const proto::AdminRequest& request,
   EXPECT_EQ(Listed(h, true), tables);
 }
 
-// The proposals of `type` sent so far, as (destination, proposal).
-inline std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
-    const MetaHarness& h, proto::ConfigType type) {
-  std::vector<std::pair<NodeId, proto::ConfigProposal>> out;
-  for (const auto& [to, proposal] : h.Proposals()) {
-    if (proposal.type() == type) out.emplace_back(to, proposal);
-  }
-  return out;
-}
-
 // Creates `name` and heals it on `nodes` (which beacon throughout): every
 // partition has a primary and `replicas` members. Returns its id.
 inline int32_t MakeHealedTable(MetaHarness& h, const std::string& name,

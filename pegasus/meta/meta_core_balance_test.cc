@@ -62,15 +62,6 @@ proto::AdminRequest SetLevel(proto::MetaLevel level) {
   return request;
 }
 
-std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
-    const MetaHarness& h, proto::ConfigType type) {
-  std::vector<std::pair<NodeId, proto::ConfigProposal>> out;
-  for (const auto& [to, proposal] : h.Proposals()) {
-    if (proposal.type() == type) out.emplace_back(to, proposal);
-  }
-  return out;
-}
-
 class MetaCoreBalanceTest : public ::testing::Test {
  protected:
   // A meta server at `level` with table t1 (`partitions` partitions of 3

@@ -27,16 +27,6 @@ proto::ReplicaReport Report(Gpid gpid, int64_t ballot) {
   return report;
 }
 
-// The proposals of `type` sent so far, as (destination, proposal).
-std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
-    const MetaHarness& h, proto::ConfigType type) {
-  std::vector<std::pair<NodeId, proto::ConfigProposal>> out;
-  for (const auto& [to, proposal] : h.Proposals()) {
-    if (proposal.type() == type) out.emplace_back(to, proposal);
-  }
-  return out;
-}
-
 class MetaCoreCureTest : public ::testing::Test {
  protected:
   explicit MetaCoreCureTest(const MetaOptions& options = NeverFreeze())

@@ -294,6 +294,16 @@ inline proto::ConfigUpdateRequest MakeUpdate(
   return request;
 }
 
+// The proposals of `type` sent so far, as (destination, proposal).
+inline std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
+    const MetaHarness& h, proto::ConfigType type) {
+  std::vector<std::pair<NodeId, proto::ConfigProposal>> out;
+  for (const auto& [to, proposal] : h.Proposals()) {
+    if (proposal.type() == type) out.emplace_back(to, proposal);
+  }
+  return out;
+}
+
 // Plays the primaries' part for the proposals sent so far (and clears
 // them): each CONFIG_ADD_SECONDARY for the current ballot is answered with
 // an UPGRADE_TO_SECONDARY request, as a primary does once its learner has
