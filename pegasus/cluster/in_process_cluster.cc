@@ -7,7 +7,6 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "pegasus/base/check.h"
 #include "pegasus/base/random.h"
 #include "pegasus/base/status.h"
@@ -261,10 +260,10 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(
       client_id, state->network, state->cuts, state->NextSeed());
   ClientOptions client = state->options.client;
   client.meta = MetaNode();
-  state->client->client = Client::Create(
-      {RealClock(), state->client->base.pool.Strand(0),
-       &state->client->base.transport, &state->client->base.rng},
-      client);
+  state->client->client =
+      Client::Create({RealClock(), state->client->base.pool.Strand(0),
+                      &state->client->base.transport, &state->client->base.rng},
+                     client);
   return std::unique_ptr<InProcessCluster>(
       new InProcessCluster(std::move(state)));
 }
@@ -284,26 +283,63 @@ int InProcessCluster::replica_servers() const {
   return state_->options.replica_servers;
 }
 
-absl::Status InProcessCluster::WaitHealthy(absl::Duration timeout) {
-  Clock* clock = RealClock();
-  const int64_t deadline =
-      clock->MonotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  SyncClient admin = sync_client();
+namespace {
+
+// Asks the meta server for the cluster's health every 20 ms on the
+// client's strand (a timer, not a sleeping thread) until every partition is
+// healthy or the deadline passes, then answers once.
+struct HealthPoll : std::enable_shared_from_this<HealthPoll> {
+  Client* client = nullptr;
+  Executor* strand = nullptr;
+  Clock* clock = nullptr;
+  int64_t deadline_ns = 0;
   std::string last = "no answer yet";
-  while (clock->MonotonicNowNs() < deadline) {
-    absl::StatusOr<proto::ClusterInfoResponse> info =
-        admin.ClusterInfo(OpOptions{.timeout_ns = 1'000'000'000});
+  absl::AnyInvocable<void(absl::Status)> done;
+
+  void Ask() {
+    client->ClusterInfo(
+        [self = shared_from_this()](
+            absl::StatusOr<proto::ClusterInfoResponse> info) {
+          self->OnInfo(std::move(info));
+        },
+        OpOptions{.timeout_ns = 1'000'000'000});
+  }
+
+  void OnInfo(absl::StatusOr<proto::ClusterInfoResponse> info) {
     if (info.ok() && info->healthy_partitions() > 0 &&
         info->writable_ill_partitions() == 0 &&
         info->unwritable_partitions() == 0 &&
         info->unreadable_partitions() == 0 && info->dead_partitions() == 0) {
-      return absl::OkStatus();
+      return done(absl::OkStatus());
     }
     last = info.ok() ? info->ShortDebugString() : info.status().ToString();
-    absl::SleepFor(absl::Milliseconds(20));
+    if (clock->MonotonicNowNs() >= deadline_ns) {
+      return done(PegasusError(ErrorCode::kTimeout,
+                               "the cluster is not healthy yet: " + last));
+    }
+    strand->ScheduleAfter(20'000'000,
+                          [self = shared_from_this()] { self->Ask(); });
   }
-  return PegasusError(ErrorCode::kTimeout,
-                      "the cluster is not healthy yet: " + last);
+};
+
+}  // namespace
+
+absl::Status InProcessCluster::WaitHealthy(absl::Duration timeout) {
+  auto poll = std::make_shared<HealthPoll>();
+  poll->client = &client();
+  poll->strand = state_->client->base.pool.Strand(0);
+  poll->clock = RealClock();
+  poll->deadline_ns =
+      poll->clock->MonotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
+  absl::Notification answered;
+  absl::Status result;
+  poll->done = [&](absl::Status status) {
+    result = std::move(status);
+    answered.Notify();
+  };
+  poll->strand->Post([poll] { poll->Ask(); });
+  answered.WaitForNotification();
+  return result;
 }
 
 void InProcessCluster::KillServer(int i) { state_->servers.at(i).reset(); }

@@ -113,9 +113,6 @@ ALLOWED = {
     "pegasus/runtime/in_process_transport.cc": (
         "InProcessNetwork: a production Transport; identifies the thread "
         "inside a receiver (std::this_thread::get_id)", None),
-    "pegasus/cluster/in_process_cluster.cc": (
-        "InProcessCluster::WaitHealthy: the host's own thread polls the "
-        "meta server between pauses", {"absl::SleepFor"}),
     "pegasus/storage/rocksdb/rocksdb_engine_test.cc": (
         "tests the real RocksDB engine, whose flushes run on RocksDB's own "
         "background threads: the test polls for one with a deadline",
