@@ -66,10 +66,29 @@ absl::StatusOr<std::unique_ptr<MetaServer>> MetaServer::Start(
   return server;
 }
 
-ReplyToken MetaServer::Hold(RpcEndpoint::Responder responder) {
+ReplyToken MetaServer::Hold(Reply reply) {
   const ReplyToken token = next_token_++;
-  responders_.emplace(token, std::move(responder));
+  responders_.emplace(token, std::move(reply));
   return token;
+}
+
+ReplyToken MetaServer::Hold(RpcEndpoint::Responder responder) {
+  return Hold(
+      Reply([responder = std::move(responder)](std::string payload) mutable {
+        responder.Reply(std::move(payload));
+      }));
+}
+
+void MetaServer::Admin(const proto::AdminRequest& request, AdminDone done) {
+  const ReplyToken token =
+      Hold(Reply([done = std::move(done)](std::string payload) mutable {
+        proto::AdminResponse response;
+        // The core's own answer: it always parses.
+        PEGASUS_CHECK(response.ParseFromString(payload));
+        done(std::move(response));
+      }));
+  core_->OnAdmin(NodeId{}, request, token, now_ns(), wall_now_s());
+  Drain();
 }
 
 void MetaServer::RegisterHandlers() {
@@ -133,8 +152,9 @@ void MetaServer::Drain() {
     }
     auto it = responders_.find(out.reply_token);
     if (it == responders_.end()) continue;
-    it->second.Reply(std::move(payload));
+    Reply reply = std::move(it->second);
     responders_.erase(it);
+    reply(std::move(payload));
   }
   for (StoreWrite& write : ready.writes) {
     options_.store->Write(

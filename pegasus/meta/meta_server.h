@@ -26,8 +26,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "pegasus/base/random.h"
 #include "pegasus/meta/meta_core.h"
@@ -68,10 +70,19 @@ class MetaServer {
   NodeId self() const { return rpc_.self(); }
   const MetaCore& core() const { return *core_; }
 
+  // An operator's admin request made in the meta server's own process (as
+  // a shell on the meta host would, without the network): answered as the
+  // admin RPC is, once its store writes are durable. Call on env.executor;
+  // `done` runs there.
+  using AdminDone = absl::AnyInvocable<void(proto::AdminResponse)>;
+  void Admin(const proto::AdminRequest& request, AdminDone done);
+
  private:
   explicit MetaServer(const MetaServerOptions& options);
   void RegisterHandlers();
-  // Keeps a responder until the core answers under the token returned.
+  // Keeps a reply callback until the core answers under the token returned.
+  using Reply = absl::AnyInvocable<void(std::string payload)>;
+  ReplyToken Hold(Reply reply);
   ReplyToken Hold(RpcEndpoint::Responder responder);
   // Sends and persists what the core produced.
   void Drain();
@@ -84,7 +95,7 @@ class MetaServer {
   const MetaServerOptions options_;
   RpcEndpoint rpc_;
   std::unique_ptr<MetaCore> core_;
-  std::map<ReplyToken, RpcEndpoint::Responder> responders_;
+  std::map<ReplyToken, Reply> responders_;
   ReplyToken next_token_ = 1;
   TimerId tick_timer_ = kNoTimer;
   // Outlives the server: store completions check it before touching it.

@@ -49,6 +49,10 @@ class MetaService final : public Service {
       const ProcessEnv& env, const MetaServiceOptions& options);
 
   const MetaCore& core() const { return server_->core(); }
+  // An operator's admin request on the meta host (MetaServer::Admin).
+  void Admin(const proto::AdminRequest& request, MetaServer::AdminDone done) {
+    server_->Admin(request, std::move(done));
+  }
 
  private:
   MetaService() = default;

@@ -22,6 +22,7 @@ const std::vector<FaultKind>& AllFaultKinds() {
       FaultKind::kDiskErrors,
       FaultKind::kTornWrites,
       FaultKind::kClockDrift,
+      FaultKind::kDropRecall,
       FaultKind::kBitFlip,
   };
   return kinds;
@@ -57,6 +58,8 @@ const char* FaultKindName(FaultKind kind) {
       return "torn_writes";
     case FaultKind::kClockDrift:
       return "clock_drift";
+    case FaultKind::kDropRecall:
+      return "drop_recall";
     case FaultKind::kBitFlip:
       return "bitflip";
   }
@@ -113,7 +116,10 @@ FaultPlan DrawFaultPlan(const FaultSelection& selection, bool meta_servers,
   FaultPlan plan;
   for (FaultKind kind : AllFaultKinds()) {
     if (!selection.kinds.contains(kind)) continue;
-    if (kind == FaultKind::kPartitionMeta && !meta_servers) continue;
+    if ((kind == FaultKind::kPartitionMeta || kind == FaultKind::kDropRecall) &&
+        !meta_servers) {
+      continue;
+    }
     if (selection.swarm && !random.Bernoulli(0.5)) continue;
     plan.enabled.insert(kind);
   }

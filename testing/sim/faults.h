@@ -23,6 +23,8 @@
 //   torn_writes      a crash may leave part of the last unsynced write
 //   clock_drift      each process's clock runs fast or slow within
 //                    max_clock_drift, and wall clocks are offset
+//   drop_recall      an operator drops the table, and recalls it a while
+//                    later (runs that have meta servers)
 //   bitflip          a bit of synced data flips while a server is down
 //                    (never drawn by swarm: a single copy cannot survive it)
 
@@ -56,6 +58,7 @@ enum class FaultKind {
   kDiskErrors,
   kTornWrites,
   kClockDrift,
+  kDropRecall,
   kBitFlip,
 };
 
@@ -90,7 +93,8 @@ struct FaultPlan {
   std::string Describe() const;
 };
 
-// Draws a seed's plan. `meta_servers`: whether partition_meta can apply.
+// Draws a seed's plan. `meta_servers`: whether partition_meta and
+// drop_recall can apply.
 FaultPlan DrawFaultPlan(const FaultSelection& selection, bool meta_servers,
                         Random& random);
 

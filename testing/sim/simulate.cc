@@ -99,6 +99,7 @@ struct Totals {
   // The meta server's balancer moves (cluster only).
   uint64_t moves_finished = 0;
   uint64_t moves_abandoned = 0;
+  uint64_t recalls = 0;
   double simulated_s = 0;
   double wall_s = 0;
 };
@@ -150,16 +151,18 @@ bool RunSeed(const SimulationOptions& base, uint64_t seed, bool many,
   ok ? ++totals->passed : ++totals->failed;
   totals->moves_finished += result.meta_stats.moves_finished;
   totals->moves_abandoned += result.meta_stats.moves_abandoned;
+  totals->recalls += result.tables_recalled;
   if (ok && absl::GetFlag(FLAGS_quiet)) return ok;
   std::cout << absl::StrFormat(
                    "%sseed=%d digest=%016x events=%d sim=%.1fs wall=%.3fs "
                    "speed=%.0fx ops=%d/%d/%d crashes=%d moves=%d/%d "
-                   "faults=%s %s",
+                   "recalls=%d faults=%s %s",
                    ok ? "" : "FAIL ", seed, result.digest, result.events,
                    simulated_s, wall_s, simulated_s / wall_s, result.ops_ok,
                    result.ops_failed, result.ops_unknown, result.crashes,
                    result.meta_stats.moves_finished,
-                   result.meta_stats.moves_started, result.faults,
+                   result.meta_stats.moves_started, result.tables_recalled,
+                   result.faults,
                    checkers::VerdictName(result.linearizability.verdict))
             << "\n";
   for (const std::string& note : result.notes) {
@@ -274,12 +277,12 @@ int Main(int argc, char** argv) {
   std::cout << absl::StrFormat(
       "%d seeds: %d passed, %d failed; %.1f simulated s in %.1f wall s, "
       "%.0fx per job, %.0fx overall; balancer moves %d finished, %d "
-      "abandoned\n",
+      "abandoned; tables dropped and recalled %d times\n",
       totals.passed + totals.failed, totals.passed, totals.failed,
       totals.simulated_s, elapsed_s,
       totals.wall_s > 0 ? totals.simulated_s / totals.wall_s : 0.0,
       elapsed_s > 0 ? totals.simulated_s / elapsed_s : 0.0,
-      totals.moves_finished, totals.moves_abandoned);
+      totals.moves_finished, totals.moves_abandoned, totals.recalls);
   return totals.failed == 0 ? 0 : 1;
 }
 

@@ -123,12 +123,13 @@ absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
       if (!b.ok()) return fail(std::string(b.status().message()));
       step.group_b = *b;
       expected = 3;
-    } else if (step.verb == "heal") {
+    } else if (step.verb == "heal" || step.verb == "drop" ||
+               step.verb == "recall") {
       expected = 0;
     } else {
       return fail(
           "unknown action (known: crash, restart, pause, isolate, "
-          "split, cut, clog, heal, flip)");
+          "split, cut, clog, heal, flip, drop, recall)");
     }
     if (args.size() != expected) return fail("wrong number of arguments");
     steps.push_back(std::move(step));
@@ -279,8 +280,8 @@ void Simulation::StartMeta() {
   meta.meta.balancer_interval_ns = kBalancerIntervalNs;
   meta.meta.move_step_timeout_ns = 10 * kSecond;
   meta.meta.move_retry_ns = 500 * kMs;
-  meta.tables.push_back(TableSpec{
-      "temp", options_.partition_count, options_.replica_count});
+  meta.tables.push_back(
+      TableSpec{"temp", options_.partition_count, options_.replica_count});
   meta.medium = meta_medium_;
   PEGASUS_CHECK_OK(processes_[meta_index()]->Start(
       [&](const ProcessEnv& env) -> absl::StatusOr<std::unique_ptr<Service>> {
@@ -366,7 +367,7 @@ void Simulation::RunEpisode() {
   for (FaultKind kind :
        {FaultKind::kCrash, FaultKind::kPause, FaultKind::kPartitionOne,
         FaultKind::kPartitionSplit, FaultKind::kPartitionOneWay,
-        FaultKind::kClog, FaultKind::kPartitionMeta}) {
+        FaultKind::kClog, FaultKind::kPartitionMeta, FaultKind::kDropRecall}) {
     if (plan_.has(kind)) kinds.push_back(kind);
   }
   if (kinds.empty()) return;
@@ -457,9 +458,60 @@ void Simulation::RunEpisode() {
       }
       break;
     }
+    case FaultKind::kDropRecall:
+      // The recall comes when the faults stop at the latest, so the table
+      // is there for the liveness check.
+      if (table_dropped_) break;
+      DropTable();
+      world_.At(std::min(world_.now_ns() + length, quiet_ns()), EventOwner{},
+                "recall", 0, [this] { RecallTable(); });
+      break;
     default:
       break;
   }
+}
+
+void Simulation::MetaAdmin(
+    const proto::AdminRequest& request,
+    std::function<void(const proto::AdminResponse&)> done) {
+  SimProcess* meta = processes_[meta_index()].get();
+  if (!meta->up()) {
+    proto::AdminResponse down;
+    down.set_error(static_cast<int32_t>(ErrorCode::kNetworkFailure));
+    down.set_error_message("the meta server is down");
+    return done(down);
+  }
+  meta->Post([meta, request, done = std::move(done)]() mutable {
+    static_cast<MetaService*>(meta->service())
+        ->Admin(request,
+                [done = std::move(done)](proto::AdminResponse response) {
+                  done(response);
+                });
+  });
+}
+
+void Simulation::DropTable() {
+  table_dropped_ = true;
+  proto::AdminRequest drop;
+  drop.mutable_drop_table()->set_name(options_.workload.table);
+  // A drop that fails leaves the table as it was; the recall then finds it
+  // not dropped, which ends the episode too.
+  MetaAdmin(drop, [](const proto::AdminResponse&) {});
+}
+
+void Simulation::RecallTable() {
+  proto::AdminRequest recall;
+  recall.mutable_recall_table()->set_app_id(options_.workload.app_id);
+  MetaAdmin(recall, [this](const proto::AdminResponse& response) {
+    const auto code = static_cast<ErrorCode>(response.error());
+    if (code == ErrorCode::kOk || code == ErrorCode::kAppExist) {
+      if (code == ErrorCode::kOk) ++tables_recalled_;
+      table_dropped_ = false;
+      return;
+    }
+    world_.At(world_.now_ns() + 200 * kMs, EventOwner{}, "recall", 0,
+              [this] { RecallTable(); });
+  });
 }
 
 const proto::PartitionConfig* Simulation::RandomPartitionConfig(
@@ -535,6 +587,10 @@ void Simulation::RunStep(const ScriptStep& step) {
     for (int node : step.nodes) {
       if (!processes_[node]->up()) processes_[node]->disk()->FlipBitAtRest();
     }
+  } else if (step.verb == "drop") {
+    DropTable();
+  } else if (step.verb == "recall") {
+    RecallTable();
   }
 }
 
@@ -613,6 +669,10 @@ SimulationResult Simulation::Run() {
             ->core();
     result.balance_snapshot = core.BalanceSnapshot();
     result.meta_stats = core.stats();
+  }
+  result.tables_recalled = tables_recalled_;
+  if (table_dropped_) {
+    Violation("the table is still dropped at the end: no recall succeeded");
   }
   Check(&result);
   result.trace = world_.trace();

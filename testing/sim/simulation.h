@@ -85,6 +85,8 @@ struct SimulationResult {
   // sees (nothing while the meta server is down), and its counters.
   balance::ClusterSnapshot balance_snapshot;
   MetaStats meta_stats;
+  // Recalls of the workload's table that succeeded (drop_recall, scripts).
+  uint64_t tables_recalled = 0;
   std::vector<checkers::Operation> history;
   std::vector<TraceRecord> trace;
 

@@ -136,6 +136,14 @@ class Simulation final : public EventGate {
   int PickServer(Random& random);
   std::vector<int> CrashVictims(int first, Random& random);
   void HealLater(int64_t length_ns);
+  // An operator's drop of the workload's table and its recall, through the
+  // meta server's own admin entry (as a shell on the meta host would). A
+  // recall that fails for another reason than the table not being dropped
+  // is tried again until it succeeds.
+  void DropTable();
+  void RecallTable();
+  void MetaAdmin(const proto::AdminRequest& request,
+                 std::function<void(const proto::AdminResponse&)> done);
   void RunStep(const ScriptStep& step);
   void Quiesce();
   void Check(SimulationResult* result);
@@ -152,6 +160,10 @@ class Simulation final : public EventGate {
   std::vector<std::string> notes_;
   bool quiet_ = false;
   // Cluster only.
+  // The workload's table is dropped, or a drop was asked, and no recall
+  // has succeeded since.
+  bool table_dropped_ = false;
+  uint64_t tables_recalled_ = 0;
   std::shared_ptr<InMemoryMetaStore::Medium> meta_medium_ =
       std::make_shared<InMemoryMetaStore::Medium>();
   // Every partition's committed history as first applied anywhere: decree
