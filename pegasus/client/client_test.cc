@@ -422,6 +422,12 @@ TEST_F(ClientTest, TableLifecycleThroughTheAdminApi) {
   ASSERT_EQ((*tables)->size(), 2u);
   EXPECT_EQ((**tables)[1].name(), "orders");
 
+  auto info = cluster_.Await<Result<proto::ClusterInfoResponse>>(
+      [&](auto done) { cluster_.client().ClusterInfo(std::move(done)); });
+  ASSERT_TRUE(info.has_value() && info->ok());
+  EXPECT_EQ((*info)->meta_node(), 1u);  // SimCluster's meta server is n1.
+  EXPECT_EQ((*info)->available_tables(), 2);
+
   auto dropped = cluster_.Await<absl::Status>([&](auto done) {
     cluster_.client().DropTable("orders", 0, std::move(done));
   });

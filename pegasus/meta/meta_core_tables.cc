@@ -161,6 +161,7 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
     }
     case proto::AdminRequest::kClusterInfo: {
       auto* info = response.mutable_cluster_info();
+      info->set_meta_node(options_.self.value);
       info->set_level(level_);
       info->set_effective_level(effective_level_);
       const std::vector<NodeId> alive = nodes_.AliveNodes();

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "pegasus/base/ids.h"
 #include "pegasus/meta/balance/greedy_balancer.h"
 #include "pegasus/proto/meta.pb.h"
 
@@ -25,6 +26,10 @@ inline constexpr int kMaxReplicaCount = 5;
 inline constexpr int kMaxReplicaCountInMove = kMaxReplicaCount + 1;
 
 struct MetaOptions {
+  // The meta server's own node, as cluster_info reports it. MetaServer sets
+  // it to its endpoint's.
+  NodeId self{};
+
   // --- Failure detection -------------------------------------------------
 
   // A node from which no beacon arrived for grace_ns is declared dead and

@@ -48,7 +48,9 @@ absl::StatusOr<std::unique_ptr<MetaServer>> MetaServer::Start(
       options.env.clock != nullptr && options.env.executor != nullptr &&
       options.env.transport != nullptr && options.env.random != nullptr);
   std::unique_ptr<MetaServer> server(new MetaServer(options));
-  PEGASUS_ASSIGN_OR_RETURN(server->core_, MetaCore::Create(options.meta));
+  MetaOptions meta = options.meta;
+  meta.self = server->self();
+  PEGASUS_ASSIGN_OR_RETURN(server->core_, MetaCore::Create(meta));
   PEGASUS_ASSIGN_OR_RETURN(auto stored, options.store->LoadAll());
   const bool fresh = stored.empty();
   PEGASUS_RETURN_IF_ERROR(server->core_->Recover(stored, server->now_ns()));
