@@ -472,6 +472,20 @@ void Client::ClusterInfo(Callback<proto::ClusterInfoResponse> done,
         options);
 }
 
+void Client::Balance(proto::BalanceRequest request, StatusCallback done,
+                     OpOptions options) {
+  proto::AdminRequest admin;
+  *admin.mutable_balance() = std::move(request);
+  Admin(std::move(admin), StatusOfAdmin(std::move(done)), options);
+}
+
+void Client::Propose(proto::ProposeRequest request, StatusCallback done,
+                     OpOptions options) {
+  proto::AdminRequest admin;
+  *admin.mutable_propose() = std::move(request);
+  Admin(std::move(admin), StatusOfAdmin(std::move(done)), options);
+}
+
 void Client::TableHealth(std::string name,
                          Callback<std::vector<proto::PartitionHealthInfo>> done,
                          OpOptions options) {

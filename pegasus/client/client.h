@@ -395,6 +395,16 @@ class Client {
   void TableHealth(std::string name,
                    Callback<std::vector<proto::PartitionHealthInfo>> done,
                    OpOptions options = {});
+  // An operator's move of one replica (meta.proto's BalanceRequest:
+  // move_pri, copy_pri, copy_sec), carried out as the balancer's own;
+  // answered once the move has started. Needs meta level steady or lively.
+  void Balance(proto::BalanceRequest request, StatusCallback done,
+               OpOptions options = {});
+  // One configuration proposal sent to a partition's node (ProposeRequest);
+  // proposals the meta server could not make safe are refused with the
+  // reason.
+  void Propose(proto::ProposeRequest request, StatusCallback done,
+               OpOptions options = {});
   // Any admin request, answered with the whole response (error included).
   void Admin(proto::AdminRequest request, Callback<proto::AdminResponse> done,
              OpOptions options = {});

@@ -396,6 +396,47 @@ TEST_F(ClientTest, FindsTheNewPrimaryAfterFailover) {
   }
 }
 
+// An operator moves a partition's primary to a secondary (balance
+// move_pri): the client's cached route goes stale, and its next calls find
+// the new primary by themselves, with every acknowledged write there.
+TEST_F(ClientTest, RoutingFollowsAnOperatorsPrimaryMove) {
+  ASSERT_TRUE(Set("k", "s", "before").ok());
+  const Gpid gpid{1, PartitionOfHashKey("k", 8)};
+  const proto::PartitionConfig config = *cluster_.meta()->GetConfig(gpid);
+  ASSERT_GT(config.secondaries_size(), 0);
+  const uint64_t to = config.secondaries(0);
+  proto::BalanceRequest move;
+  move.set_app_id(gpid.app_id);
+  move.set_partition_index(gpid.partition_index);
+  move.set_kind(proto::BalanceRequest::MOVE_PRIMARY);
+  move.set_from(config.primary());
+  move.set_to(to);
+  auto started = cluster_.Await<absl::Status>(
+      [&](auto done) { cluster_.client().Balance(move, std::move(done)); });
+  ASSERT_TRUE(started.has_value() && started->ok()) << *started;
+  ASSERT_TRUE(cluster_.RunUntil(
+      [&] { return cluster_.meta()->GetConfig(gpid)->primary() == to; },
+      10 * kSecond));
+  EXPECT_EQ(*Get("k", "s"), "before");
+  ASSERT_TRUE(Set("k", "s", "after").ok());
+  EXPECT_EQ(*Get("k", "s"), "after");
+
+  // A proposal the meta server cannot make safe is refused with its reason.
+  proto::ProposeRequest propose;
+  propose.set_app_id(gpid.app_id);
+  propose.set_partition_index(gpid.partition_index);
+  propose.set_type(proto::PROPOSE_UPGRADE_TO_SECONDARY);
+  propose.set_node(to);
+  propose.set_target(config.primary());
+  auto refused = cluster_.Await<absl::Status>(
+      [&](auto done) { cluster_.client().Propose(propose, std::move(done)); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_FALSE(refused->ok());
+  EXPECT_NE(refused->message().find("upgrade_to_secondary is refused"),
+            std::string::npos)
+      << *refused;
+}
+
 TEST_F(ClientTest, TableLifecycleThroughTheAdminApi) {
   proto::CreateTableRequest create;
   create.set_name("orders");

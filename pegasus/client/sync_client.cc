@@ -152,6 +152,20 @@ absl::Status SyncClient::RenameTable(std::string old_name, std::string new_name,
   });
 }
 
+absl::Status SyncClient::Balance(proto::BalanceRequest request,
+                                 OpOptions options) {
+  return Wait<absl::Status>([&](auto done) {
+    client_->Balance(std::move(request), std::move(done), options);
+  });
+}
+
+absl::Status SyncClient::Propose(proto::ProposeRequest request,
+                                 OpOptions options) {
+  return Wait<absl::Status>([&](auto done) {
+    client_->Propose(std::move(request), std::move(done), options);
+  });
+}
+
 absl::StatusOr<std::vector<proto::TableInfo>> SyncClient::ListTables(
     bool include_dropped, OpOptions options) {
   return Wait<absl::StatusOr<std::vector<proto::TableInfo>>>([&](auto done) {

@@ -85,6 +85,8 @@ class SyncClient {
                                                OpOptions options = {});
   absl::Status RenameTable(std::string old_name, std::string new_name,
                            OpOptions options = {});
+  absl::Status Balance(proto::BalanceRequest request, OpOptions options = {});
+  absl::Status Propose(proto::ProposeRequest request, OpOptions options = {});
   absl::StatusOr<std::vector<proto::TableInfo>> ListTables(
       bool include_dropped = false, OpOptions options = {});
   absl::Status UpdateEnvs(proto::UpdateEnvsRequest request,
