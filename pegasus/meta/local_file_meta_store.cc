@@ -110,15 +110,16 @@ class LocalFileMetaStore::State {
     return live_;
   }
 
-  absl::Status Write(const std::string& key, const std::string& value);
+  // Sets `key` to `*value`, or deletes it when `value` is null.
+  absl::Status Write(const std::string& key, const std::string* value);
 
  private:
   absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AppendLocked(const std::string& key, const std::string& value)
+  absl::Status AppendLocked(const std::string& key, const std::string* value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RewriteLocked(const std::string& key, const std::string& value)
+  absl::Status RewriteLocked(const std::string& key, const std::string* value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SetLocked(const std::string& key, const std::string& value)
+  void SetLocked(const std::string& key, const std::string* value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Closes the file open for appending, so the next write rewrites the
@@ -156,8 +157,9 @@ class LocalFileMetaStore::State {
 };
 
 absl::Status LocalFileMetaStore::State::Write(const std::string& key,
-                                              const std::string& value) {
-  const auto payload = static_cast<int64_t>(key.size() + value.size());
+                                              const std::string* value) {
+  const auto payload =
+      static_cast<int64_t>(key.size() + (value ? value->size() : 0));
   if (payload > options_.max_record_bytes) {
     return PegasusError(ErrorCode::kInvalidArgument,
                         absl::StrCat("meta store: a key and value of ", payload,
@@ -169,11 +171,16 @@ absl::Status LocalFileMetaStore::State::Write(const std::string& key,
     return PegasusError(ErrorCode::kAborted, "meta store: closed");
   }
   if (!loaded_) PEGASUS_RETURN_IF_ERROR(LoadLocked());
+  auto old = live_.find(key);
+  // Deleting what the file does not hold writes nothing.
+  if (value == nullptr && old == live_.end()) return absl::OkStatus();
   // What live_ and a file rewritten from it will hold after the write.
-  const int64_t record = format::EncodedRecordBytes(key.size(), value.size());
-  int64_t payload_after = live_payload_bytes_ + payload;
-  int64_t rewritten_after = rewritten_bytes_ + record;
-  if (auto old = live_.find(key); old != live_.end()) {
+  const int64_t record =
+      value ? format::EncodedRecordBytes(key.size(), value->size())
+            : format::EncodedDeletionBytes(key.size());
+  int64_t payload_after = live_payload_bytes_ + (value ? payload : 0);
+  int64_t rewritten_after = rewritten_bytes_ + (value ? record : 0);
+  if (old != live_.end()) {
     payload_after -= static_cast<int64_t>(key.size() + old->second.size());
     rewritten_after -=
         format::EncodedRecordBytes(key.size(), old->second.size());
@@ -235,9 +242,13 @@ absl::Status LocalFileMetaStore::State::LoadLocked() {
 }
 
 absl::Status LocalFileMetaStore::State::AppendLocked(const std::string& key,
-                                                     const std::string& value) {
+                                                     const std::string* value) {
   std::string record;
-  format::AppendRecord(&record, key, value);
+  if (value != nullptr) {
+    format::AppendRecord(&record, key, *value);
+  } else {
+    format::AppendDeletion(&record, key);
+  }
   absl::Status status = WithContext(file_->Append(record), "append", path_);
   if (status.ok()) status = WithContext(file_->Sync(), "sync", path_);
   if (!status.ok()) {
@@ -251,12 +262,13 @@ absl::Status LocalFileMetaStore::State::AppendLocked(const std::string& key,
   return absl::OkStatus();
 }
 
-// Writes live_ with `key` set to `value` to the temporary file, syncs it,
+// Writes live_ with `key` set to `*value` (or without `key`, when `value`
+// is null) to the temporary file, syncs it,
 // renames it over the store's file and syncs the directory: a crash at any
 // step leaves the old file or the new one, each whole. The temporary's
 // handle then appends to the store's file.
 absl::Status LocalFileMetaStore::State::RewriteLocked(
-    const std::string& key, const std::string& value) {
+    const std::string& key, const std::string* value) {
   DropFileLocked();
   absl::StatusOr<std::unique_ptr<WritableFile>> file =
       fs_->NewWritableFile(temp_path_);
@@ -275,7 +287,7 @@ absl::Status LocalFileMetaStore::State::RewriteLocked(
     format::AppendRecord(&chunk, live_key, live_value);
     PEGASUS_RETURN_IF_ERROR(flush(kRewriteChunkBytes));
   }
-  format::AppendRecord(&chunk, key, value);
+  if (value != nullptr) format::AppendRecord(&chunk, key, *value);
   PEGASUS_RETURN_IF_ERROR(flush(0));
   PEGASUS_RETURN_IF_ERROR(WithContext((*file)->Sync(), "sync", temp_path_));
   PEGASUS_RETURN_IF_ERROR(
@@ -291,16 +303,23 @@ absl::Status LocalFileMetaStore::State::RewriteLocked(
 }
 
 void LocalFileMetaStore::State::SetLocked(const std::string& key,
-                                          const std::string& value) {
-  auto [it, inserted] = live_.try_emplace(key);
-  if (!inserted) {
+                                          const std::string* value) {
+  auto it = live_.find(key);
+  if (it != live_.end()) {
     live_payload_bytes_ -= static_cast<int64_t>(key.size() + it->second.size());
     rewritten_bytes_ -=
         format::EncodedRecordBytes(key.size(), it->second.size());
+    if (value == nullptr) {
+      live_.erase(it);
+      return;
+    }
+    it->second = *value;
+  } else {
+    if (value == nullptr) return;
+    live_.emplace(key, *value);
   }
-  it->second = value;
-  live_payload_bytes_ += static_cast<int64_t>(key.size() + value.size());
-  rewritten_bytes_ += format::EncodedRecordBytes(key.size(), value.size());
+  live_payload_bytes_ += static_cast<int64_t>(key.size() + value->size());
+  rewritten_bytes_ += format::EncodedRecordBytes(key.size(), value->size());
 }
 
 absl::StatusOr<std::unique_ptr<LocalFileMetaStore>> LocalFileMetaStore::Open(
@@ -329,13 +348,24 @@ LocalFileMetaStore::~LocalFileMetaStore() { state_->Close(); }
 
 void LocalFileMetaStore::Write(std::string key, std::string value,
                                WriteDone done) {
+  Apply(std::move(key), std::move(value), std::move(done));
+}
+
+void LocalFileMetaStore::Delete(std::string key, WriteDone done) {
+  Apply(std::move(key), std::nullopt, std::move(done));
+}
+
+void LocalFileMetaStore::Apply(std::string key,
+                               std::optional<std::string> value,
+                               WriteDone done) {
   PEGASUS_CHECK(done != nullptr);
   // The task holds the state, not the store: it may run after the store is
   // gone, and then fails without touching the file.
   state_->executor()->Post([state = state_, key = std::move(key),
                             value = std::move(value),
                             done = std::move(done)]() mutable {
-    absl::Status status = state->Write(key, value);
+    absl::Status status =
+        state->Write(key, value.has_value() ? &*value : nullptr);
     done(std::move(status));
   });
 }

@@ -14,17 +14,21 @@
 // pegasus/base/crc64.h's.
 //
 //   file   = header record*
-//   header = "PGMETAKV" (8 bytes) | u32 version (1) |
+//   header = "PGMETAKV" (8 bytes) | u32 version (2) |
 //            u32 low 32 bits of CRC64 of the 12 bytes before
 //   record = u32 key_length | u32 value_length |
 //            u32 header check: low 32 bits of CRC64 of the 8 length bytes |
 //            u64 CRC64 of key + value | key | value
 //
-// The latest record of a key holds its value. key_length + value_length is
-// at most 64 MiB (kLocalFileMetaStoreMaxRecordBytes).
+// The latest record of a key holds its value. A deletion record (Delete)
+// has value_length 0xffffffff and no value bytes (its CRC64 covers the
+// key): the key has no value since. key_length + value_length is at most
+// 64 MiB (kLocalFileMetaStoreMaxRecordBytes). Version 1 files (no deletion
+// records) are read as well; every file written is version 2.
 //
-// Writing. A Write posts a task on the executor; the task appends the
-// record, syncs the file, and only then calls done(OK). The file is
+// Writing. A Write or Delete posts a task on the executor; the task appends
+// the record, syncs the file, and only then calls done(OK). A Delete of a
+// key the file does not hold writes nothing. The file is
 // rewritten instead of appended to (the live map with the new value written
 // to the temporary, synced, renamed over the file, the directory synced)
 // when the store has no file open for appending (its first write, since
@@ -66,6 +70,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -122,6 +127,7 @@ class LocalFileMetaStore final : public MetaStore {
   LocalFileMetaStore& operator=(const LocalFileMetaStore&) = delete;
 
   void Write(std::string key, std::string value, WriteDone done) override;
+  void Delete(std::string key, WriteDone done) override;
   absl::StatusOr<std::map<std::string, std::string>> LoadAll() override;
 
   // The path of the store's file: `dir` + "/meta_store.log".
@@ -132,6 +138,8 @@ class LocalFileMetaStore final : public MetaStore {
   class State;
 
   explicit LocalFileMetaStore(std::shared_ptr<State> state);
+  // Write (a value) or Delete (none).
+  void Apply(std::string key, std::optional<std::string> value, WriteDone done);
 
   // Shared with the tasks in flight, which may outlive the store.
   const std::shared_ptr<State> state_;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,10 +36,11 @@ LocalFileMetaStoreOptions Options() {
   return options;
 }
 
-// One write issued to a store, and whether its done(OK) ran.
+// One write (or, with no value, deletion) issued to a store, and whether
+// its done(OK) ran.
 struct Issued {
   std::string key;
-  std::string value;
+  std::optional<std::string> value;
   bool acked = false;
 };
 
@@ -80,36 +82,31 @@ std::unique_ptr<sim::SimDisk> NewDisk(uint64_t seed) {
 }
 
 // Expects `loaded` to be what a store may load after `issued` (in issue
-// order) were written over a store that held `base`: for each key, the
-// value of its last acknowledged write or of a write issued after it (or,
-// with none acknowledged, its base value or any issued one, or nothing if
-// it had no base value); and no key never written.
+// order) were written or deleted over a store that held `base`: for each
+// key, the outcome of its last acknowledged write or deletion, or of one
+// issued after it (or, with none acknowledged, its base value or any issued
+// outcome, or nothing if it had no base value); and no key never written.
 void ExpectPossible(const Map& loaded, const Map& base,
                     const std::vector<Issued>& issued) {
-  std::map<std::string, std::vector<std::string>> allowed;
-  std::set<std::string> required;
-  for (const auto& [key, value] : base) {
-    allowed[key] = {value};
-    required.insert(key);
-  }
-  for (const Issued& write : issued) {
-    std::vector<std::string>& values = allowed[write.key];
-    if (write.acked) {
-      values.clear();
-      required.insert(write.key);
-    }
-    values.push_back(write.value);
+  using Outcomes = std::vector<std::optional<std::string>>;
+  std::map<std::string, Outcomes> allowed;
+  for (const auto& [key, value] : base) allowed[key] = {value};
+  for (const Issued& op : issued) {
+    auto [it, unseen] = allowed.try_emplace(op.key, Outcomes{std::nullopt});
+    if (op.acked) it->second.clear();
+    it->second.push_back(op.value);
   }
   for (const auto& [key, value] : loaded) {
-    auto it = allowed.find(key);
-    ASSERT_NE(it, allowed.end()) << "loaded a key never written: " << key;
-    ASSERT_NE(std::find(it->second.begin(), it->second.end(), value),
-              it->second.end())
-        << "key " << key << " loaded as " << value.substr(0, 8)
-        << ", neither its acknowledged value nor a later one";
+    ASSERT_TRUE(allowed.contains(key)) << "loaded a key never written: " << key;
   }
-  for (const std::string& key : required) {
-    ASSERT_TRUE(loaded.contains(key)) << "acknowledged key lost: " << key;
+  for (const auto& [key, outcomes] : allowed) {
+    auto it = loaded.find(key);
+    const std::optional<std::string> got =
+        it == loaded.end() ? std::nullopt : std::optional(it->second);
+    ASSERT_NE(std::find(outcomes.begin(), outcomes.end(), got), outcomes.end())
+        << "key " << key
+        << (got ? " loaded as " + got->substr(0, 8) : " missing")
+        << ": neither its acknowledged outcome nor a later one";
   }
 }
 
@@ -134,15 +131,20 @@ Map LoadFrom(sim::SimDisk& disk, uint64_t* torn_tails = nullptr) {
   return loaded.ok() ? *loaded : Map{};
 }
 
-// Issues a write whose acknowledgement is recorded in issued[index].
+// Issues a write (a deletion, without a value) whose acknowledgement is
+// recorded in issued[index].
 void IssueWrite(MetaStore& store, std::vector<Issued>& issued, std::string key,
-                std::string value) {
+                std::optional<std::string> value) {
   const size_t index = issued.size();
   issued.push_back({key, value, false});
-  store.Write(std::move(key), std::move(value),
-              [&issued, index](absl::Status status) {
-                if (status.ok()) issued[index].acked = true;
-              });
+  auto done = [&issued, index](absl::Status status) {
+    if (status.ok()) issued[index].acked = true;
+  };
+  if (value.has_value()) {
+    store.Write(std::move(key), std::move(*value), std::move(done));
+  } else {
+    store.Delete(std::move(key), std::move(done));
+  }
 }
 
 constexpr int kWritesPerIncarnation = 12;
@@ -163,8 +165,11 @@ int RunWrites(sim::SimDisk& disk, int crash_at, std::vector<Issued>& issued) {
     if (!loaded.ok()) break;
     for (int i = 0; i < kWritesPerIncarnation && !crashing.crashed(); ++i) {
       const int n = incarnation * kWritesPerIncarnation + i;
+      // Every fifth a deletion.
       IssueWrite(*store, issued, "partition/1/" + std::to_string(n * 3 % 4),
-                 "w" + std::to_string(n) + std::string(n * 37 % 120, 'x'));
+                 n % 5 == 4 ? std::nullopt
+                            : std::optional("w" + std::to_string(n) +
+                                            std::string(n * 37 % 120, 'x')));
       if (i % 3 == 2) executor.RunReady();
     }
     executor.RunReady();
@@ -254,7 +259,11 @@ TEST(LocalFileMetaStoreCrashTest, AFinishedRunLosesNothingToAPowerFailure) {
   Map expected;
   for (const Issued& write : issued) {
     ASSERT_TRUE(write.acked) << write.key;
-    expected[write.key] = write.value;
+    if (write.value.has_value()) {
+      expected[write.key] = *write.value;
+    } else {
+      expected.erase(write.key);
+    }
   }
   EXPECT_EQ(LoadFrom(*disk), expected);
 }
@@ -283,7 +292,7 @@ TEST(LocalFileMetaStoreCrashTest, ACompactionSurvivesACrashAtEachOfItsSteps) {
     ASSERT_TRUE(issued.back().acked);
   }
   Map after = before;
-  after[issued.back().key] = issued.back().value;
+  after[issued.back().key] = *issued.back().value;
   EXPECT_EQ(store->LoadAll().value(), after);
   std::vector<std::string> steps(
       counting.fs()->trace().begin() + static_cast<long>(trace_before),

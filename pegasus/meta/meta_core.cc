@@ -132,6 +132,8 @@ absl::Status MetaCore::Recover(const std::map<std::string, std::string>& stored,
     partitions_.clear();
     tables_.clear();
     names_.clear();
+    out_.writes.clear();
+    deletes_in_flight_.clear();
     level_ = options_.level_on_start;
     return status;
   }
@@ -162,8 +164,12 @@ absl::Status MetaCore::RecoverPartition(const std::string& key,
   if (!gpid) return Corrupt(key, "not a partition key");
   auto table = tables_.find(gpid->app_id);
   if (table == tables_.end()) return Corrupt(key, "belongs to no table");
-  // A purged table's partitions are gone: only its tombstone counts.
-  if (table->second.status() == proto::TABLE_PURGED) return absl::OkStatus();
+  // A purged table's partitions are gone: only its tombstone counts. A key
+  // left by a deletion the meta server did not see through is deleted now.
+  if (table->second.status() == proto::TABLE_PURGED) {
+    StartDelete(key);
+    return absl::OkStatus();
+  }
   if (gpid->partition_index >= table->second.partition_count()) {
     return Corrupt(key, "beyond its table's partition count");
   }
@@ -389,6 +395,10 @@ void MetaCore::OnStoreWriteDone(uint64_t write_id, const absl::Status& status,
   AdvanceTime(now_ns);
   if (write_id != 0 && write_id == admin_write_id_) {
     OnAdminWriteDone(status);
+    return;
+  }
+  if (deletes_in_flight_.erase(write_id) > 0) {
+    ++(status.ok() ? stats_.keys_deleted : stats_.deletes_failed);
     return;
   }
   auto it = writes_in_flight_.find(write_id);

@@ -79,11 +79,13 @@ struct OutMessage {
   MetaMessage message;
 };
 
-// One write for the MetaStore. Issue them in order.
+// One write for the MetaStore (MetaStore::Write, or MetaStore::Delete when
+// `erase`). Issue them in order.
 struct StoreWrite {
   uint64_t write_id = 0;
   std::string key;
   std::string value;
+  bool erase = false;  // Delete `key`; `value` is empty.
 };
 
 struct MetaReady {
@@ -105,6 +107,10 @@ struct MetaStats {
   uint64_t malformed_messages = 0;
   // OnStoreWriteDone calls for no write in flight.
   uint64_t unknown_write_completions = 0;
+  // Deletions of a purged table's partition keys: done, and failed (the
+  // keys stay until the next recovery deletes them again).
+  uint64_t keys_deleted = 0;
+  uint64_t deletes_failed = 0;
   // The balancer: rounds that asked for moves, and rounds that were due
   // but found a partition unhealthy (balance::CheckBalanceable).
   uint64_t balancer_rounds = 0;
@@ -149,9 +155,9 @@ class MetaCore {
   // server's wall clock in Unix seconds: a drop records it.
   //
   // Queries (list_tables, get_meta_level, list_nodes, cluster_info,
-  // table_health) are answered at once. Operations that change something run one at a time
-  // in arrival order, each checked against the state the ones before it
-  // left, and are answered once what they changed is persisted:
+  // table_health) are answered at once. Operations that change something run
+  // one at a time in arrival order, each checked against the state the ones
+  // before it left, and are answered once what they changed is persisted:
   //   create_table   writes the table record, then every partition (ballot
   //                  0, no members); answered when all are durable. The
   //                  new table's id is the highest ever given plus one.
@@ -207,10 +213,10 @@ class MetaCore {
 
   // A beacon from `from`: the node is alive as of now_ns (a dead or unknown
   // node becomes alive), and every later message to it carries the fence of
-  // its latest beacon (proto::LeaseFence; not the beacon answers). Answered with a BeaconResponse echoing
-  // send_time_ns, allowed=true; allowed=false before Recover, or when
-  // max_nodes are tracked and none is dead. A beacon whose `node` is not
-  // `from` is dropped unanswered (counted as malformed).
+  // its latest beacon (proto::LeaseFence; not the beacon answers). Answered
+  // with a BeaconResponse echoing send_time_ns, allowed=true; allowed=false
+  // before Recover, or when max_nodes are tracked and none is dead. A beacon
+  // whose `node` is not `from` is dropped unanswered (counted as malformed).
   void OnBeacon(NodeId from, const proto::Beacon& beacon,
                 ReplyToken reply_token, int64_t now_ns);
 
@@ -430,7 +436,10 @@ class MetaCore {
   // A create waiting for its partitions: finished once all are durable.
   void MaybeFinishCreate();
   void AdoptTable(const proto::TableInfo& table);
-  void ForgetPartitions(int32_t app_id);
+  // Forgets a purged table's partitions, and deletes their store keys.
+  void ForgetPartitions(const proto::TableInfo& table);
+  // Deletes `key` from the store (a purged table's partition key).
+  void StartDelete(std::string key);
   proto::MetaLevel ComputeEffectiveLevel() const;
   // The health of a partition of an available table (meta.proto).
   proto::PartitionHealth HealthOf(Gpid gpid) const;
@@ -497,6 +506,8 @@ class MetaCore {
   // partitions it reported a replica of.
   std::map<NodeId, std::set<Gpid>> reports_;
   std::map<uint64_t, Gpid> writes_in_flight_;
+  // Deletions of purged tables' partition keys in flight.
+  std::set<uint64_t> deletes_in_flight_;
   // When the last balancing round started (the recovery time at first).
   int64_t last_round_ns_ = 0;
   uint64_t next_write_id_ = 1;

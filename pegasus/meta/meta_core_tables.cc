@@ -189,8 +189,7 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
       break;
     }
     case proto::AdminRequest::kTableHealth: {
-      const proto::TableInfo* table =
-          FindTable(request.table_health().name());
+      const proto::TableInfo* table = FindTable(request.table_health().name());
       if (table == nullptr) {
         ReplyAdmin(from, reply_token,
                    AppNotExist(request.table_health().name()));
@@ -313,8 +312,7 @@ void MetaCore::RunAdmin() {
 absl::Status MetaCore::StartAdmin(AdminOp& op) {
   // Checked when the op runs, not when it arrives: a level change queued
   // before it decides.
-  if (level_ == proto::META_LEVEL_STOPPED &&
-      !op.request.has_set_meta_level()) {
+  if (level_ == proto::META_LEVEL_STOPPED && !op.request.has_set_meta_level()) {
     return PegasusError(ErrorCode::kOperationDisabled,
                         "the meta server is at level stopped");
   }
@@ -533,9 +531,7 @@ void MetaCore::OnAdminWriteDone(const absl::Status& status) {
   }
   const bool created = tables_.count(op.table.app_id()) == 0;
   AdoptTable(op.table);
-  if (op.table.status() == proto::TABLE_PURGED) {
-    ForgetPartitions(op.table.app_id());
-  }
+  if (op.table.status() == proto::TABLE_PURGED) ForgetPartitions(op.table);
   if (!created) {
     proto::AdminResponse response;
     if (op.request.has_recall_table()) {
@@ -586,8 +582,11 @@ void MetaCore::AdoptTable(const proto::TableInfo& table) {
   tables_[table.app_id()] = table;
 }
 
-// Partitions with a write in flight go when it completes.
-void MetaCore::ForgetPartitions(int32_t app_id) {
+// Partitions with a write in flight go when it completes. Their keys are
+// deleted now: the store applies a key's writes and deletes in issue order,
+// so a deletion lands after the write in flight.
+void MetaCore::ForgetPartitions(const proto::TableInfo& table) {
+  const int32_t app_id = table.app_id();
   for (auto it = partitions_.lower_bound(Gpid{app_id, 0});
        it != partitions_.end() && it->first.app_id == app_id;) {
     if (it->second.pending) {
@@ -597,6 +596,16 @@ void MetaCore::ForgetPartitions(int32_t app_id) {
     checked_ballots_.erase(it->first);
     it = partitions_.erase(it);
   }
+  for (int32_t index = 0; index < table.partition_count(); ++index) {
+    StartDelete(meta_internal::PartitionKey(Gpid{app_id, index}));
+  }
+}
+
+void MetaCore::StartDelete(std::string key) {
+  const uint64_t write_id = next_write_id_++;
+  out_.writes.push_back(
+      StoreWrite{write_id, std::move(key), std::string(), /*erase=*/true});
+  deletes_in_flight_.insert(write_id);
 }
 
 }  // namespace pegasus

@@ -384,7 +384,35 @@ TEST_F(MetaTablesTest, PurgeAfterTheHoldLeavesATombstoneAndForgetsPartitions) {
   ASSERT_EQ(purged->tables_size(), 1);
   EXPECT_EQ(purged->tables(0).app_id(), 1);
   EXPECT_EQ(purged->tables(0).status(), proto::TABLE_PURGED);
+  // Its partitions' keys are deleted from the store; the tombstone stays.
+  EXPECT_EQ(h_.medium().Snapshot().count("partition/1/0"), 0u);
+  EXPECT_EQ(h_.medium().Snapshot().count("partition/1/1"), 0u);
+  EXPECT_EQ(h_.medium().Snapshot().count("table/1"), 1u);
+  EXPECT_EQ(h_.core().stats().keys_deleted, 2u);
   h_.core().CheckInvariants();
+}
+
+// A purged table's partition key the store still holds (the meta server
+// stopped before deleting it) is not recovered, and is deleted then.
+TEST_F(MetaTablesTest, RecoveryDeletesAPurgedTablesLeftoverPartitionKeys) {
+  MakeHealedTable(h_, "t", 2, 3, kThree);
+  const std::string leftover = h_.medium().Snapshot().at("partition/1/1");
+  ASSERT_EQ(h_.AdminAndSettle(MakeDrop("t", 1)).error(), 0);
+  h_.Run(2 * kSecondNs, kThree);
+  ASSERT_EQ(h_.core().GetTable(1)->status(), proto::TABLE_PURGED);
+  ASSERT_EQ(h_.medium().Snapshot().count("partition/1/1"), 0u);
+  h_.store().Write("partition/1/1", leftover,
+                   [](absl::Status status) { PEGASUS_CHECK_OK(status); });
+  h_.Settle();
+  ASSERT_EQ(h_.medium().Snapshot().count("partition/1/1"), 1u);
+
+  ASSERT_TRUE(h_.Start().ok());
+  EXPECT_EQ(h_.core().GetConfig({1, 1}), nullptr);
+  h_.Drain();
+  h_.Settle();
+  EXPECT_EQ(h_.medium().Snapshot().count("partition/1/1"), 0u);
+  EXPECT_EQ(h_.core().stats().keys_deleted, 1u);
+  EXPECT_EQ(h_.core().stats().unknown_write_completions, 0u);
 }
 
 // A recall that is queued before the purge saves the table: the purge finds
@@ -729,8 +757,9 @@ TEST_F(MetaTablesTest, RestartRecoversTablesNamesTombstonesEnvsAndLevel) {
   EXPECT_EQ(h_.core().FindTable("d"), nullptr);
   EXPECT_EQ(h_.core().FindTable("e")->app_id(), 4);
   EXPECT_EQ(Listed(h_, true), (std::vector<std::string>{"a", "b", "e"}));
-  // The purged table's partitions stay in the store but are not recovered.
-  EXPECT_EQ(h_.medium().Snapshot().count("partition/3/0"), 1u);
+  // The purged table's partitions were deleted from the store.
+  EXPECT_EQ(h_.medium().Snapshot().count("partition/3/0"), 0u);
+  EXPECT_EQ(h_.medium().Snapshot().count("table/3"), 1u);
   EXPECT_EQ(h_.core().GetConfig({3, 0}), nullptr);
   EXPECT_EQ(h_.core().Partitions().size(), 4u);
   EXPECT_EQ(h_.core().level(), proto::META_LEVEL_BLIND);

@@ -159,13 +159,18 @@ void MetaServer::Drain() {
     reply(std::move(payload));
   }
   for (StoreWrite& write : ready.writes) {
-    options_.store->Write(
-        std::move(write.key), std::move(write.value),
-        [this, alive = alive_, id = write.write_id](absl::Status status) {
-          if (!*alive) return;
-          core_->OnStoreWriteDone(id, status, now_ns());
-          Drain();
-        });
+    MetaStore::WriteDone done = [this, alive = alive_,
+                                 id = write.write_id](absl::Status status) {
+      if (!*alive) return;
+      core_->OnStoreWriteDone(id, status, now_ns());
+      Drain();
+    };
+    if (write.erase) {
+      options_.store->Delete(std::move(write.key), std::move(done));
+    } else {
+      options_.store->Write(std::move(write.key), std::move(write.value),
+                            std::move(done));
+    }
   }
 }
 

@@ -26,6 +26,15 @@ InMemoryMetaStore::InMemoryMetaStore(Executor* executor,
 
 void InMemoryMetaStore::Write(std::string key, std::string value,
                               WriteDone done) {
+  Apply(std::move(key), std::move(value), std::move(done));
+}
+
+void InMemoryMetaStore::Delete(std::string key, WriteDone done) {
+  Apply(std::move(key), std::nullopt, std::move(done));
+}
+
+void InMemoryMetaStore::Apply(std::string key, std::optional<std::string> value,
+                              WriteDone done) {
   bool fail;
   {
     absl::MutexLock lock(&mu_);
@@ -43,7 +52,11 @@ void InMemoryMetaStore::Write(std::string key, std::string value,
     }
     {
       absl::MutexLock lock(&medium->mu_);
-      medium->data_[std::move(key)] = std::move(value);
+      if (value.has_value()) {
+        medium->data_[std::move(key)] = std::move(*value);
+      } else {
+        medium->data_.erase(key);
+      }
       ++medium->writes_applied_;
     }
     done(absl::OkStatus());

@@ -14,8 +14,14 @@
 //     `value` for `key`, until the key is written again. A failed write
 //     (done(error)) may or may not have taken effect; the caller must not
 //     act on it and may write again.
-//   - Writes to one key complete in the order they were issued. (MetaCore
-//     keeps at most one write per partition key in flight anyway.)
+//   - Delete(key, done): as Write, for the key's removal. done(OK) means
+//     durable: from then on LoadAll() does not return `key`, until it is
+//     written again. Deleting a key that is not there succeeds. A failed
+//     delete may or may not have taken effect.
+//   - Writes and deletes of one key complete, and take effect, in the order
+//     they were issued. (MetaCore keeps at most one write per partition key
+//     in flight anyway, and deletes a key only when nothing writes it
+//     again.)
 //   - LoadAll(): every key and its latest durable value. Called when the
 //     meta server starts, before any Write.
 //
@@ -37,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -56,6 +63,9 @@ class MetaStore {
   // Sets `key` to `value`; `done` reports the outcome (see the contract
   // above).
   virtual void Write(std::string key, std::string value, WriteDone done) = 0;
+
+  // Removes `key`; `done` reports the outcome (see the contract above).
+  virtual void Delete(std::string key, WriteDone done) = 0;
 
   // Every key with its latest durable value.
   virtual absl::StatusOr<std::map<std::string, std::string>> LoadAll() = 0;
@@ -78,7 +88,7 @@ class InMemoryMetaStore final : public MetaStore {
   class Medium {
    public:
     std::map<std::string, std::string> Snapshot() const;
-    // Writes applied so far (OK completions), for tests.
+    // Writes and deletes applied so far (OK completions), for tests.
     uint64_t writes_applied() const;
 
    private:
@@ -91,15 +101,19 @@ class InMemoryMetaStore final : public MetaStore {
   InMemoryMetaStore(Executor* executor, std::shared_ptr<Medium> medium);
 
   void Write(std::string key, std::string value, WriteDone done) override;
+  void Delete(std::string key, WriteDone done) override;
   absl::StatusOr<std::map<std::string, std::string>> LoadAll() override;
 
-  // While set, every Write issued fails with PERR_IO_ERROR (and changes
-  // nothing); LoadAll fails the same way. For tests of error paths.
+  // While set, every Write and Delete issued fails with PERR_IO_ERROR (and
+  // changes nothing); LoadAll fails the same way. For tests of error paths.
   void set_fail_writes(bool fail);
   void set_fail_loads(bool fail);
 
  private:
   Executor* const executor_;
+  // Write (a value) or Delete (none).
+  void Apply(std::string key, std::optional<std::string> value, WriteDone done);
+
   const std::shared_ptr<Medium> medium_;
   absl::Mutex mu_;
   bool fail_writes_ = false;

@@ -87,6 +87,16 @@ class MetaHarness {
     MetaReady ready = core_->TakeReady();
     for (StoreWrite& write : ready.writes) {
       ++writes_issued_;
+      if (write.erase) {
+        store_->Delete(std::move(write.key),
+                       [this, id = write.write_id,
+                        generation = generation_](absl::Status status) {
+                         if (generation != generation_) return;
+                         core_->OnStoreWriteDone(id, status, now());
+                         Drain();
+                       });
+        continue;
+      }
       std::pair<std::string, std::string> entry(write.key, write.value);
       store_->Write(std::move(write.key), std::move(write.value),
                     [this, id = write.write_id, generation = generation_,
@@ -213,8 +223,9 @@ class MetaHarness {
   }
 
   std::vector<SentMessage>& sent() { return sent_; }
-  // Every (key, value) the store acknowledged, in order: what was durable
-  // at each moment, including values overwritten since.
+  // Every (key, value) the store acknowledged a write of, in order: what
+  // was durable at each moment, including values overwritten (or deleted)
+  // since.
   const std::vector<std::pair<std::string, std::string>>& acknowledged() const {
     return acknowledged_;
   }
@@ -346,7 +357,8 @@ inline void AnswerProposals(MetaHarness& h) {
     } else if (proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
                proposal.node() == to.value) {
       h.ConfigUpdate(
-          to, MakeUpdate(*config, proto::CONFIG_DOWNGRADE_TO_SECONDARY, to, to));
+          to,
+          MakeUpdate(*config, proto::CONFIG_DOWNGRADE_TO_SECONDARY, to, to));
     }
   }
   h.TakeSent();

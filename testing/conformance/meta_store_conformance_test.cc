@@ -64,6 +64,10 @@ class InMemoryStoreMedium final : public StoreMedium {
       store_.set_fail_writes(owner_->fail_writes_);
       store_.Write(std::move(key), std::move(value), std::move(done));
     }
+    void Delete(std::string key, WriteDone done) override {
+      store_.set_fail_writes(owner_->fail_writes_);
+      store_.Delete(std::move(key), std::move(done));
+    }
     absl::StatusOr<Map> LoadAll() override {
       store_.set_fail_loads(owner_->fail_loads_);
       return store_.LoadAll();
@@ -185,6 +189,24 @@ class MetaStoreConformanceTest : public testing::TestWithParam<StoreKind> {
   // Writes, runs the executor, and expects done(OK) exactly once.
   void WriteOk(std::string key, std::string value) {
     std::shared_ptr<Outcome> outcome = Write(std::move(key), std::move(value));
+    executor_.RunReady();
+    ASSERT_EQ(outcome->calls, 1);
+    ASSERT_TRUE(outcome->status.ok()) << outcome->status;
+  }
+
+  std::shared_ptr<Outcome> Delete(std::string key) {
+    auto outcome = std::make_shared<Outcome>();
+    store_->Delete(std::move(key), [outcome](absl::Status status) {
+      ++outcome->calls;
+      outcome->status = std::move(status);
+    });
+    return outcome;
+  }
+
+  // Deletes, runs the executor, and expects done(OK) exactly once.
+  void DeleteOk(std::string key) {
+    std::shared_ptr<Outcome> outcome = Delete(std::move(key));
+    EXPECT_EQ(outcome->calls, 0) << "done ran inline";
     executor_.RunReady();
     ASSERT_EQ(outcome->calls, 1);
     ASSERT_TRUE(outcome->status.ok()) << outcome->status;
@@ -335,6 +357,77 @@ TEST_P(MetaStoreConformanceTest,
   WriteOk("k", "newer");
   WriteOk("added", "after");
   ExpectDurable({{"added", "after"}, {"k", "newer"}, {"other", "kept"}});
+}
+
+TEST_P(MetaStoreConformanceTest, ADeletedKeyIsGoneBeforeAndAfterRestart) {
+  Load();
+  WriteOk("partition/3/0", "a");
+  WriteOk("partition/3/1", "b");
+  WriteOk("table/3", "t");
+  DeleteOk("partition/3/0");
+  ExpectDurable({{"partition/3/1", "b"}, {"table/3", "t"}});
+  DeleteOk("partition/3/1");
+  ExpectDurable({{"table/3", "t"}});
+  // Deleting what is not there succeeds and changes nothing.
+  DeleteOk("partition/3/1");
+  DeleteOk("never");
+  ExpectDurable({{"table/3", "t"}});
+}
+
+TEST_P(MetaStoreConformanceTest, WritesAndDeletesOfAKeyTakeEffectInOrder) {
+  Load();
+  std::vector<int> completed;
+  auto note = [&completed](int i) {
+    return [&completed, i](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      completed.push_back(i);
+    };
+  };
+  store_->Write("k", "1", note(0));
+  store_->Delete("k", note(1));
+  store_->Write("k", "2", note(2));
+  store_->Write("gone", "x", note(3));
+  store_->Delete("gone", note(4));
+  executor_.RunReady();
+  EXPECT_EQ(completed, (std::vector<int>{0, 1, 2, 3, 4}));
+  ExpectDurable({{"k", "2"}});
+  // Many keys written and deleted in turns, across restarts.
+  Map expected = {{"k", "2"}};
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      const std::string key = "p/" + std::to_string(i);
+      if ((i + round) % 3 == 0) {
+        Delete(key);
+        expected.erase(key);
+      } else {
+        Write(key, std::string(static_cast<size_t>(i % 29), 'v') +
+                       std::to_string(round));
+        expected[key] = std::string(static_cast<size_t>(i % 29), 'v') +
+                        std::to_string(round);
+      }
+    }
+    executor_.RunReady();
+    ExpectDurable(expected);
+  }
+}
+
+TEST_P(MetaStoreConformanceTest,
+       AFailedDeleteIsAnIoErrorAndChangesNothingElse) {
+  Load();
+  WriteOk("k", "v");
+  WriteOk("other", "kept");
+  medium_->set_fail_writes(true);
+  std::shared_ptr<Outcome> failed = Delete("k");
+  executor_.RunReady();
+  medium_->set_fail_writes(false);
+  ASSERT_EQ(failed->calls, 1);
+  EXPECT_TRUE(HasErrorCode(failed->status, ErrorCode::kIoError))
+      << failed->status;
+  Map loaded = Load();
+  EXPECT_EQ(loaded["other"], "kept");
+  EXPECT_LE(loaded.size(), 2u);
+  DeleteOk("k");
+  ExpectDurable({{"other", "kept"}});
 }
 
 TEST_P(MetaStoreConformanceTest, AnUnreadableMediumIsAnIoError) {

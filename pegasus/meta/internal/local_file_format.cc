@@ -54,10 +54,10 @@ class FileParser {
     if (header.substr(0, kMagic.size()) != kMagic) {
       return Corruption(0, "not a meta store file (bad magic)");
     }
-    const uint32_t version = DecodeBigEndian32(header.data() + kMagic.size());
-    if (version != kFormatVersion) {
+    version_ = DecodeBigEndian32(header.data() + kMagic.size());
+    if (version_ < kOldestFormatVersion || version_ > kFormatVersion) {
       return Corruption(0,
-                        absl::StrCat("unsupported format version ", version));
+                        absl::StrCat("unsupported format version ", version_));
     }
     result_.valid_bytes = kFileHeaderBytes;
     return absl::OkStatus();
@@ -84,7 +84,12 @@ class FileParser {
                         "the record header fails its check (a damaged "
                         "length)");
     }
-    const uint64_t payload = uint64_t{key_length} + value_length;
+    const bool deletion = value_length == kDeletionValueLength;
+    if (deletion && version_ < 2) {
+      return Corruption(offset, "a deletion record in a version 1 file");
+    }
+    const uint64_t payload =
+        uint64_t{key_length} + (deletion ? 0 : value_length);
     if (payload > static_cast<uint64_t>(kMaxRecordPayloadBytes)) {
       return Corruption(offset, absl::StrCat("a record of ", payload,
                                              " bytes, over the limit of ",
@@ -102,14 +107,19 @@ class FileParser {
     if (Crc64(body) != DecodeBigEndian64(rest.data() + 12)) {
       return Corruption(offset, "the record fails its checksum");
     }
-    result_.live[std::string(body.substr(0, key_length))] =
-        std::string(body.substr(key_length));
+    std::string key(body.substr(0, key_length));
+    if (deletion) {
+      result_.live.erase(key);
+    } else {
+      result_.live[std::move(key)] = std::string(body.substr(key_length));
+    }
     result_.valid_bytes = offset + record_bytes;
     return absl::OkStatus();
   }
 
   const std::string_view path_;
   const std::string_view data_;
+  uint32_t version_ = 0;
   ParsedFile result_;
 };
 
@@ -142,6 +152,16 @@ void AppendRecord(std::string* out, std::string_view key,
   PutBigEndian64(out, Crc64Extend(Crc64(key), value));
   out->append(key);
   out->append(value);
+}
+
+void AppendDeletion(std::string* out, std::string_view key) {
+  PEGASUS_CHECK_LE(static_cast<int64_t>(key.size()), kMaxRecordPayloadBytes);
+  const auto key_length = static_cast<uint32_t>(key.size());
+  PutBigEndian32(out, key_length);
+  PutBigEndian32(out, kDeletionValueLength);
+  PutBigEndian32(out, HeaderCheck(key_length, kDeletionValueLength));
+  PutBigEndian64(out, Crc64(key));
+  out->append(key);
 }
 
 absl::StatusOr<ParsedFile> ParseFile(std::string_view path,

@@ -27,14 +27,19 @@ inline constexpr std::string_view kStoreFileName = "meta_store.log";
 inline constexpr std::string_view kStoreTempFileName = "meta_store.log.tmp";
 
 // File header: [8 bytes magic][u32 BE version][u32 BE low 32 bits of the
-// CRC64 of the 12 bytes before it].
+// CRC64 of the 12 bytes before it]. Version 2 added deletion records; a
+// version 1 file (none) still reads, and is rewritten as version 2 before
+// anything is appended to it.
 inline constexpr std::string_view kMagic = "PGMETAKV";
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr size_t kFileHeaderBytes = 8 + 4 + 4;
 
 // Record: [u32 BE key length][u32 BE value length][u32 BE header check]
-// [u64 BE CRC64 of key + value][key][value].
+// [u64 BE CRC64 of key + value][key][value]. A deletion record (version 2)
+// has the value length kDeletionValueLength and no value: the key is gone.
 inline constexpr size_t kRecordHeaderBytes = 4 + 4 + 4 + 8;
+inline constexpr uint32_t kDeletionValueLength = 0xffffffff;
 
 // The most bytes of key plus value one record may hold. A record claiming
 // more is corruption, whatever the options of the store that reads it.
@@ -51,12 +56,21 @@ uint32_t HeaderCheck(uint32_t key_length, uint32_t value_length);
 void AppendRecord(std::string* out, std::string_view key,
                   std::string_view value);
 
+// Appends a deletion record of `key`. REQUIRES: key.size() <=
+// kMaxRecordPayloadBytes.
+void AppendDeletion(std::string* out, std::string_view key);
+
+inline int64_t EncodedDeletionBytes(size_t key_bytes) {
+  return static_cast<int64_t>(kRecordHeaderBytes + key_bytes);
+}
+
 inline int64_t EncodedRecordBytes(size_t key_bytes, size_t value_bytes) {
   return static_cast<int64_t>(kRecordHeaderBytes + key_bytes + value_bytes);
 }
 
 struct ParsedFile {
-  // Every key with the value of its last valid record.
+  // Every key with the value of its last valid record, unless a deletion
+  // record followed it.
   std::map<std::string, std::string> live;
   // Bytes of the valid prefix: the header and every whole, valid record.
   size_t valid_bytes = 0;

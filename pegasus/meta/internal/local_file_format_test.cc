@@ -38,7 +38,7 @@ void ExpectCorruptAt(std::string_view data, size_t offset) {
 
 TEST(LocalFileFormatTest, HeaderIsMagicVersionAndCheck) {
   std::string expected = "PGMETAKV";
-  PutBigEndian32(&expected, 1);
+  PutBigEndian32(&expected, 2);
   PutBigEndian32(&expected, static_cast<uint32_t>(Crc64(expected)));
   EXPECT_EQ(EncodeFileHeader(), expected);
   EXPECT_EQ(EncodeFileHeader().size(), kFileHeaderBytes);
@@ -114,10 +114,71 @@ TEST(LocalFileFormatTest, AWrongMagicOrVersionIsCorruption) {
   PutBigEndian32(&magic, 1);
   PutBigEndian32(&magic, static_cast<uint32_t>(Crc64(magic)));
   ExpectCorruptAt(magic, 0);
-  std::string version = "PGMETAKV";
-  PutBigEndian32(&version, 2);
-  PutBigEndian32(&version, static_cast<uint32_t>(Crc64(version)));
-  ExpectCorruptAt(version, 0);
+  for (uint32_t unknown : {0u, 3u}) {
+    std::string version = "PGMETAKV";
+    PutBigEndian32(&version, unknown);
+    PutBigEndian32(&version, static_cast<uint32_t>(Crc64(version)));
+    ExpectCorruptAt(version, 0);
+  }
+}
+
+// A version 1 header: files written before deletion records existed.
+std::string VersionOneHeader() {
+  std::string header = "PGMETAKV";
+  PutBigEndian32(&header, 1);
+  PutBigEndian32(&header, static_cast<uint32_t>(Crc64(header)));
+  return header;
+}
+
+TEST(LocalFileFormatTest, DeletionRecordIsKeyLengthAllOnesCheckCrcKey) {
+  std::string expected;
+  PutBigEndian32(&expected, 3);
+  PutBigEndian32(&expected, 0xffffffff);
+  PutBigEndian32(&expected, static_cast<uint32_t>(Crc64(expected)));
+  PutBigEndian64(&expected, Crc64("key"));
+  expected += "key";
+  std::string record;
+  AppendDeletion(&record, "key");
+  EXPECT_EQ(record, expected);
+  EXPECT_EQ(static_cast<int64_t>(record.size()), EncodedDeletionBytes(3));
+}
+
+TEST(LocalFileFormatTest, ADeletionRecordRemovesItsKeyUntilWrittenAgain) {
+  std::string data = File({{"a", "1"}, {"b", "2"}});
+  AppendDeletion(&data, "a");
+  AppendDeletion(&data, "never");
+  absl::StatusOr<ParsedFile> parsed = ParseFile(kPath, data);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->live, (Map{{"b", "2"}}));
+  AppendRecord(&data, "a", "3");
+  parsed = ParseFile(kPath, data);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->live, (Map{{"a", "3"}, {"b", "2"}}));
+  EXPECT_EQ(parsed->valid_bytes, data.size());
+}
+
+TEST(LocalFileFormatTest, EveryCutInsideALastDeletionIsATornTail) {
+  const std::string before = File({{"a", "1"}});
+  std::string data = before;
+  AppendDeletion(&data, "a");
+  for (size_t size = before.size() + 1; size < data.size(); ++size) {
+    SCOPED_TRACE(size);
+    absl::StatusOr<ParsedFile> parsed = ParseFile(kPath, data.substr(0, size));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_TRUE(parsed->torn_tail);
+    EXPECT_EQ(parsed->live, (Map{{"a", "1"}}));
+  }
+}
+
+TEST(LocalFileFormatTest, AVersionOneFileReadsButHoldsNoDeletions) {
+  std::string data = VersionOneHeader();
+  AppendRecord(&data, "a", "1");
+  absl::StatusOr<ParsedFile> parsed = ParseFile(kPath, data);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->live, (Map{{"a", "1"}}));
+  const size_t deletion_at = data.size();
+  AppendDeletion(&data, "a");
+  ExpectCorruptAt(data, deletion_at);
 }
 
 TEST(LocalFileFormatTest, AWholeLastRecordFailingItsChecksumIsCorruption) {
