@@ -463,6 +463,16 @@ absl::Status MetaCore::StartCreate(AdminOp& op) {
       return PegasusError(ErrorCode::kAppExist,
                           "a table named \"" + create.name() + "\" exists");
     }
+    // The existing table is the answer only if it is the one asked for.
+    if (create.partition_count() != existing->partition_count() ||
+        create.replica_count() != existing->replica_count()) {
+      return PegasusError(
+          ErrorCode::kInvalidArgument,
+          "a table named \"" + create.name() + "\" exists with " +
+              std::to_string(existing->partition_count()) + " partitions and " +
+              std::to_string(existing->replica_count()) +
+              " replicas, not the ones asked for");
+    }
     proto::AdminResponse response;
     response.mutable_create_table()->set_app_id(existing->app_id());
     ReplyAdmin(op.from, op.token, absl::OkStatus(), std::move(response));

@@ -94,14 +94,26 @@ TEST_F(MetaTablesTest, CreateWithSuccessIfExistAnswersTheExistingIdOnly) {
   ASSERT_TRUE(h_.CreateTable("t", 2, 3).ok());
   const auto stored = h_.medium().Snapshot();
   const uint64_t writes = h_.writes_issued();
-  // Even with other arguments: the existing table is the answer.
-  const proto::AdminResponse response =
-      h_.AdminAndSettle(MakeCreate("t", 8, 1, {}, /*success_if_exist=*/true));
+  // The same counts (envs are not compared): the existing table is the
+  // answer.
+  proto::AdminResponse response = h_.AdminAndSettle(
+      MakeCreate("t", 2, 3, {{"default_ttl", "5"}}, /*success_if_exist=*/true));
   EXPECT_EQ(response.error(), 0) << response.error_message();
   EXPECT_EQ(response.create_table().app_id(), 1);
+  // Other counts: refused, as the table is not the one asked for.
+  for (const auto& [partitions, replicas] :
+       std::vector<std::pair<int, int>>{{8, 3}, {2, 1}}) {
+    response = h_.AdminAndSettle(MakeCreate("t", partitions, replicas, {},
+                                            /*success_if_exist=*/true));
+    EXPECT_EQ(response.error(), Code(ErrorCode::kInvalidArgument));
+    EXPECT_NE(response.error_message().find("exists with 2 partitions and 3 "
+                                            "replicas"),
+              std::string::npos)
+        << response.error_message();
+  }
   EXPECT_EQ(h_.writes_issued(), writes);
   EXPECT_EQ(h_.medium().Snapshot(), stored);
-  EXPECT_EQ(h_.core().FindTable("t")->partition_count(), 2);
+  EXPECT_TRUE(h_.core().FindTable("t")->envs().empty());
   ExpectRefused(h_, MakeCreate("t", 2, 3), ErrorCode::kAppExist);
 }
 
@@ -644,7 +656,7 @@ TEST_F(MetaTablesTest, OperationsSentTogetherRunInOrderEachOnTheStateBefore) {
   const ReplyToken create = h_.Admin(MakeCreate("t", 1, 1));
   const ReplyToken drop = h_.Admin(MakeDrop("t"));
   const ReplyToken create_again = h_.Admin(MakeCreate("t", 2, 1));
-  const ReplyToken if_exist = h_.Admin(MakeCreate("t", 4, 1, {}, true));
+  const ReplyToken if_exist = h_.Admin(MakeCreate("t", 2, 1, {}, true));
   const ReplyToken recall = h_.Admin(MakeRecall(1));
   const ReplyToken rename = h_.Admin(MakeRename("t", "u"));
   const ReplyToken recall_renamed = h_.Admin(MakeRecall(1));
