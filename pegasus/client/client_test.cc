@@ -413,7 +413,8 @@ TEST_F(ClientTest, RoutingFollowsAnOperatorsPrimaryMove) {
   move.set_to(to);
   auto started = cluster_.Await<absl::Status>(
       [&](auto done) { cluster_.client().Balance(move, std::move(done)); });
-  ASSERT_TRUE(started.has_value() && started->ok()) << *started;
+  ASSERT_TRUE(started.has_value());
+  ASSERT_TRUE(started->ok()) << *started;
   ASSERT_TRUE(cluster_.RunUntil(
       [&] { return cluster_.meta()->GetConfig(gpid)->primary() == to; },
       10 * kSecond));

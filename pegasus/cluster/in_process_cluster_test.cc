@@ -122,6 +122,59 @@ TEST(InProcessClusterTest, AServerCutOffFromTheMetaServerIsReplaced) {
   }
 }
 
+// An operator's balance and propose through the blocking client: a
+// partition's primary moves to a secondary, and writes follow it.
+TEST(InProcessClusterTest, AnOperatorMovesAPrimaryThroughTheSyncClient) {
+  auto cluster = InProcessCluster::Start(Options("balance"));
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->WaitHealthy(absl::Seconds(30)).ok());
+  SyncClient client = (*cluster)->sync_client();
+  absl::StatusOr<std::vector<proto::PartitionHealthInfo>> health =
+      client.TableHealth("temp");
+  ASSERT_TRUE(health.ok()) << health.status();
+  const proto::PartitionHealthInfo partition = health->at(0);
+  ASSERT_GT(partition.secondaries_size(), 0);
+  const uint64_t to = partition.secondaries(0);
+
+  proto::ProposeRequest propose;
+  propose.set_app_id(1);
+  propose.set_partition_index(0);
+  propose.set_type(proto::PROPOSE_UPGRADE_TO_SECONDARY);
+  propose.set_node(to);
+  propose.set_target(partition.primary());
+  absl::Status refused = client.Propose(propose);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("upgrade_to_secondary is refused"),
+            std::string::npos)
+      << refused;
+
+  proto::BalanceRequest move;
+  move.set_app_id(1);
+  move.set_partition_index(0);
+  move.set_kind(proto::BalanceRequest::MOVE_PRIMARY);
+  move.set_from(partition.primary());
+  move.set_to(to);
+  ASSERT_TRUE(client.Balance(move).ok());
+  Clock* clock = RealClock();
+  const int64_t deadline = clock->MonotonicNowNs() + 20 * kSecond;
+  uint64_t primary = partition.primary();
+  while (primary != to && clock->MonotonicNowNs() < deadline) {
+    health = client.TableHealth("temp");
+    if (health.ok()) primary = health->at(0).primary();
+  }
+  ASSERT_EQ(primary, to);
+  absl::StatusOr<SyncTable> table = client.OpenTable("temp");
+  ASSERT_TRUE(table.ok());
+  for (int i = 0; i < 8; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    ASSERT_TRUE(
+        table->Set(key, "s", "moved", 0, OpOptions{.timeout_ns = 20 * kSecond})
+            .ok())
+        << key;
+    EXPECT_EQ(*table->Get(key, "s"), "moved");
+  }
+}
+
 TEST(InProcessClusterTest, RefusesAMissingDirectory) {
   InProcessClusterOptions options;
   EXPECT_TRUE(HasErrorCode(InProcessCluster::Start(options).status(),

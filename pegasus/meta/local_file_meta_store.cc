@@ -172,8 +172,13 @@ absl::Status LocalFileMetaStore::State::Write(const std::string& key,
   }
   if (!loaded_) PEGASUS_RETURN_IF_ERROR(LoadLocked());
   auto old = live_.find(key);
-  // Deleting what the file does not hold writes nothing.
-  if (value == nullptr && old == live_.end()) return absl::OkStatus();
+  // Deleting what the file does not hold writes nothing. Only while a file
+  // is open for appending is live_ known to be what the file holds: after a
+  // failed write the file may hold that write, and the rewrite below drops
+  // it.
+  if (value == nullptr && old == live_.end() && file_ != nullptr) {
+    return absl::OkStatus();
+  }
   // What live_ and a file rewritten from it will hold after the write.
   const int64_t record =
       value ? format::EncodedRecordBytes(key.size(), value->size())
@@ -185,7 +190,8 @@ absl::Status LocalFileMetaStore::State::Write(const std::string& key,
     rewritten_after -=
         format::EncodedRecordBytes(key.size(), old->second.size());
   }
-  if (payload_after > options_.max_live_bytes) {
+  // A deletion only shrinks the store, so it is never refused for size.
+  if (value != nullptr && payload_after > options_.max_live_bytes) {
     return PegasusError(
         ErrorCode::kDiskInsufficient,
         absl::StrCat("meta store: the write would take the live keys and "

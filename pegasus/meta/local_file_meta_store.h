@@ -49,17 +49,18 @@
 // for as long as the file does not parse.
 //
 // Errors. From LoadAll: PERR_IO_ERROR (or the file system's code) when the
-// file cannot be read; PERR_CORRUPTION as above. Through a Write's done:
+// file cannot be read; PERR_CORRUPTION as above. Through a Write's (or a
+// Delete's) done:
 // PERR_INVALID_ARGUMENT when key plus value exceed max_record_bytes;
-// PERR_DISK_INSUFFICIENT when the live keys and values would exceed
-// max_live_bytes; PERR_CORRUPTION when the file is corrupt (nothing is
+// PERR_DISK_INSUFFICIENT when a Write would take the live keys and values
+// over max_live_bytes (a Delete never is); PERR_CORRUPTION when the file is corrupt (nothing is
 // written); PERR_IO_ERROR (or the file system's code) when an I/O call
 // failed, after which the write may or may not have taken effect and the
 // store stays usable; PERR_ABORTED when the store was destroyed before the
 // write's task ran (nothing written).
 //
-// Thread-safety: Write and LoadAll may be called from any thread. `done`
-// runs on the executor, never inline inside Write. The file system and the
+// Thread-safety: Write, Delete and LoadAll may be called from any thread.
+// `done` runs on the executor, never inline. The file system and the
 // executor must outlive the tasks the store posts; the tasks may outlive the
 // store (they then fail with PERR_ABORTED). One store per directory at a
 // time.

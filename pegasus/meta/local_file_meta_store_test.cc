@@ -72,6 +72,18 @@ class LocalFileMetaStoreTest : public testing::Test {
     return WriteAndRun(store, executor_, std::move(key), std::move(value));
   }
 
+  absl::Status Delete(MetaStore& store, std::string key) {
+    int calls = 0;
+    absl::Status result = absl::UnknownError("done never ran");
+    store.Delete(std::move(key), [&](absl::Status status) {
+      ++calls;
+      result = std::move(status);
+    });
+    executor_.RunReady();
+    EXPECT_EQ(calls, 1);
+    return result;
+  }
+
   Map Load(MetaStore& store) {
     absl::StatusOr<Map> loaded = store.LoadAll();
     EXPECT_TRUE(loaded.ok()) << loaded.status();
@@ -391,6 +403,52 @@ TEST_F(LocalFileMetaStoreTest, AfterAFailedAppendOrSyncTheNextWriteRewrites) {
     store = Open();
     EXPECT_EQ(Load(*store), (Map{{"a", "1"}, {"b", "2"}, {"d", "4"}}));
   }
+}
+
+// A write that failed after its bytes reached the file (its sync, or the
+// directory sync after a rewrite's rename) may be in the file though the
+// store does not count it: a delete of its key must still remove it.
+TEST_F(LocalFileMetaStoreTest, ADeleteAfterAFailedWriteOfItsKeyRemovesIt) {
+  for (FsOp failing : {FsOp::kSync, FsOp::kSyncDir}) {
+    SCOPED_TRACE(FsOpName(failing));
+    SetFileBytes(FileOf({{"a", "1"}}));
+    std::unique_ptr<LocalFileMetaStore> store = Open();
+    ASSERT_EQ(Load(*store), (Map{{"a", "1"}}));
+    // kSync: "b" is appended to a file this store rewrote; kSyncDir: "c" is
+    // the first write, a rewrite.
+    if (failing == FsOp::kSync) {
+      ASSERT_TRUE(Write(*store, "b", "2").ok());
+    }
+    fs_.set_hook([failing](FsOp op, const std::string&) {
+      return op == failing ? InjectedIoError(FsOpName(op)) : absl::OkStatus();
+    });
+    absl::Status status = Write(*store, "c", "3");
+    fs_.set_hook(nullptr);
+    ASSERT_TRUE(HasErrorCode(status, ErrorCode::kIoError)) << status;
+    ASSERT_TRUE(Delete(*store, "c").ok());
+    store.reset();
+    store = Open();
+    EXPECT_EQ(Load(*store).count("c"), 0u);
+  }
+}
+
+TEST_F(LocalFileMetaStoreTest, ADeleteIsNeverRefusedForSize) {
+  LocalFileMetaStoreOptions options;
+  options.max_live_bytes = 100;
+  {
+    std::unique_ptr<LocalFileMetaStore> store = Open(options);
+    ASSERT_TRUE(Write(*store, "a", std::string(60, 'x')).ok());
+    ASSERT_TRUE(Write(*store, "b", std::string(30, 'x')).ok());
+  }
+  // Reopened with a lower limit, the store is over it: writes that add are
+  // refused, deletes are not.
+  options.max_live_bytes = 50;
+  std::unique_ptr<LocalFileMetaStore> store = Open(options);
+  Load(*store);
+  EXPECT_TRUE(
+      HasErrorCode(Write(*store, "c", ""), ErrorCode::kDiskInsufficient));
+  ASSERT_TRUE(Delete(*store, "a").ok());
+  EXPECT_EQ(Load(*store), (Map{{"b", std::string(30, 'x')}}));
 }
 
 TEST_F(LocalFileMetaStoreTest, AFailedRewriteLeavesTheOldFileAndIsRetried) {

@@ -16,8 +16,9 @@
 //   2. Feed every message, a Tick() at an interval well under grace_ns
 //      (100 ms, say), and every store completion (OnStoreWriteDone).
 //   3. After each input, TakeReady(): send each message, and hand each
-//      StoreWrite to MetaStore::Write with a `done` that calls
-//      OnStoreWriteDone(write_id, status, now).
+//      StoreWrite, in order, to MetaStore::Write (MetaStore::Delete when
+//      `erase`) with a `done` that calls OnStoreWriteDone(write_id, status,
+//      now).
 //
 // Protocol (docs/meta_server.md has the whole of it):
 //   - Every configuration change bumps the ballot by one and is persisted
@@ -142,7 +143,8 @@ class MetaCore {
   // recovered configuration starts kUnknown with grace_ns from `now_ns` to
   // beacon before it is declared dead. A partition of a live table that is
   // missing (its creation write never completed) is created again; those
-  // of a purged table are ignored. PERR_CORRUPTION when an entry does not
+  // of a purged table are ignored, and their keys deleted (TakeReady has
+  // the deletions). PERR_CORRUPTION when an entry does not
   // parse, is not well formed, or a partition belongs to no table;
   // PERR_INVALID_ARGUMENT when called twice.
   absl::Status Recover(const std::map<std::string, std::string>& stored,
@@ -190,7 +192,8 @@ class MetaCore {
   // beyond max_partitions_per_table or max_partitions),
   // PERR_INVALID_REP_COUNT (outside [1, 5]), PERR_INVALID_ARGUMENT (a bad
   // env or env update, a negative reserve time, max_tables reached, no or an
-  // unknown operation, a bad level), PERR_OPERATION_DISABLED (any operation
+  // unknown operation, a bad level, a create with success_if_exist whose
+  // counts differ from the existing table's), PERR_OPERATION_DISABLED (any operation
   // but set_meta_level, when the level is stopped as it runs), PERR_BUSY
   // (max_pending_admin operations waiting), PERR_IO_ERROR (the store write
   // failed), PERR_TRY_AGAIN (before Recover).
@@ -206,8 +209,8 @@ class MetaCore {
 
   // Purges every DROPPED table whose hold ran out by `wall_now_s`: its
   // record becomes a PURGED tombstone (so its id is never reused), its
-  // partitions are forgotten, and replica servers that report replicas of
-  // it are told to delete them. Runs as a table operation. Call it with the
+  // partitions are forgotten and their store keys deleted, and replica
+  // servers that report replicas of it are told to delete them. Runs as a table operation. Call it with the
   // ticks.
   void PurgeExpiredTables(int64_t now_ns, int64_t wall_now_s);
 

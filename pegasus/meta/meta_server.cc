@@ -82,12 +82,20 @@ ReplyToken MetaServer::Hold(RpcEndpoint::Responder responder) {
 }
 
 void MetaServer::Admin(const proto::AdminRequest& request, AdminDone done) {
-  const ReplyToken token =
-      Hold(Reply([done = std::move(done)](std::string payload) mutable {
-        proto::AdminResponse response;
-        // The core's own answer: it always parses.
-        PEGASUS_CHECK(response.ParseFromString(payload));
-        done(std::move(response));
+  // The answer is posted rather than given inside Drain, so `done` may call
+  // Admin again without reordering the store writes Drain is issuing.
+  const ReplyToken token = Hold(Reply(
+      [executor = options_.env.executor, alive = std::weak_ptr<bool>(alive_),
+       done = std::move(done)](std::string payload) mutable {
+        executor->Post([alive, done = std::move(done),
+                        payload = std::move(payload)]() mutable {
+          std::shared_ptr<bool> live = alive.lock();
+          if (live == nullptr || !*live) return;
+          proto::AdminResponse response;
+          // The core's own answer: it always parses.
+          PEGASUS_CHECK(response.ParseFromString(payload));
+          done(std::move(response));
+        });
       }));
   core_->OnAdmin(NodeId{}, request, token, now_ns(), wall_now_s());
   Drain();

@@ -73,7 +73,8 @@ class MetaServer {
   // An operator's admin request made in the meta server's own process (as
   // a shell on the meta host would, without the network): answered as the
   // admin RPC is, once its store writes are durable. Call on env.executor;
-  // `done` runs there.
+  // `done` is posted there, never run inside Admin, and never runs once the
+  // server is destroyed.
   using AdminDone = absl::AnyInvocable<void(proto::AdminResponse)>;
   void Admin(const proto::AdminRequest& request, AdminDone done);
 

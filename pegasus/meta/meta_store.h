@@ -20,8 +20,8 @@
 //     delete may or may not have taken effect.
 //   - Writes and deletes of one key complete, and take effect, in the order
 //     they were issued. (MetaCore keeps at most one write per partition key
-//     in flight anyway, and deletes a key only when nothing writes it
-//     again.)
+//     in flight, but relies on this order when it deletes a purged table's
+//     partition key while a write of it is in flight.)
 //   - LoadAll(): every key and its latest durable value. Called when the
 //     meta server starts, before any Write.
 //

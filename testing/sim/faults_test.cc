@@ -131,18 +131,20 @@ TEST(DrawFaultPlanTest, ExplicitListEnablesExactlyThoseKindsOnEverySeed) {
   EXPECT_TRUE(Draw(Parse("none"), 1).enabled.empty());
 }
 
-TEST(DrawFaultPlanTest, PartitionMetaNeedsMetaServers) {
-  for (const std::string text : {"swarm", "all", "partition_meta"}) {
-    const FaultSelection selection = Parse(text);
-    bool enabled_with_meta = false;
-    for (uint64_t seed = 1; seed <= 100; ++seed) {
-      EXPECT_FALSE(Draw(selection, seed, /*meta_servers=*/false)
-                       .has(FaultKind::kPartitionMeta))
-          << text << " seed " << seed;
-      enabled_with_meta |= Draw(selection, seed, /*meta_servers=*/true)
-                               .has(FaultKind::kPartitionMeta);
+TEST(DrawFaultPlanTest, MetaServerFaultsNeedMetaServers) {
+  for (FaultKind kind : {FaultKind::kPartitionMeta, FaultKind::kDropRecall}) {
+    for (const std::string& text : {std::string("swarm"), std::string("all"),
+                                   std::string(FaultKindName(kind))}) {
+      const FaultSelection selection = Parse(text);
+      bool enabled_with_meta = false;
+      for (uint64_t seed = 1; seed <= 100; ++seed) {
+        EXPECT_FALSE(Draw(selection, seed, /*meta_servers=*/false).has(kind))
+            << FaultKindName(kind) << " " << text << " seed " << seed;
+        enabled_with_meta |=
+            Draw(selection, seed, /*meta_servers=*/true).has(kind);
+      }
+      EXPECT_TRUE(enabled_with_meta) << FaultKindName(kind) << " " << text;
     }
-    EXPECT_TRUE(enabled_with_meta) << text;
   }
 }
 

@@ -242,7 +242,8 @@ int Main(int argc, char** argv) {
     std::stringstream text;
     text << in.rdbuf();
     options.script = text.str();
-    absl::Status valid = ValidateScript(options.script, options.servers);
+    absl::Status valid =
+        ValidateScript(options.script, options.servers, options.service);
     if (!valid.ok()) return usage_error(std::string(valid.message()));
   }
   uint64_t first = absl::GetFlag(FLAGS_seed);

@@ -59,7 +59,8 @@ absl::StatusOr<std::vector<int>> ParseNodeList(absl::string_view text,
 }
 
 absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
-                                                    int servers) {
+                                                    int servers,
+                                                    ServiceKind service) {
   std::vector<ScriptStep> steps;
   int line_number = 0;
   for (absl::string_view raw : absl::StrSplit(script, '\n')) {
@@ -123,8 +124,12 @@ absl::StatusOr<std::vector<ScriptStep>> ParseScript(const std::string& script,
       if (!b.ok()) return fail(std::string(b.status().message()));
       step.group_b = *b;
       expected = 3;
-    } else if (step.verb == "heal" || step.verb == "drop" ||
-               step.verb == "recall") {
+    } else if (step.verb == "heal") {
+      expected = 0;
+    } else if (step.verb == "drop" || step.verb == "recall") {
+      if (service != ServiceKind::kCluster) {
+        return fail("drop and recall need the cluster (--service=cluster)");
+      }
       expected = 0;
     } else {
       return fail(
@@ -494,9 +499,14 @@ void Simulation::DropTable() {
   table_dropped_ = true;
   proto::AdminRequest drop;
   drop.mutable_drop_table()->set_name(options_.workload.table);
-  // A drop that fails leaves the table as it was; the recall then finds it
-  // not dropped, which ends the episode too.
-  MetaAdmin(drop, [](const proto::AdminResponse&) {});
+  // Nothing in a run refuses an operator's drop: a failure is a bug (and
+  // would leave the episode testing nothing).
+  MetaAdmin(drop, [this](const proto::AdminResponse& response) {
+    if (response.error() != 0) {
+      Violation("dropping table " + options_.workload.table +
+                " failed: " + response.error_message());
+    }
+  });
 }
 
 void Simulation::RecallTable() {
@@ -642,7 +652,7 @@ SimulationResult Simulation::Run() {
     ScheduleEpisode();
   } else {
     absl::StatusOr<std::vector<ScriptStep>> steps =
-        ParseScript(options_.script, options_.servers);
+        ParseScript(options_.script, options_.servers, options_.service);
     PEGASUS_CHECK_OK(steps.status());
     for (const ScriptStep& step : *steps) {
       world_.At(step.at_ns, EventOwner{}, "script", 0,
@@ -681,8 +691,9 @@ SimulationResult Simulation::Run() {
 
 }  // namespace internal
 
-absl::Status ValidateScript(const std::string& script, int servers) {
-  return internal::ParseScript(script, servers).status();
+absl::Status ValidateScript(const std::string& script, int servers,
+                            ServiceKind service) {
+  return internal::ParseScript(script, servers, service).status();
 }
 
 const char* ServiceKindName(ServiceKind kind) {

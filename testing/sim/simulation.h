@@ -94,7 +94,9 @@ struct SimulationResult {
 };
 
 // Validates the script's syntax and names (for the CLI to report early).
-absl::Status ValidateScript(const std::string& script, int servers);
+// `service`: drop and recall need the cluster.
+absl::Status ValidateScript(const std::string& script, int servers,
+                            ServiceKind service);
 
 SimulationResult RunSimulation(const SimulationOptions& options);
 

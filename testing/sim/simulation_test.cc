@@ -339,15 +339,25 @@ TEST(SimulationTablesTest, DropAndRecallAmongOtherFaultsKeepsEveryCheck) {
 }
 
 TEST(SimulationTest, ScriptErrorsNameTheLine) {
-  absl::Status status = ValidateScript("at 1 crash n1\nat x crash n1\n", 3);
+  absl::Status status = ValidateScript("at 1 crash n1\nat x crash n1\n", 3,
+                                       ServiceKind::kCluster);
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("line 2"), absl::string_view::npos) << status;
-  EXPECT_FALSE(ValidateScript("at 1 crash n4", 3).ok());
-  EXPECT_FALSE(ValidateScript("at 1 explode n1", 3).ok());
-  EXPECT_FALSE(ValidateScript("at 1 split n1 n2", 3).ok());
-  EXPECT_FALSE(ValidateScript("at 1 drop n1", 3).ok());
-  EXPECT_TRUE(ValidateScript("at 1 drop\nat 2 recall\n", 3).ok());
-  EXPECT_TRUE(ValidateScript("# nothing\n\nat 0.5 split n1 | n2,n3\n", 3).ok());
+  EXPECT_FALSE(ValidateScript("at 1 crash n4", 3, ServiceKind::kCluster).ok());
+  EXPECT_FALSE(
+      ValidateScript("at 1 explode n1", 3, ServiceKind::kCluster).ok());
+  EXPECT_FALSE(
+      ValidateScript("at 1 split n1 n2", 3, ServiceKind::kCluster).ok());
+  EXPECT_FALSE(ValidateScript("at 1 drop n1", 3, ServiceKind::kCluster).ok());
+  EXPECT_TRUE(
+      ValidateScript("at 1 drop\nat 2 recall\n", 3, ServiceKind::kCluster)
+          .ok());
+  EXPECT_FALSE(ValidateScript("at 1 drop", 3, ServiceKind::kSingleCopy).ok());
+  EXPECT_TRUE(
+      ValidateScript("at 1 crash n1", 3, ServiceKind::kSingleCopy).ok());
+  EXPECT_TRUE(ValidateScript("# nothing\n\nat 0.5 split n1 | n2,n3\n", 3,
+                             ServiceKind::kCluster)
+                  .ok());
 }
 
 }  // namespace

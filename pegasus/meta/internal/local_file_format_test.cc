@@ -130,7 +130,8 @@ std::string VersionOneHeader() {
   return header;
 }
 
-TEST(LocalFileFormatTest, DeletionRecordIsKeyLengthAllOnesCheckCrcKey) {
+TEST(LocalFileFormatTest,
+     DeletionRecordIsLengthsWithAllOnesValueLengthCheckCrcOfKeyKey) {
   std::string expected;
   PutBigEndian32(&expected, 3);
   PutBigEndian32(&expected, 0xffffffff);
