@@ -217,7 +217,8 @@ void MetaCore::OnBeacon(NodeId from, const proto::Beacon& beacon,
   proto::BeaconResponse response;
   response.set_send_time_ns(beacon.send_time_ns());
   response.set_allowed(
-      ready_ && nodes_.OnBeacon(from, now_ns_, beacon.session(), beacon.seq()));
+      ready_ && nodes_.OnBeacon(from, now_ns_, beacon.session(),
+                                beacon.session_start_us(), beacon.seq()));
   Send(from, reply_token, std::move(response));
 }
 

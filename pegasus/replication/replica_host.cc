@@ -100,6 +100,7 @@ using internal::Alive;
 ReplicaHost::ReplicaHost(const ReplicaHostOptions& options)
     : options_(options),
       session_(options.env.random->Next64() | 1),
+      session_start_us_(options.env.clock->WallNowUs()),
       rpc_(options.env.transport, options.env.executor,
            options.env.random->Next64() | 1),
       counters_(std::make_unique<Counters>()) {}

@@ -221,8 +221,7 @@ class ReplicaHost {
   void OnReplica(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
   // The same, for what the meta server sent: `step` is skipped if a lapse
   // came in between, which fences the message off (FenceHolds).
-  void OnReplicaInLease(Hosted* hosted,
-                        absl::AnyInvocable<void(Hosted*)> step);
+  void OnReplicaInLease(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
   // A step on the replica's strand: Enter, `step` unless the replica
   // stopped, Leave.
   void RunStep(Hosted* hosted, absl::FunctionRef<void(Hosted*)> step);
@@ -280,6 +279,9 @@ class ReplicaHost {
   const ReplicaHostOptions options_;
   // A random nonzero id for this start: beacons carry it, with their seq.
   const uint64_t session_;
+  // The wall clock when the session started: orders the host's sessions at
+  // the meta server.
+  const int64_t session_start_us_;
   RpcEndpoint rpc_;
   // The host strand's: the map changes only there; an entry goes when its
   // replica is reclaimed (tasks hold replicas weakly).

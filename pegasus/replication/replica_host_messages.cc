@@ -295,6 +295,7 @@ void ReplicaHost::SendBeacon() {
   beacon.set_node(options_.self.value);
   beacon.set_send_time_ns(send_ns);
   beacon.set_session(session_);
+  beacon.set_session_start_us(session_start_us_);
   const uint64_t seq = ++beacons_sent_;
   beacon.set_seq(seq);
   rpc_.Call(

@@ -21,7 +21,7 @@ void FailureDetector::Expect(NodeId node, int64_t now_ns) {
 }
 
 bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
-                               uint64_t seq) {
+                               int64_t session_start_us, uint64_t seq) {
   if (node.value == 0) return false;
   auto it = nodes_.find(node);
   if (it == nodes_.end()) {
@@ -31,21 +31,30 @@ bool FailureDetector::OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
     it = nodes_.emplace(node, Node{}).first;
   }
   Node& n = it->second;
-  n.status = NodeStatus::kAlive;
-  n.last_heard_ns = now_ns;
-  if (session == n.session) {
-    n.seq = std::max(n.seq, seq);
-  } else if (std::find(n.retired.begin(), n.retired.end(), session) ==
-             n.retired.end()) {
-    // The server restarted. A late beacon of an earlier session does not
-    // bring that session back.
+  if (session != n.session) {
+    // Random session ids do not say which came first, and the network may
+    // deliver a beacon of a process that is gone after those of its
+    // successor: taken for a restart, it would fence every later message
+    // to the live process off. The sessions' start times order them; once
+    // the current session was declared dead, any other may follow it (its
+    // clock may have been set back).
+    const bool later =
+        n.session == 0 || session_start_us > n.session_start_us ||
+        (session_start_us == n.session_start_us && session > n.session);
+    const bool retired = std::find(n.retired.begin(), n.retired.end(),
+                                   session) != n.retired.end();
+    if (!later && (n.status != NodeStatus::kDead || retired)) return false;
     if (n.session != 0) n.retired.push_back(n.session);
     if (n.retired.size() > kRetiredSessions) n.retired.erase(n.retired.begin());
     n.session = session;
+    n.session_start_us = session_start_us;
     n.seq = seq;
     n.dead_seq = 0;
     n.sync_seq = 0;
   }
+  n.status = NodeStatus::kAlive;
+  n.last_heard_ns = now_ns;
+  n.seq = std::max(n.seq, seq);
   return true;
 }
 

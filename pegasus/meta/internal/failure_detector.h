@@ -36,12 +36,19 @@ class FailureDetector {
   // tracked already.
   void Expect(NodeId node, int64_t now_ns);
 
-  // Records a beacon: the node is alive as of `now_ns`, and the beacon is
-  // its latest (the fence, below) unless it is of one of the node's last
-  // few sessions before its current one. Returns false, and records nothing,
-  // when the node is new and max_nodes are tracked, none of them dead (a dead
-  // one is evicted to make room: the lowest id).
-  bool OnBeacon(NodeId node, int64_t now_ns, uint64_t session, uint64_t seq);
+  // Records a beacon of session `session`, started at `session_start_us` by
+  // the node's wall clock: the node is alive as of `now_ns`, and the beacon
+  // is its latest (the fence, below). A beacon of another session than the
+  // current one starts a new current session (the node restarted) if that
+  // session started later; or, once the current one was declared dead, if
+  // it is none of the node's last few sessions before the current one (the
+  // node's clock may have been set back across a restart).
+  // Returns false, and records nothing, for a beacon of an earlier session
+  // (a late message of a process that is gone: no sign the node lives), and
+  // when the node is new and max_nodes are tracked, none of them dead (a
+  // dead one is evicted to make room: the lowest id).
+  bool OnBeacon(NodeId node, int64_t now_ns, uint64_t session,
+                int64_t session_start_us, uint64_t seq);
 
   // The fence for messages to `node`: the session of the latest beacon to
   // arrive and the highest seq seen in that session. Zeros for a node never
@@ -76,6 +83,7 @@ class FailureDetector {
     // The last beacon's arrival, or the recovery time for kUnknown.
     int64_t last_heard_ns = 0;
     uint64_t session = 0;
+    int64_t session_start_us = 0;
     uint64_t seq = 0;
     // The highest seq of the session when it was last declared dead.
     uint64_t dead_seq = 0;

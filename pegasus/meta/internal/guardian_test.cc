@@ -31,7 +31,7 @@ proto::PartitionConfig Config(uint64_t primary,
 class GuardianTest : public ::testing::Test {
  protected:
   GuardianTest() : nodes_(kGraceNs, 16) {
-    for (NodeId node : {kN1, kN2, kN3, kN4}) nodes_.OnBeacon(node, 0, 9, 1);
+    for (NodeId node : {kN1, kN2, kN3, kN4}) nodes_.OnBeacon(node, 0, 9, 0, 1);
   }
 
   CureAction Decide(const proto::PartitionConfig& config, bool moving,
@@ -72,8 +72,8 @@ TEST_F(GuardianTest, PreferenceForANonSecondaryOrANodeNotAliveIsIgnored) {
   const proto::PartitionConfig config = Config(0, {1, 2, 3});
   EXPECT_EQ(Decide(config, true, kN4).node, kN1) << "not a secondary";
   nodes_.DeclareDead(kGraceNs);
-  nodes_.OnBeacon(kN1, kGraceNs, 9, 2);
-  nodes_.OnBeacon(kN2, kGraceNs, 9, 2);
+  nodes_.OnBeacon(kN1, kGraceNs, 9, 0, 2);
+  nodes_.OnBeacon(kN2, kGraceNs, 9, 0, 2);
   // n3 is dead: rule 2 drops it first.
   const CureAction action = Decide(config, true, kN3);
   EXPECT_EQ(action.type, proto::CONFIG_DOWNGRADE_TO_INACTIVE);
@@ -96,8 +96,8 @@ TEST_F(GuardianTest, MovingPartitionKeepsItsExtraRoomAndMember) {
 
 TEST_F(GuardianTest, MovingPartitionStillLosesItsDeadMembers) {
   nodes_.DeclareDead(kGraceNs);
-  nodes_.OnBeacon(kN2, kGraceNs, 9, 2);
-  nodes_.OnBeacon(kN3, kGraceNs, 9, 2);
+  nodes_.OnBeacon(kN2, kGraceNs, 9, 0, 2);
+  nodes_.OnBeacon(kN3, kGraceNs, 9, 0, 2);
   const CureAction action = Decide(Config(1, {2, 3}, 4), true);
   EXPECT_EQ(action.type, proto::CONFIG_DOWNGRADE_TO_INACTIVE);
   EXPECT_EQ(action.node, kN1);
