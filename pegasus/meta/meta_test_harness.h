@@ -318,30 +318,10 @@ inline std::vector<std::pair<NodeId, proto::ConfigProposal>> ProposalsOf(
 // Plays the primaries' part for the proposals sent so far (and clears
 // them): each CONFIG_ADD_SECONDARY for the current ballot is answered with
 // an UPGRADE_TO_SECONDARY request, as a primary does once its learner has
-// caught up. Then lets the writes complete.
-inline void CompleteLearners(MetaHarness& h) {
-  for (const auto& [to, proposal] : h.Proposals()) {
-    if (proposal.type() != proto::CONFIG_ADD_SECONDARY) continue;
-    const Gpid gpid{proposal.config().app_id(),
-                    proposal.config().partition_index()};
-    const proto::PartitionConfig* config = h.core().GetConfig(gpid);
-    if (config == nullptr || config->primary() != to.value ||
-        config->ballot() != proposal.config().ballot() ||
-        h.core().HasChangeInFlight(gpid)) {
-      continue;
-    }
-    h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
-                                  NodeId{proposal.node()}, to));
-  }
-  h.TakeSent();
-  h.Settle();
-}
-
-// Plays the primaries' part for every proposal sent so far (and clears
-// them): CONFIG_ADD_SECONDARY as CompleteLearners does, and a primary
-// asked to step down (CONFIG_DOWNGRADE_TO_SECONDARY of its current ballot)
-// proposes its own downgrade. Then lets the writes complete.
-inline void AnswerProposals(MetaHarness& h) {
+// caught up; with `step_downs`, a primary asked to step down
+// (CONFIG_DOWNGRADE_TO_SECONDARY of its current ballot) also proposes its
+// own downgrade. Then lets the writes complete.
+inline void PlayPrimaries(MetaHarness& h, bool step_downs) {
   for (const auto& [to, proposal] : h.Proposals()) {
     const Gpid gpid{proposal.config().app_id(),
                     proposal.config().partition_index()};
@@ -354,7 +334,8 @@ inline void AnswerProposals(MetaHarness& h) {
     if (proposal.type() == proto::CONFIG_ADD_SECONDARY) {
       h.ConfigUpdate(to, MakeUpdate(*config, proto::CONFIG_UPGRADE_TO_SECONDARY,
                                     NodeId{proposal.node()}, to));
-    } else if (proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
+    } else if (step_downs &&
+               proposal.type() == proto::CONFIG_DOWNGRADE_TO_SECONDARY &&
                proposal.node() == to.value) {
       h.ConfigUpdate(
           to,
@@ -363,6 +344,16 @@ inline void AnswerProposals(MetaHarness& h) {
   }
   h.TakeSent();
   h.Settle();
+}
+
+// The learners only.
+inline void CompleteLearners(MetaHarness& h) {
+  PlayPrimaries(h, /*step_downs=*/false);
+}
+
+// The learners and the step-downs.
+inline void AnswerProposals(MetaHarness& h) {
+  PlayPrimaries(h, /*step_downs=*/true);
 }
 
 // `rounds` steps of 100 ms in which `alive` beacon, the core ticks, and
