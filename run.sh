@@ -32,6 +32,9 @@ PACKAGES=(
   libfmt-dev
   libspdlog-dev
   nlohmann-json3-dev
+  libcpp-httplib-dev
+  prometheus-cpp-dev
+  grpc-proto
 )
 
 BAZEL_FLAGS=(--jobs=2)

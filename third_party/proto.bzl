@@ -36,3 +36,35 @@ def cc_proto(name, srcs, deps = [], grpc = False, visibility = None):
         deps = deps + ["@system//:grpc" if grpc else "@system//:protobuf"],
         visibility = visibility,
     )
+
+def cc_system_grpc_proto(name, proto, compiled_in_grpc = False,
+                         visibility = None):
+    """A cc_library of messages and gRPC stubs from a .proto of Debian's
+    grpc-proto package (/usr/share/grpc-proto), such as
+    "grpc/health/v1/health.proto". Include it by that path:
+    #include "grpc/health/v1/health.grpc.pb.h".
+
+    With compiled_in_grpc = True only the headers are made: gRPC's own
+    libraries already hold the code (and registering a descriptor twice
+    aborts the process), as libgrpc++_reflection does for reflection.
+    """
+    root = "/usr/share/grpc-proto"
+    stem = proto[:-len(".proto")]
+    headers = [stem + ".pb.h", stem + ".grpc.pb.h"]
+    sources = [stem + ".pb.cc", stem + ".grpc.pb.cc"]
+    native.genrule(
+        name = name + "_gen",
+        outs = headers + sources,
+        cmd = ("protoc --proto_path=%s --cpp_out=$(RULEDIR) " % root +
+               "--grpc_out=$(RULEDIR) " +
+               "--plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin) " +
+               "%s/%s" % (root, proto)),
+    )
+    cc_library(
+        name = name,
+        srcs = [] if compiled_in_grpc else sources,
+        hdrs = headers,
+        includes = ["."],
+        deps = ["@system//:grpc"],
+        visibility = visibility,
+    )

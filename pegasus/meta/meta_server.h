@@ -78,6 +78,13 @@ class MetaServer {
   using AdminDone = absl::AnyInvocable<void(proto::AdminResponse)>;
   void Admin(const proto::AdminRequest& request, AdminDone done);
 
+  // A configuration query made in the meta server's process (the daemon's
+  // gRPC service), answered as the RPC is. Call on env.executor.
+  proto::QueryConfigResponse QueryConfig(
+      const proto::QueryConfigRequest& request) const {
+    return core_->QueryConfig(request);
+  }
+
  private:
   explicit MetaServer(const MetaServerOptions& options);
   void RegisterHandlers();

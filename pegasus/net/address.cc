@@ -44,7 +44,8 @@ absl::StatusOr<uint32_t> ResolveIpv4(const std::string& host_port,
 
 }  // namespace
 
-absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port) {
+absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port,
+                                          bool allow_any_port) {
   const size_t colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return Invalid(host_port, "want host:port");
@@ -52,8 +53,10 @@ absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port) {
   const std::string host = host_port.substr(0, colon);
   const std::string port_text = host_port.substr(colon + 1);
   uint32_t port = 0;
-  if (!absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535) {
-    return Invalid(host_port, "the port must be 1..65535");
+  if (!absl::SimpleAtoi(port_text, &port) || (port == 0 && !allow_any_port) ||
+      port > 65535) {
+    return Invalid(host_port, allow_any_port ? "the port must be 0..65535"
+                                             : "the port must be 1..65535");
   }
   if (host.find(':') != std::string::npos) {
     return Invalid(host_port, "IPv6 addresses are not supported");
@@ -61,6 +64,11 @@ absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port) {
   absl::StatusOr<uint32_t> ip = ResolveIpv4(host_port, host);
   if (!ip.ok()) return ip.status();
   return NodeId::FromAddress(*ip, static_cast<uint16_t>(port));
+}
+
+std::string HostOf(NodeId server) {
+  const std::string address = server.ToString();
+  return address.substr(0, address.rfind(':'));
 }
 
 NodeId ClientNodeId(uint64_t random_bits) {

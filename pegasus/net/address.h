@@ -13,9 +13,14 @@
 namespace pegasus::net {
 
 // "host:port" (a dotted IPv4 address or a name that resolves to one; port
-// 1..65535) as a server's node id. PERR_INVALID_ARGUMENT for anything else,
-// saying why.
-absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port);
+// 1..65535, or 0 with `allow_any_port`: a server about to pick a free one)
+// as a server's node id. PERR_INVALID_ARGUMENT for anything else, saying
+// why.
+absl::StatusOr<NodeId> ParseServerAddress(const std::string& host_port,
+                                          bool allow_any_port = false);
+
+// The dotted IPv4 address of a server's id ("127.0.0.1").
+std::string HostOf(NodeId server);
 
 // A client's node id (one without an address) from random bits.
 NodeId ClientNodeId(uint64_t random_bits);

@@ -37,6 +37,14 @@ TEST(AddressTest, BadAddressesAreRefusedWithTheReason) {
   }
 }
 
+TEST(AddressTest, AServerAboutToPickAPortMayAskForAnyPort) {
+  absl::StatusOr<NodeId> id = ParseServerAddress("127.0.0.1:0", true);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->port(), 0);
+  EXPECT_FALSE(ParseServerAddress("127.0.0.1:0").ok());
+  EXPECT_FALSE(ParseServerAddress("127.0.0.1:65536", true).ok());
+}
+
 TEST(AddressTest, OtherIdsHaveNoAddress) {
   EXPECT_FALSE(NodeId{3}.has_address());
   EXPECT_EQ(NodeId{3}.ToString(), "n3");

@@ -445,8 +445,9 @@ void ReplicaHost::Reply(Hosted* hosted, ClientToken client,
                         const proto::DataResponse& response) {
   auto it = hosted->clients.find(client);
   if (it == hosted->clients.end()) return;
-  hosted->outbox.replies.emplace_back(std::move(it->second.responder),
-                                      response.SerializeAsString());
+  hosted->outbox.replies.push_back({std::move(it->second.reply),
+                                    response.error(),
+                                    response.SerializeAsString()});
   hosted->clients.erase(it);
 }
 
@@ -479,8 +480,8 @@ void ReplicaHost::SendOutbox(Hosted* hosted) {
                              });
           });
     }
-    for (auto& [responder, payload] : outbox.replies) {
-      responder.Reply(std::move(payload));
+    for (Outbox::Answer& answer : outbox.replies) {
+      answer.reply(answer.error, std::move(answer.payload));
     }
   });
   hosted->outbox = Outbox{};

@@ -97,6 +97,24 @@
 
 namespace pegasus::replication {
 
+// The answer to one client's data request: its Pegasus error code and the
+// serialized proto::DataResponse.
+using ClientReply =
+    absl::AnyInvocable<void(int32_t error, std::string response)>;
+
+// One answer to a client, for metrics.
+struct ClientAnswer {
+  // The operation: proto::DataRequest::OpCase (OP_NOT_SET for a request
+  // that did not parse).
+  int op = 0;
+  // The Pegasus error code (0 = OK).
+  int32_t error = 0;
+  // From the request's arrival to its answer, by the host's clock.
+  int64_t latency_ns = 0;
+  size_t request_bytes = 0;
+  size_t response_bytes = 0;
+};
+
 struct HostEnv {
   Clock* clock = nullptr;
   Executor* executor = nullptr;
@@ -159,6 +177,8 @@ struct ReplicaHostOptions {
       on_prepare;
   // Called when a replica stops on an error.
   std::function<void(Gpid, const absl::Status&)> on_fatal;
+  // Called on the host strand with every answer to a client: for metrics.
+  std::function<void(const ClientAnswer&)> on_client_answer;
 };
 
 struct ReplicaHostStats {
@@ -202,6 +222,17 @@ class ReplicaHost {
   // When the lease runs out, by this node's monotonic clock.
   int64_t lease_until_ns() const;
   ReplicaHostStats stats() const;
+
+  // A client's data request (a serialized proto::DataRequest) that came
+  // some other way than the transport: the daemons' gRPC service. It is
+  // served as one from the transport would be, and `reply` is called once,
+  // on the host strand, unless the host is destroyed first (then it is
+  // destroyed uncalled). Thread-safety: callable from any thread.
+  void ServeData(std::string request, ClientReply reply);
+
+  // What this host tells the meta server of its replicas now, one report
+  // each (a stopped replica's status is kError). Call on the host strand.
+  std::vector<proto::ReplicaReport> Reports() const;
 
  private:
   struct Hosted;
@@ -253,7 +284,9 @@ class ReplicaHost {
   void Stop(Hosted* hosted, const absl::Status& status);
   void Reclaim(Hosted* hosted, Ballot ballot);
 
-  void HandleData(std::string request, RpcEndpoint::Responder responder);
+  void HandleData(std::string request, ClientReply reply);
+  // `reply`, also reporting to on_client_answer when it is set.
+  ClientReply Measured(int op, size_t request_bytes, ClientReply reply);
   void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);
   void HandleProposal(const std::string& payload);
 

@@ -74,7 +74,11 @@ using internal::Alive;
 void ReplicaHost::RegisterHandlers() {
   rpc_.RegisterHandler(kDataMethod, [this](NodeId, std::string request,
                                            RpcEndpoint::Responder responder) {
-    HandleData(std::move(request), std::move(responder));
+    HandleData(std::move(request),
+               [responder = std::move(responder)](
+                   int32_t, std::string response) mutable {
+                 responder.Reply(std::move(response));
+               });
   });
   for (RpcMethod method :
        {kPrepareMethod, kPrepareResponseMethod, kGroupCheckMethod,
@@ -93,16 +97,43 @@ void ReplicaHost::RegisterHandlers() {
                                    });
 }
 
-void ReplicaHost::HandleData(std::string payload,
-                             RpcEndpoint::Responder responder) {
+void ReplicaHost::ServeData(std::string request, ClientReply reply) {
+  options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
+                               request = std::move(request),
+                               reply = std::move(reply)]() mutable {
+    if (Alive(alive)) HandleData(std::move(request), std::move(reply));
+  });
+}
+
+ClientReply ReplicaHost::Measured(int op, size_t request_bytes,
+                                  ClientReply reply) {
+  if (!options_.on_client_answer) return reply;
+  return [this, op, request_bytes,
+          since_ns = options_.env.clock->MonotonicNowNs(),
+          reply = std::move(reply)](int32_t error,
+                                    std::string response) mutable {
+    options_.on_client_answer(ClientAnswer{
+        .op = op,
+        .error = error,
+        .latency_ns = options_.env.clock->MonotonicNowNs() - since_ns,
+        .request_bytes = request_bytes,
+        .response_bytes = response.size()});
+    reply(error, std::move(response));
+  };
+}
+
+void ReplicaHost::HandleData(std::string payload, ClientReply reply) {
   CheckLease();
   proto::DataRequest request;
-  if (!request.ParseFromString(payload)) {
+  const bool parsed = request.ParseFromString(payload);
+  reply = Measured(parsed ? static_cast<int>(request.op_case()) : 0,
+                   payload.size(), std::move(reply));
+  if (!parsed) {
     proto::DataResponse refusal;
     StatusToProto(
         PegasusError(ErrorCode::kInvalidArgument, "malformed data request"),
         &refusal);
-    responder.Reply(refusal.SerializeAsString());
+    reply(refusal.error(), refusal.SerializeAsString());
     return;
   }
   const Gpid gpid{request.app_id(), request.partition_index()};
@@ -119,7 +150,7 @@ void ReplicaHost::HandleData(std::string payload,
                     : "replica " + gpid.ToString() + " is not on " +
                           options_.self.ToString()),
         &refusal);
-    responder.Reply(refusal.SerializeAsString());
+    reply(refusal.error(), refusal.SerializeAsString());
     return;
   }
   const uint32_t default_ttl_s =
@@ -129,7 +160,7 @@ void ReplicaHost::HandleData(std::string payload,
   const int64_t since_ns = options_.env.clock->MonotonicNowNs();
   OnReplica(hosted, [this, token, since_ns, default_ttl_s,
                      request = std::move(request),
-                     responder = std::move(responder)](Hosted* h) mutable {
+                     reply = std::move(reply)](Hosted* h) mutable {
     const bool write = IsWrite(request);
     if (write) {
       const int64_t wall_now_us = options_.env.clock->WallNowUs();
@@ -145,19 +176,19 @@ void ReplicaHost::HandleData(std::string payload,
       if (!valid.ok()) {
         proto::DataResponse refusal;
         StatusToProto(valid, &refusal);
-        h->outbox.replies.emplace_back(std::move(responder),
-                                       refusal.SerializeAsString());
+        h->outbox.replies.push_back({std::move(reply), refusal.error(),
+                                     refusal.SerializeAsString()});
         return;
       }
       ++counters_->client_writes;
       // A write's answer is its apply result: the request is not kept.
       h->clients.emplace(token,
-                         Hosted::Client{{}, std::move(responder), since_ns});
+                         Hosted::Client{{}, std::move(reply), since_ns});
       h->replica->ClientWrite(std::move(request), token, wall_now_us);
     } else {
       ++counters_->client_reads;
       h->clients.emplace(token, Hosted::Client{std::move(request),
-                                               std::move(responder), since_ns});
+                                               std::move(reply), since_ns});
       h->replica->ClientRead(token);
     }
   });
@@ -337,20 +368,27 @@ void ReplicaHost::SetLease(bool valid) {
   }
 }
 
+std::vector<proto::ReplicaReport> ReplicaHost::Reports() const {
+  std::vector<proto::ReplicaReport> reports;
+  for (const auto& [gpid, hosted] : hosted_) {
+    std::lock_guard<std::mutex> lock(hosted->published_mu);
+    if (hosted->published.reclaimed) continue;
+    reports.push_back(hosted->published.report);
+    if (hosted->published.stopped) {
+      reports.back().set_status(static_cast<int32_t>(ReplicaStatus::kError));
+    }
+  }
+  return reports;
+}
+
 void ReplicaHost::SyncConfig() {
   proto::ConfigSyncRequest request;
   request.set_node(options_.self.value);
   request.set_session(session_);
   request.set_lease_beacon(lease_first_beacon_);
   request.set_seq(++syncs_sent_);
-  for (auto& [gpid, hosted] : hosted_) {
-    std::lock_guard<std::mutex> lock(hosted->published_mu);
-    if (hosted->published.reclaimed) continue;
-    proto::ReplicaReport* report = request.add_replicas();
-    *report = hosted->published.report;
-    if (hosted->published.stopped) {
-      report->set_status(static_cast<int32_t>(ReplicaStatus::kError));
-    }
+  for (proto::ReplicaReport& report : Reports()) {
+    *request.add_replicas() = std::move(report);
   }
   rpc_.Call(options_.meta, kConfigSyncMethod, request.SerializeAsString(),
             CallOptions{.timeout_ns = options_.config_sync_interval_ns},

@@ -36,7 +36,12 @@ struct ReplicaHost::Outbox {
   };
   std::vector<Note> notes;
   std::vector<std::string> proposals;
-  std::vector<std::pair<RpcEndpoint::Responder, std::string>> replies;
+  struct Answer {
+    ClientReply reply;
+    int32_t error = 0;
+    std::string payload;
+  };
+  std::vector<Answer> replies;
 
   bool empty() const {
     return notes.empty() && proposals.empty() && replies.empty();
@@ -46,7 +51,7 @@ struct ReplicaHost::Outbox {
 struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   struct Client {
     proto::DataRequest request;
-    RpcEndpoint::Responder responder;
+    ClientReply reply;
     int64_t since_ns = 0;
   };
   // What config sync reports, as of the replica's last step.

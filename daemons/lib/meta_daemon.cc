@@ -1,0 +1,173 @@
+#include "daemons/lib/meta_daemon.h"
+
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "daemons/lib/grpc_server.h"
+#include "daemons/lib/http_server.h"
+#include "daemons/lib/meta_metrics.h"
+#include "daemons/lib/meta_service.h"
+#include "daemons/lib/run_on.h"
+#include "pegasus/base/random.h"
+#include "pegasus/base/status.h"
+#include "pegasus/meta/local_file_meta_store.h"
+#include "pegasus/meta/meta_server.h"
+#include "pegasus/net/address.h"
+#include "pegasus/net/grpc_transport.h"
+#include "pegasus/runtime/clock.h"
+#include "pegasus/runtime/file_system.h"
+#include "pegasus/runtime/thread_pool.h"
+
+namespace pegasus::daemons {
+namespace {
+
+constexpr uint64_t kStrand = 0;
+constexpr char kServiceName[] = "pegasus.proto.Meta";
+
+// Gathers a snapshot on the meta server's strand: the cluster, then each
+// table's health, each an admin request answered there.
+struct Gather : std::enable_shared_from_this<Gather> {
+  MetaServer* server = nullptr;
+  absl::Mutex mu;
+  MetaServerSnapshot snapshot;
+  int pending = 0;
+  bool done = false;
+
+  void Start() {
+    snapshot.stats = server->core().stats();
+    proto::AdminRequest cluster;
+    cluster.mutable_cluster_info();
+    Ask(cluster, [](Gather& g, proto::AdminResponse& answer) {
+      g.snapshot.cluster = answer.cluster_info();
+    });
+    proto::AdminRequest tables;
+    tables.mutable_list_tables();
+    Ask(tables, [](Gather& g, proto::AdminResponse& answer) {
+      for (const proto::TableInfo& table : answer.list_tables().tables()) {
+        proto::AdminRequest health;
+        health.mutable_table_health()->set_name(table.name());
+        g.Ask(health,
+              [name = table.name()](Gather& h, proto::AdminResponse& reply) {
+                h.snapshot.tables.emplace_back(name, reply.table_health());
+              });
+      }
+    });
+  }
+
+  template <typename Take>
+  void Ask(const proto::AdminRequest& request, Take take) {
+    ++pending;
+    server->Admin(request, [self = shared_from_this(),
+                            take](proto::AdminResponse answer) {
+      if (answer.error() == 0) take(*self, answer);
+      if (--self->pending == 0) {
+        absl::MutexLock lock(&self->mu);
+        self->done = true;
+      }
+    });
+  }
+};
+
+}  // namespace
+
+struct MetaDaemon::State {
+  MetaDaemonOptions options;
+  MetaMetrics metrics;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<net::GrpcTransport> transport;
+  MetaService service;
+  ListeningServer grpc;
+  SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
+  std::unique_ptr<LocalFileMetaStore> store;
+  std::unique_ptr<MetaServer> server;
+  std::unique_ptr<HttpServer> http;
+
+  absl::Status Start();
+  MetaServerSnapshot Snapshot();
+  ~State();
+};
+
+absl::Status MetaDaemon::State::Start() {
+  if (options.data_dir.empty()) {
+    return PegasusError(ErrorCode::kInvalidArgument, "data_dir is required");
+  }
+  if (options.threads < 1) {
+    return PegasusError(ErrorCode::kInvalidArgument, "threads must be >= 1");
+  }
+  PEGASUS_RETURN_IF_ERROR(PosixFileSystem()->CreateDirs(options.data_dir));
+  pool = std::make_unique<ThreadPool>(
+      ThreadPoolOptions{.threads = options.threads});
+  Executor* strand = pool->Strand(kStrand);
+  transport = std::make_unique<net::GrpcTransport>(
+      net::GrpcTransportOptions{.executor = strand});
+  PEGASUS_ASSIGN_OR_RETURN(
+      grpc, StartGrpcServer(options.listen, transport.get(), {&service}));
+  SetServing(grpc.server.get(), kServiceName, false);
+  PEGASUS_ASSIGN_OR_RETURN(
+      store,
+      LocalFileMetaStore::Open(PosixFileSystem(), options.data_dir, strand));
+  MetaServerOptions server_options;
+  server_options.env = {RealClock(), strand, transport.get(), &random};
+  server_options.meta = options.meta;
+  server_options.store = store.get();
+  server_options.initial_tables = options.initial_tables;
+  std::optional<absl::StatusOr<std::unique_ptr<MetaServer>>> started =
+      RunOn<absl::StatusOr<std::unique_ptr<MetaServer>>>(
+          strand, [&] { return MetaServer::Start(server_options); });
+  if (!started->ok()) return started->status();
+  server = *std::move(*started);
+  service.Attach(server.get(), strand);
+  SetServing(grpc.server.get(), kServiceName, true);
+  if (options.http_port >= 0) {
+    PEGASUS_ASSIGN_OR_RETURN(
+        http, HttpServer::Start(net::HostOf(grpc.self), options.http_port,
+                                metrics.registry(),
+                                [this] { metrics.Refresh(Snapshot()); }));
+  }
+  return absl::OkStatus();
+}
+
+MetaServerSnapshot MetaDaemon::State::Snapshot() {
+  auto gather = std::make_shared<Gather>();
+  gather->server = server.get();
+  pool->Strand(kStrand)->Post([gather] { gather->Start(); });
+  absl::MutexLock lock(&gather->mu);
+  gather->mu.AwaitWithTimeout(absl::Condition(&gather->done), absl::Seconds(2));
+  MetaServerSnapshot snapshot = gather->snapshot;
+  snapshot.links = transport->stats();
+  return snapshot;
+}
+
+MetaDaemon::State::~State() {
+  http.reset();
+  if (grpc.server != nullptr)
+    SetServing(grpc.server.get(), kServiceName, false);
+  service.Detach();
+  if (transport != nullptr) transport->Shutdown();
+  if (pool != nullptr) pool->Shutdown();
+  server.reset();
+  store.reset();
+  if (grpc.server != nullptr) grpc.server->Shutdown();
+  transport.reset();
+}
+
+absl::StatusOr<std::unique_ptr<MetaDaemon>> MetaDaemon::Start(
+    MetaDaemonOptions options) {
+  auto state = std::make_unique<State>();
+  state->options = std::move(options);
+  PEGASUS_RETURN_IF_ERROR(state->Start());
+  return std::unique_ptr<MetaDaemon>(new MetaDaemon(std::move(state)));
+}
+
+MetaDaemon::MetaDaemon(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+
+MetaDaemon::~MetaDaemon() = default;
+
+NodeId MetaDaemon::self() const { return state_->grpc.self; }
+
+int MetaDaemon::http_port() const {
+  return state_->http == nullptr ? -1 : state_->http->port();
+}
+
+}  // namespace pegasus::daemons

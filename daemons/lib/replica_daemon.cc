@@ -1,0 +1,157 @@
+#include "daemons/lib/replica_daemon.h"
+
+#include <utility>
+
+#include "daemons/lib/grpc_server.h"
+#include "daemons/lib/http_server.h"
+#include "daemons/lib/replica_metrics.h"
+#include "daemons/lib/replica_service.h"
+#include "daemons/lib/run_on.h"
+#include "pegasus/base/random.h"
+#include "pegasus/base/status.h"
+#include "pegasus/net/address.h"
+#include "pegasus/net/grpc_transport.h"
+#include "pegasus/runtime/clock.h"
+#include "pegasus/runtime/file_system.h"
+#include "pegasus/runtime/thread_pool.h"
+#include "pegasus/storage/rocksdb/rocksdb_engine.h"
+#include "spdlog/spdlog.h"
+
+namespace pegasus::daemons {
+namespace {
+
+constexpr uint64_t kHostStrand = 0;
+constexpr char kServiceName[] = "pegasus.proto.Replica";
+
+}  // namespace
+
+// Members in the order they are built; the destructor takes them down in
+// the order docs/operations.md gives ("Stopping").
+struct ReplicaDaemon::State {
+  ReplicaDaemonOptions options;
+  ReplicaMetrics metrics;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<net::GrpcTransport> transport;
+  ReplicaService service;
+  ListeningServer grpc;
+  SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
+  std::unique_ptr<replication::ReplicaHost> host;
+  std::unique_ptr<HttpServer> http;
+
+  absl::Status Start();
+  ReplicaServerSnapshot Snapshot();
+  ~State();
+};
+
+absl::Status ReplicaDaemon::State::Start() {
+  absl::StatusOr<NodeId> meta = net::ParseServerAddress(options.meta);
+  if (!meta.ok()) return meta.status();
+  if (options.data_dir.empty()) {
+    return PegasusError(ErrorCode::kInvalidArgument, "data_dir is required");
+  }
+  if (options.threads < 1) {
+    return PegasusError(ErrorCode::kInvalidArgument, "threads must be >= 1");
+  }
+  PEGASUS_RETURN_IF_ERROR(PosixFileSystem()->CreateDirs(options.data_dir));
+  pool = std::make_unique<ThreadPool>(
+      ThreadPoolOptions{.threads = options.threads});
+  transport = std::make_unique<net::GrpcTransport>(
+      net::GrpcTransportOptions{.executor = pool->Strand(kHostStrand)});
+  PEGASUS_ASSIGN_OR_RETURN(
+      grpc, StartGrpcServer(options.listen, transport.get(), {&service}));
+  SetServing(grpc.server.get(), kServiceName, false);
+
+  replication::ReplicaHostOptions host_options = options.host;
+  host_options.self = grpc.self;
+  host_options.meta = *meta;
+  ThreadPool* threads = pool.get();
+  host_options.env = replication::HostEnv{
+      RealClock(),
+      threads->Strand(kHostStrand),
+      transport.get(),
+      PosixFileSystem(),
+      &random,
+      [threads](Gpid gpid) {
+        return threads->Strand(1 +
+                               (static_cast<uint64_t>(gpid.app_id) << 32 |
+                                static_cast<uint32_t>(gpid.partition_index)));
+      }};
+  host_options.data_dir = options.data_dir;
+  host_options.open_engine = [](const std::string& dir) {
+    return OpenRocksDbEngine(dir, RocksDbEngineOptions());
+  };
+  host_options.on_client_answer =
+      [this](const replication::ClientAnswer& answer) {
+        metrics.Record(answer);
+      };
+  host_options.on_fatal = [](Gpid gpid, const absl::Status& status) {
+    spdlog::error("replica {} stopped: {}", gpid.ToString(), status.ToString());
+  };
+  std::optional<absl::StatusOr<std::unique_ptr<replication::ReplicaHost>>>
+      started =
+          RunOn<absl::StatusOr<std::unique_ptr<replication::ReplicaHost>>>(
+              threads->Strand(kHostStrand),
+              [&] { return replication::ReplicaHost::Start(host_options); });
+  if (!started->ok()) return started->status();
+  host = *std::move(*started);
+  service.Attach(host.get());
+  SetServing(grpc.server.get(), kServiceName, true);
+
+  if (options.http_port >= 0) {
+    PEGASUS_ASSIGN_OR_RETURN(
+        http, HttpServer::Start(net::HostOf(grpc.self), options.http_port,
+                                metrics.registry(),
+                                [this] { metrics.Refresh(Snapshot()); }));
+  }
+  return absl::OkStatus();
+}
+
+ReplicaServerSnapshot ReplicaDaemon::State::Snapshot() {
+  ReplicaServerSnapshot snapshot;
+  replication::ReplicaHost* h = host.get();
+  std::optional<std::vector<proto::ReplicaReport>> reports =
+      RunOn<std::vector<proto::ReplicaReport>>(
+          pool->Strand(kHostStrand), [h] { return h->Reports(); },
+          absl::Seconds(1));
+  if (reports.has_value()) snapshot.reports = std::move(*reports);
+  snapshot.host = host->stats();
+  snapshot.links = transport->stats();
+  snapshot.log_bytes = LogBytes(options.data_dir);
+  return snapshot;
+}
+
+ReplicaDaemon::State::~State() {
+  // The HTTP server first: a scrape reads the host.
+  http.reset();
+  if (grpc.server != nullptr)
+    SetServing(grpc.server.get(), kServiceName, false);
+  service.Detach();
+  if (transport != nullptr) transport->Shutdown();
+  if (pool != nullptr) pool->Shutdown();
+  // Closes every replica's log and storage; clients still waiting are
+  // answered UNAVAILABLE as their replies are destroyed.
+  host.reset();
+  if (grpc.server != nullptr) grpc.server->Shutdown();
+  transport.reset();
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaDaemon>> ReplicaDaemon::Start(
+    ReplicaDaemonOptions options) {
+  auto state = std::make_unique<State>();
+  state->options = std::move(options);
+  PEGASUS_RETURN_IF_ERROR(state->Start());
+  return std::unique_ptr<ReplicaDaemon>(new ReplicaDaemon(std::move(state)));
+}
+
+ReplicaDaemon::ReplicaDaemon(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+
+ReplicaDaemon::~ReplicaDaemon() = default;
+
+NodeId ReplicaDaemon::self() const { return state_->grpc.self; }
+
+int ReplicaDaemon::http_port() const {
+  return state_->http == nullptr ? -1 : state_->http->port();
+}
+
+}  // namespace pegasus::daemons
