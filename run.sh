@@ -9,10 +9,19 @@
 #   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
 #   ./run.sh example [DIR]        run the embedded-partition example
 #   ./run.sh example cluster [DIR]  run a whole cluster inside one process
+#   ./run.sh start_onebox [-r 3] [-p 8] [-a temp]
+#                                 a cluster on this machine: 1 meta server and
+#                                 N replica servers on loopback, a table, healthy
+#   ./run.sh stop_onebox | clear_onebox | list_onebox
+#   ./run.sh start_onebox_instance -m 1 | -r N
+#   ./run.sh stop_onebox_instance -m 1 | -r N [--kill]
+#   ./run.sh shell [-e "commands"]  the Pegasus shell, on the onebox
 #   ./run.sh help
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/onebox.sh
+source scripts/onebox.sh
 
 # Debian packages the build, the tests and the benchmarks need.
 PACKAGES=(
@@ -32,6 +41,7 @@ PACKAGES=(
   libfmt-dev
   libspdlog-dev
   nlohmann-json3-dev
+  libedit-dev
   libcpp-httplib-dev
   prometheus-cpp-dev
   grpc-proto
@@ -167,7 +177,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"
@@ -178,6 +188,13 @@ case "${command}" in
   bench) cmd_bench "$@" ;;
   soak) cmd_soak "$@" ;;
   example) cmd_example "$@" ;;
+  start_onebox) cmd_start_onebox "$@" ;;
+  stop_onebox) cmd_stop_onebox "$@" ;;
+  clear_onebox) cmd_clear_onebox "$@" ;;
+  list_onebox) cmd_list_onebox "$@" ;;
+  start_onebox_instance) cmd_start_onebox_instance "$@" ;;
+  stop_onebox_instance) cmd_stop_onebox_instance "$@" ;;
+  shell) cmd_shell "$@" ;;
   help | -h | --help) cmd_help ;;
   *)
     cmd_help >&2
