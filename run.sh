@@ -42,6 +42,7 @@ PACKAGES=(
   libspdlog-dev
   nlohmann-json3-dev
   libedit-dev
+  prometheus
   libcpp-httplib-dev
   prometheus-cpp-dev
   grpc-proto
