@@ -6,6 +6,7 @@
 #   ./run.sh bench storage        storage engine against raw RocksDB
 #   ./run.sh bench sim            simulator speed (simulated s per wall s)
 #   ./run.sh bench planted        seeds the checkers need per planted bug
+#   ./run.sh bench compare        the onebox against a 3-member etcd: puts, gets
 #   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
 #   ./run.sh example [DIR]        run the embedded-partition example
 #   ./run.sh example cluster [DIR]  run a whole cluster inside one process
@@ -43,6 +44,8 @@ PACKAGES=(
   nlohmann-json3-dev
   libedit-dev
   prometheus
+  etcd-server
+  etcd-client
   libcpp-httplib-dev
   prometheus-cpp-dev
   grpc-proto
@@ -132,8 +135,17 @@ cmd_bench() {
       python3 benchmarks/planted_bugs.py ./bazel-bin/testing/sim/simulate \
         --jobs="$(nproc)" "$@"
       ;;
+    compare)
+      # Pegasus's onebox against a 3-member etcd, puts then linearizable
+      # gets, at 1 and 64 clients (benchmarks/compare.py).
+      bazel build "${BAZEL_FLAGS[@]}" -c opt //benchmarks:pegasus_bench \
+        //daemons:meta_server //daemons:replica_server //daemons:pegasus_shell
+      python3 benchmarks/compare.py \
+        --bench=bazel-out/k8-opt/bin/benchmarks/pegasus_bench \
+        --onebox_bin=bazel-out/k8-opt/bin/daemons "$@"
+      ;;
     *)
-      die "unknown benchmark suite '${suite}' (known: storage, sim, planted)"
+      die "unknown benchmark suite '${suite}' (known: storage, sim, planted, compare)"
       ;;
   esac
 }
@@ -178,7 +190,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"

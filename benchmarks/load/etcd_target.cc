@@ -1,0 +1,114 @@
+#include "benchmarks/load/etcd_target.h"
+
+#include <chrono>
+
+#include "absl/strings/str_split.h"
+#include "benchmarks/load/etcd_kv.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "pegasus/base/status.h"
+
+namespace pegasus::load {
+namespace {
+
+// A record's etcd key: its hash key and sort key, so a hash key's records
+// are one key range.
+std::string EtcdKey(const RecordKey& key) {
+  return key.hash_key + "/" + key.sort_key;
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+class EtcdSession final : public Session {
+ public:
+  EtcdSession(std::shared_ptr<grpc::Channel> channel, int64_t timeout_ms)
+      : stub_(etcdserverpb::KV::NewStub(channel)), timeout_ms_(timeout_ms) {}
+
+  absl::Status Read(const RecordKey& key, bool* found) override {
+    etcdserverpb::RangeRequest request;
+    request.set_key(EtcdKey(key));
+    etcdserverpb::RangeResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    absl::Status status = FromGrpc(stub_->Range(&context, request, &response));
+    *found = status.ok() && response.kvs_size() > 0;
+    return status;
+  }
+
+  absl::Status Write(const RecordKey& key, const std::string& value) override {
+    etcdserverpb::PutRequest request;
+    request.set_key(EtcdKey(key));
+    request.set_value(value);
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return FromGrpc(stub_->Put(&context, request, &response));
+  }
+
+  absl::Status Scan(const RecordKey& start, int count, int* rows) override {
+    etcdserverpb::RangeRequest request;
+    request.set_key(EtcdKey(start));
+    // To the end of the hash key, as the Pegasus target's scan.
+    request.set_range_end(start.hash_key + "0");  // '/' + 1 == '0'.
+    request.set_limit(count);
+    etcdserverpb::RangeResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    absl::Status status = FromGrpc(stub_->Range(&context, request, &response));
+    *rows = response.kvs_size();
+    return status;
+  }
+
+ private:
+  void SetDeadline(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(timeout_ms_));
+  }
+
+  std::unique_ptr<etcdserverpb::KV::Stub> stub_;
+  int64_t timeout_ms_;
+};
+
+class EtcdTarget final : public Target {
+ public:
+  std::string name() const override { return "etcd (" + endpoints_ + ")"; }
+
+  std::unique_ptr<Session> NewSession(int index) override {
+    return std::make_unique<EtcdSession>(channels_[index % channels_.size()],
+                                         timeout_ms_);
+  }
+
+  std::string endpoints_;
+  int64_t timeout_ms_ = 5000;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Target>> OpenEtcd(const std::string& endpoints,
+                                                 int64_t timeout_ms) {
+  auto target = std::make_unique<EtcdTarget>();
+  target->endpoints_ = endpoints;
+  target->timeout_ms_ = timeout_ms;
+  for (const std::string& endpoint :
+       std::vector<std::string>(absl::StrSplit(endpoints, ','))) {
+    if (endpoint.empty()) continue;
+    // One connection per member per worker would be many; a few channels,
+    // each with its own connection, are shared round robin.
+    for (int i = 0; i < 4; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      target->channels_.push_back(grpc::CreateCustomChannel(
+          endpoint, grpc::InsecureChannelCredentials(), args));
+    }
+  }
+  if (target->channels_.empty()) {
+    return PegasusError(ErrorCode::kInvalidArgument, "no etcd endpoint given");
+  }
+  return target;
+}
+
+}  // namespace pegasus::load
