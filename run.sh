@@ -7,6 +7,7 @@
 #   ./run.sh bench sim            simulator speed (simulated s per wall s)
 #   ./run.sh bench planted        seeds the checkers need per planted bug
 #   ./run.sh bench compare        the onebox against a 3-member etcd: puts, gets
+#   ./run.sh bench failover       how long writes stop after kill -9 of a primary
 #   ./run.sh soak [flags]         simulated seeds until stopped; failures saved
 #   ./run.sh example [DIR]        run the embedded-partition example
 #   ./run.sh example cluster [DIR]  run a whole cluster inside one process
@@ -144,8 +145,15 @@ cmd_bench() {
         --bench=bazel-out/k8-opt/bin/benchmarks/pegasus_bench \
         --onebox_bin=bazel-out/k8-opt/bin/daemons "$@"
       ;;
+    failover)
+      # The unavailability window after kill -9 of a primary's server.
+      bazel build "${BAZEL_FLAGS[@]}" -c opt //benchmarks:failover_probe \
+        //daemons:meta_server //daemons:replica_server //daemons:pegasus_shell
+      python3 benchmarks/failover.py --bin=bazel-out/k8-opt/bin/daemons \
+        --probe=bazel-out/k8-opt/bin/benchmarks/failover_probe "$@"
+      ;;
     *)
-      die "unknown benchmark suite '${suite}' (known: storage, sim, planted, compare)"
+      die "unknown benchmark suite '${suite}' (known: storage, sim, planted, compare, failover)"
       ;;
   esac
 }
@@ -190,7 +198,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"

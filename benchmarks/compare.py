@@ -14,87 +14,31 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
+
+from local_cluster import LocalCluster, wait_for
 
 ETCD_MEMBERS = [("m1", 23790, 23800), ("m2", 23791, 23801),
                 ("m3", 23792, 23802)]
 
 
-def wait_for(predicate, what, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"compare: timed out waiting for {what}")
-
-
-class Processes:
-    """Processes started here, stopped by pid (SIGTERM, then SIGKILL)."""
-
-    def __init__(self):
-        self.started = []
-
-    def start(self, args, log_path):
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(args, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        self.started.append(process)
-        return process
-
-    def stop_all(self):
-        for process in reversed(self.started):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in reversed(self.started):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def start_onebox(processes, root, bin_dir):
-    meta_port = 35601
-    meta = ["--listen=127.0.0.1:%d" % meta_port, "--http_port=-1",
-            f"--data_dir={root}/meta/data", "--min_live_nodes=3",
-            f"--ready_file={root}/meta/ready", "--log_level=warn"]
-    os.makedirs(f"{root}/meta", exist_ok=True)
-    processes.start([f"{bin_dir}/meta_server"] + meta, f"{root}/meta/log")
-    wait_for(lambda: os.path.exists(f"{root}/meta/ready"), "the meta server")
-    for i in range(1, 4):
-        d = f"{root}/replica{i}"
-        os.makedirs(d, exist_ok=True)
-        processes.start([
-            f"{bin_dir}/replica_server", f"--listen=127.0.0.1:{35800 + i}",
-            f"--meta=127.0.0.1:{meta_port}", f"--data_dir={d}/data",
-            "--http_port=-1", f"--ready_file={d}/ready", "--log_level=warn"
-        ], f"{d}/log")
-        wait_for(lambda: os.path.exists(f"{d}/ready"), f"replica server {i}")
-    shell = [f"{bin_dir}/pegasus_shell", f"--meta=127.0.0.1:{meta_port}",
-             "-e", "create bench -p 8 -r 3; wait_healthy --timeout_s 60"]
-    subprocess.run(shell, check=True, stdout=subprocess.DEVNULL)
-    return f"127.0.0.1:{meta_port}"
-
-
-def start_etcd(processes, root):
-    cluster = ",".join(f"{name}=http://127.0.0.1:{peer}"
+def start_etcd(cluster, root):
+    initial = ",".join(f"{name}=http://127.0.0.1:{peer}"
                        for name, _, peer in ETCD_MEMBERS)
     for name, client, peer in ETCD_MEMBERS:
-        processes.start([
+        log = open(f"{root}/etcd-{name}.log", "ab")
+        cluster.spawn([
             "etcd", "--name", name, "--data-dir", f"{root}/etcd-{name}",
             "--listen-client-urls", f"http://127.0.0.1:{client}",
             "--advertise-client-urls", f"http://127.0.0.1:{client}",
             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-cluster", cluster, "--initial-cluster-state", "new",
+            "--initial-cluster", initial, "--initial-cluster-state", "new",
             "--initial-cluster-token", "pegasus-compare",
             "--log-level", "warn"
-        ], f"{root}/etcd-{name}.log")
+        ], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
     endpoints = ",".join(f"127.0.0.1:{client}" for _, client, _ in
                          ETCD_MEMBERS)
 
@@ -132,11 +76,12 @@ def main():
         raise SystemExit("compare: etcd is not installed (Debian's "
                          "etcd-server; ./run.sh installs it)")
     root = tempfile.mkdtemp(prefix="pegasus-compare-")
-    processes = Processes()
+    cluster = LocalCluster(root, args.onebox_bin)
     results = {}
     try:
-        meta = start_onebox(processes, root, args.onebox_bin)
-        endpoints = start_etcd(processes, root)
+        cluster.start(replicas=3, table="bench", partitions=8)
+        meta = cluster.meta
+        endpoints = start_etcd(cluster, root)
         for threads in (1, 64):
             # Fewer operations at one client: it is latency-bound.
             puts = args.puts if threads > 1 else max(1, args.puts // 10)
@@ -149,7 +94,7 @@ def main():
                 args.bench, ["--target=etcd", f"--etcd={endpoints}"],
                 threads, puts, gets, root, "etcd")
     finally:
-        processes.stop_all()
+        cluster.stop_all()
         shutil.rmtree(root, ignore_errors=True)
 
     rows = []
