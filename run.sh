@@ -18,6 +18,7 @@
 #   ./run.sh start_onebox_instance -m 1 | -r N
 #   ./run.sh stop_onebox_instance -m 1 | -r N [--kill]
 #   ./run.sh shell [-e "commands"]  the Pegasus shell, on the onebox
+#   ./run.sh kill_test [--duration_s=60]  kill and restart servers under load
 #   ./run.sh help
 set -euo pipefail
 
@@ -187,6 +188,18 @@ cmd_soak() {
   done
 }
 
+# Random meta and replica servers killed and restarted under writers and
+# readers; no acknowledged write may be lost (benchmarks/kill_test.py).
+cmd_kill_test() {
+  ensure_packages
+  bazel build "${BAZEL_FLAGS[@]}" -c opt //benchmarks:kill_test_client \
+    //testing/checkers:check_history //daemons:meta_server \
+    //daemons:replica_server //daemons:pegasus_shell
+  python3 benchmarks/kill_test.py --bin=bazel-out/k8-opt/bin/daemons \
+    --client=bazel-out/k8-opt/bin/benchmarks/kill_test_client \
+    --checker=bazel-out/k8-opt/bin/testing/checkers/check_history "$@"
+}
+
 cmd_example() {
   ensure_packages
   if [[ "${1:-}" == "cluster" ]]; then
@@ -198,7 +211,7 @@ cmd_example() {
 }
 
 cmd_help() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 command="${1:-help}"
@@ -216,6 +229,7 @@ case "${command}" in
   start_onebox_instance) cmd_start_onebox_instance "$@" ;;
   stop_onebox_instance) cmd_stop_onebox_instance "$@" ;;
   shell) cmd_shell "$@" ;;
+  kill_test) cmd_kill_test "$@" ;;
   help | -h | --help) cmd_help ;;
   *)
     cmd_help >&2

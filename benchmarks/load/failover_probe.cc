@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
   for (int p = 0; p < partitions; ++p) {
     writers.emplace_back([&, p] {
       std::string key;
-      for (int i = 0; pegasus::PartitionOfHashKey(key, partitions) != p ||
-                      key.empty();
+      for (int i = 0;
+           pegasus::PartitionOfHashKey(key, partitions) != p || key.empty();
            ++i) {
         key = "probe" + std::to_string(i);
       }
