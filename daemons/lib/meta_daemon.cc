@@ -3,8 +3,7 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
-#include "daemons/lib/grpc_server.h"
-#include "daemons/lib/http_server.h"
+#include "daemons/lib/daemon_core.h"
 #include "daemons/lib/meta_metrics.h"
 #include "daemons/lib/meta_service.h"
 #include "daemons/lib/run_on.h"
@@ -12,7 +11,6 @@
 #include "pegasus/base/status.h"
 #include "pegasus/meta/local_file_meta_store.h"
 #include "pegasus/meta/meta_server.h"
-#include "pegasus/net/address.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/runtime/clock.h"
 #include "pegasus/runtime/file_system.h"
@@ -21,8 +19,7 @@
 namespace pegasus::daemons {
 namespace {
 
-constexpr uint64_t kStrand = 0;
-constexpr char kServiceName[] = "pegasus.proto.Meta";
+constexpr uint64_t kStrand = DaemonCore::kNetworkStrand;
 
 // Gathers a snapshot on the meta server's strand: the cluster, then each
 // table's health, each an admin request answered there.
@@ -73,14 +70,11 @@ struct Gather : std::enable_shared_from_this<Gather> {
 struct MetaDaemon::State {
   MetaDaemonOptions options;
   MetaMetrics metrics;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<net::GrpcTransport> transport;
   MetaService service;
-  ListeningServer grpc;
+  DaemonCore core;
   SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
   std::unique_ptr<LocalFileMetaStore> store;
   std::unique_ptr<MetaServer> server;
-  std::unique_ptr<HttpServer> http;
 
   absl::Status Start();
   MetaServerSnapshot Snapshot();
@@ -88,26 +82,15 @@ struct MetaDaemon::State {
 };
 
 absl::Status MetaDaemon::State::Start() {
-  if (options.data_dir.empty()) {
-    return PegasusError(ErrorCode::kInvalidArgument, "data_dir is required");
-  }
-  if (options.threads < 1) {
-    return PegasusError(ErrorCode::kInvalidArgument, "threads must be >= 1");
-  }
-  PEGASUS_RETURN_IF_ERROR(PosixFileSystem()->CreateDirs(options.data_dir));
-  pool = std::make_unique<ThreadPool>(
-      ThreadPoolOptions{.threads = options.threads});
-  Executor* strand = pool->Strand(kStrand);
-  transport = std::make_unique<net::GrpcTransport>(
-      net::GrpcTransportOptions{.executor = strand});
-  PEGASUS_ASSIGN_OR_RETURN(
-      grpc, StartGrpcServer(options.listen, transport.get(), {&service}));
-  SetServing(grpc.server.get(), kServiceName, false);
+  PEGASUS_RETURN_IF_ERROR(core.Start(options.listen, options.data_dir,
+                                     options.threads, &service,
+                                     "pegasus.proto.Meta"));
+  Executor* strand = core.pool()->Strand(kStrand);
   PEGASUS_ASSIGN_OR_RETURN(
       store,
       LocalFileMetaStore::Open(PosixFileSystem(), options.data_dir, strand));
   MetaServerOptions server_options;
-  server_options.env = {RealClock(), strand, transport.get(), &random};
+  server_options.env = {RealClock(), strand, core.transport(), &random};
   server_options.meta = options.meta;
   server_options.store = store.get();
   server_options.initial_tables = options.initial_tables;
@@ -117,38 +100,27 @@ absl::Status MetaDaemon::State::Start() {
   if (!started->ok()) return started->status();
   server = *std::move(*started);
   service.Attach(server.get(), strand);
-  SetServing(grpc.server.get(), kServiceName, true);
-  if (options.http_port >= 0) {
-    PEGASUS_ASSIGN_OR_RETURN(
-        http, HttpServer::Start(net::HostOf(grpc.self), options.http_port,
-                                metrics.registry(),
-                                [this] { metrics.Refresh(Snapshot()); }));
-  }
-  return absl::OkStatus();
+  return core.Serve(options.http_port, metrics.registry(),
+                    [this] { metrics.Refresh(Snapshot()); });
 }
 
 MetaServerSnapshot MetaDaemon::State::Snapshot() {
   auto gather = std::make_shared<Gather>();
   gather->server = server.get();
-  pool->Strand(kStrand)->Post([gather] { gather->Start(); });
+  core.pool()->Strand(kStrand)->Post([gather] { gather->Start(); });
   absl::MutexLock lock(&gather->mu);
   gather->mu.AwaitWithTimeout(absl::Condition(&gather->done), absl::Seconds(2));
   MetaServerSnapshot snapshot = gather->snapshot;
-  snapshot.links = transport->stats();
+  snapshot.links = core.transport()->stats();
   return snapshot;
 }
 
 MetaDaemon::State::~State() {
-  http.reset();
-  if (grpc.server != nullptr)
-    SetServing(grpc.server.get(), kServiceName, false);
+  core.StopServing();
   service.Detach();
-  if (transport != nullptr) transport->Shutdown();
-  if (pool != nullptr) pool->Shutdown();
   server.reset();
   store.reset();
-  if (grpc.server != nullptr) grpc.server->Shutdown();
-  transport.reset();
+  core.Finish();
 }
 
 absl::StatusOr<std::unique_ptr<MetaDaemon>> MetaDaemon::Start(
@@ -164,10 +136,8 @@ MetaDaemon::MetaDaemon(std::unique_ptr<State> state)
 
 MetaDaemon::~MetaDaemon() = default;
 
-NodeId MetaDaemon::self() const { return state_->grpc.self; }
+NodeId MetaDaemon::self() const { return state_->core.self(); }
 
-int MetaDaemon::http_port() const {
-  return state_->http == nullptr ? -1 : state_->http->port();
-}
+int MetaDaemon::http_port() const { return state_->core.http_port(); }
 
 }  // namespace pegasus::daemons

@@ -2,33 +2,11 @@
 
 #include <set>
 
+#include "daemons/lib/metrics_util.h"
+#include "pegasus/proto/partition_config.h"
+
 namespace pegasus::daemons {
-namespace {
-
-// PartitionHealth values as label values.
-std::string HealthLabel(proto::PartitionHealth health) {
-  switch (health) {
-    case proto::HEALTH_HEALTHY:
-      return "healthy";
-    case proto::HEALTH_WRITABLE_ILL:
-      return "writable_ill";
-    case proto::HEALTH_UNWRITABLE:
-      return "unwritable";
-    case proto::HEALTH_UNREADABLE:
-      return "unreadable";
-    case proto::HEALTH_DEAD:
-      return "dead";
-    default:
-      return "invalid";
-  }
-}
-
-}  // namespace
-
-void MetaMetrics::Mirror::Set(uint64_t total) {
-  if (total > seen) counter->Increment(static_cast<double>(total - seen));
-  seen = total;
-}
+namespace {}  // namespace
 
 MetaMetrics::MetaMetrics()
     : registry_(std::make_shared<prometheus::Registry>()) {
@@ -95,10 +73,10 @@ void MetaMetrics::Refresh(const MetaServerSnapshot& snapshot) {
          {proto::HEALTH_HEALTHY, proto::HEALTH_WRITABLE_ILL,
           proto::HEALTH_UNWRITABLE, proto::HEALTH_UNREADABLE,
           proto::HEALTH_DEAD}) {
-      counts[{table, HealthLabel(h)}] = 0;
+      counts[{table, PartitionHealthName(h)}] = 0;
     }
     for (const proto::PartitionHealthInfo& partition : health.partitions()) {
-      ++counts[{table, HealthLabel(partition.health())}];
+      ++counts[{table, PartitionHealthName(partition.health())}];
     }
   }
   for (auto it = table_gauges_.begin(); it != table_gauges_.end();) {

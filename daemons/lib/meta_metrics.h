@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "daemons/lib/metrics_util.h"
 #include "pegasus/meta/meta_core.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/proto/meta.pb.h"
@@ -36,12 +37,6 @@ class MetaMetrics {
   void Refresh(const MetaServerSnapshot& snapshot);
 
  private:
-  struct Mirror {
-    prometheus::Counter* counter = nullptr;
-    uint64_t seen = 0;
-    void Set(uint64_t total);
-  };
-
   const std::shared_ptr<prometheus::Registry> registry_;
   std::mutex mu_;
   prometheus::Family<prometheus::Gauge>* partitions_ = nullptr;
@@ -52,7 +47,7 @@ class MetaMetrics {
   prometheus::Gauge* alive_nodes_ = nullptr;
   prometheus::Gauge* dead_nodes_ = nullptr;
   prometheus::Gauge* level_ = nullptr;
-  std::map<std::string, Mirror> mirrors_;
+  std::map<std::string, CounterMirror> mirrors_;
 };
 
 }  // namespace pegasus::daemons

@@ -2,8 +2,7 @@
 
 #include <utility>
 
-#include "daemons/lib/grpc_server.h"
-#include "daemons/lib/http_server.h"
+#include "daemons/lib/daemon_core.h"
 #include "daemons/lib/replica_metrics.h"
 #include "daemons/lib/replica_service.h"
 #include "daemons/lib/run_on.h"
@@ -20,8 +19,7 @@
 namespace pegasus::daemons {
 namespace {
 
-constexpr uint64_t kHostStrand = 0;
-constexpr char kServiceName[] = "pegasus.proto.Replica";
+constexpr uint64_t kHostStrand = DaemonCore::kNetworkStrand;
 
 }  // namespace
 
@@ -30,13 +28,10 @@ constexpr char kServiceName[] = "pegasus.proto.Replica";
 struct ReplicaDaemon::State {
   ReplicaDaemonOptions options;
   ReplicaMetrics metrics;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<net::GrpcTransport> transport;
   ReplicaService service;
-  ListeningServer grpc;
+  DaemonCore core;
   SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
   std::unique_ptr<replication::ReplicaHost> host;
-  std::unique_ptr<HttpServer> http;
 
   absl::Status Start();
   ReplicaServerSnapshot Snapshot();
@@ -46,29 +41,17 @@ struct ReplicaDaemon::State {
 absl::Status ReplicaDaemon::State::Start() {
   absl::StatusOr<NodeId> meta = net::ParseServerAddress(options.meta);
   if (!meta.ok()) return meta.status();
-  if (options.data_dir.empty()) {
-    return PegasusError(ErrorCode::kInvalidArgument, "data_dir is required");
-  }
-  if (options.threads < 1) {
-    return PegasusError(ErrorCode::kInvalidArgument, "threads must be >= 1");
-  }
-  PEGASUS_RETURN_IF_ERROR(PosixFileSystem()->CreateDirs(options.data_dir));
-  pool = std::make_unique<ThreadPool>(
-      ThreadPoolOptions{.threads = options.threads});
-  transport = std::make_unique<net::GrpcTransport>(
-      net::GrpcTransportOptions{.executor = pool->Strand(kHostStrand)});
-  PEGASUS_ASSIGN_OR_RETURN(
-      grpc, StartGrpcServer(options.listen, transport.get(), {&service}));
-  SetServing(grpc.server.get(), kServiceName, false);
-
+  PEGASUS_RETURN_IF_ERROR(core.Start(options.listen, options.data_dir,
+                                     options.threads, &service,
+                                     "pegasus.proto.Replica"));
   replication::ReplicaHostOptions host_options = options.host;
-  host_options.self = grpc.self;
+  host_options.self = core.self();
   host_options.meta = *meta;
-  ThreadPool* threads = pool.get();
+  ThreadPool* threads = core.pool();
   host_options.env = replication::HostEnv{
       RealClock(),
       threads->Strand(kHostStrand),
-      transport.get(),
+      core.transport(),
       PosixFileSystem(),
       &random,
       [threads](Gpid gpid) {
@@ -95,15 +78,8 @@ absl::Status ReplicaDaemon::State::Start() {
   if (!started->ok()) return started->status();
   host = *std::move(*started);
   service.Attach(host.get());
-  SetServing(grpc.server.get(), kServiceName, true);
-
-  if (options.http_port >= 0) {
-    PEGASUS_ASSIGN_OR_RETURN(
-        http, HttpServer::Start(net::HostOf(grpc.self), options.http_port,
-                                metrics.registry(),
-                                [this] { metrics.Refresh(Snapshot()); }));
-  }
-  return absl::OkStatus();
+  return core.Serve(options.http_port, metrics.registry(),
+                    [this] { metrics.Refresh(Snapshot()); });
 }
 
 ReplicaServerSnapshot ReplicaDaemon::State::Snapshot() {
@@ -111,28 +87,22 @@ ReplicaServerSnapshot ReplicaDaemon::State::Snapshot() {
   replication::ReplicaHost* h = host.get();
   std::optional<std::vector<proto::ReplicaReport>> reports =
       RunOn<std::vector<proto::ReplicaReport>>(
-          pool->Strand(kHostStrand), [h] { return h->Reports(); },
+          core.pool()->Strand(kHostStrand), [h] { return h->Reports(); },
           absl::Seconds(1));
   if (reports.has_value()) snapshot.reports = std::move(*reports);
   snapshot.host = host->stats();
-  snapshot.links = transport->stats();
+  snapshot.links = core.transport()->stats();
   snapshot.log_bytes = LogBytes(options.data_dir);
   return snapshot;
 }
 
 ReplicaDaemon::State::~State() {
-  // The HTTP server first: a scrape reads the host.
-  http.reset();
-  if (grpc.server != nullptr)
-    SetServing(grpc.server.get(), kServiceName, false);
+  core.StopServing();
   service.Detach();
-  if (transport != nullptr) transport->Shutdown();
-  if (pool != nullptr) pool->Shutdown();
   // Closes every replica's log and storage; clients still waiting are
   // answered UNAVAILABLE as their replies are destroyed.
   host.reset();
-  if (grpc.server != nullptr) grpc.server->Shutdown();
-  transport.reset();
+  core.Finish();
 }
 
 absl::StatusOr<std::unique_ptr<ReplicaDaemon>> ReplicaDaemon::Start(
@@ -148,10 +118,8 @@ ReplicaDaemon::ReplicaDaemon(std::unique_ptr<State> state)
 
 ReplicaDaemon::~ReplicaDaemon() = default;
 
-NodeId ReplicaDaemon::self() const { return state_->grpc.self; }
+NodeId ReplicaDaemon::self() const { return state_->core.self(); }
 
-int ReplicaDaemon::http_port() const {
-  return state_->http == nullptr ? -1 : state_->http->port();
-}
+int ReplicaDaemon::http_port() const { return state_->core.http_port(); }
 
 }  // namespace pegasus::daemons

@@ -20,11 +20,6 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
 
 }  // namespace
 
-void ReplicaMetrics::Mirror::Set(uint64_t total) {
-  if (total > seen) counter->Increment(static_cast<double>(total - seen));
-  seen = total;
-}
-
 ReplicaMetrics::ReplicaMetrics()
     : registry_(std::make_shared<prometheus::Registry>()) {
   auto& requests = prometheus::BuildCounter()

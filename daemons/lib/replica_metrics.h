@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "daemons/lib/metrics_util.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/replica_host.h"
@@ -47,19 +48,13 @@ class ReplicaMetrics {
     prometheus::Counter* bytes_out = nullptr;
     prometheus::Histogram* latency = nullptr;
   };
-  // A counter that mirrors a total kept elsewhere.
-  struct Mirror {
-    prometheus::Counter* counter = nullptr;
-    uint64_t seen = 0;
-    void Set(uint64_t total);
-  };
 
   const std::shared_ptr<prometheus::Registry> registry_;
   std::map<int, Op> ops_;  // By proto::DataRequest::OpCase.
   std::map<int, prometheus::Gauge*> replicas_;  // By ReplicaStatus.
   prometheus::Gauge* log_bytes_ = nullptr;
   std::mutex mirrors_mu_;
-  std::map<std::string, Mirror> mirrors_;  // Guarded by mirrors_mu_.
+  std::map<std::string, CounterMirror> mirrors_;  // Guarded by mirrors_mu_.
 };
 
 // The bytes of every replica's log under `data_dir` (its plog/ files).

@@ -7,10 +7,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "daemons/lib/logging.h"
+#include "daemons/lib/daemon_main.h"
 #include "daemons/lib/meta_daemon.h"
-#include "daemons/lib/signals.h"
-#include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:34601",
           "ip:port to serve on (port 0: any free one); the meta server's "
@@ -55,22 +53,7 @@ int main(int argc, char** argv) {
                                     ? pegasus::proto::META_LEVEL_LIVELY
                                     : pegasus::proto::META_LEVEL_STEADY;
 
-  auto daemon = pegasus::daemons::MetaDaemon::Start(options);
-  if (!daemon.ok()) {
-    spdlog::critical("meta server failed to start: {}",
-                     daemon.status().ToString());
-    return 1;
-  }
-  const std::string address = (*daemon)->self().ToString();
-  spdlog::info("meta server serving on {} (gRPC), HTTP port {}, data in {}",
-               address, (*daemon)->http_port(), options.data_dir);
-  if (!pegasus::daemons::WriteReadyFile(absl::GetFlag(FLAGS_ready_file),
-                                        address, (*daemon)->http_port())) {
-    return 1;
-  }
-  const int signal = pegasus::daemons::WaitForTermination();
-  spdlog::info("signal {}: stopping", signal);
-  daemon->reset();
-  spdlog::info("stopped");
-  return 0;
+  return pegasus::daemons::ServeUntilSignal(
+      pegasus::daemons::MetaDaemon::Start(options), "meta server",
+      "data in " + options.data_dir, absl::GetFlag(FLAGS_ready_file));
 }

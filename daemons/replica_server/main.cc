@@ -6,10 +6,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "daemons/lib/logging.h"
+#include "daemons/lib/daemon_main.h"
 #include "daemons/lib/replica_daemon.h"
-#include "daemons/lib/signals.h"
-#include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:34801",
           "ip:port to serve on (port 0: any free one); the server's address "
@@ -46,24 +44,8 @@ int main(int argc, char** argv) {
   options.host.beacon_interval_ns =
       int64_t{absl::GetFlag(FLAGS_beacon_ms)} * 1'000'000;
 
-  auto daemon = pegasus::daemons::ReplicaDaemon::Start(options);
-  if (!daemon.ok()) {
-    spdlog::critical("replica server failed to start: {}",
-                     daemon.status().ToString());
-    return 1;
-  }
-  const std::string address = (*daemon)->self().ToString();
-  spdlog::info(
-      "replica server serving on {} (gRPC), HTTP port {}, meta server {}, "
-      "data in {}",
-      address, (*daemon)->http_port(), options.meta, options.data_dir);
-  if (!pegasus::daemons::WriteReadyFile(absl::GetFlag(FLAGS_ready_file),
-                                        address, (*daemon)->http_port())) {
-    return 1;
-  }
-  const int signal = pegasus::daemons::WaitForTermination();
-  spdlog::info("signal {}: stopping", signal);
-  daemon->reset();
-  spdlog::info("stopped");
-  return 0;
+  return pegasus::daemons::ServeUntilSignal(
+      pegasus::daemons::ReplicaDaemon::Start(options), "replica server",
+      "meta server " + options.meta + ", data in " + options.data_dir,
+      absl::GetFlag(FLAGS_ready_file));
 }

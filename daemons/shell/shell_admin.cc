@@ -8,6 +8,7 @@
 #include "daemons/shell/shell.h"
 #include "daemons/shell/shell_internal.h"
 #include "pegasus/net/address.h"
+#include "pegasus/proto/partition_config.h"
 
 namespace pegasus::shell {
 namespace {
@@ -23,17 +24,6 @@ std::string StatusName(proto::TableStatus status) {
     default:
       return proto::TableStatus_Name(status);
   }
-}
-
-std::string HealthName(proto::PartitionHealth health) {
-  static const std::map<int, std::string> kNames = {
-      {proto::HEALTH_HEALTHY, "healthy"},
-      {proto::HEALTH_WRITABLE_ILL, "writable_ill"},
-      {proto::HEALTH_UNWRITABLE, "unwritable"},
-      {proto::HEALTH_UNREADABLE, "unreadable"},
-      {proto::HEALTH_DEAD, "dead"}};
-  auto it = kNames.find(health);
-  return it == kNames.end() ? "invalid" : it->second;
 }
 
 std::string LevelName(proto::MetaLevel level) {
@@ -124,8 +114,9 @@ absl::Status Shell::App(const Args& args) {
     for (uint64_t s : p.secondaries()) secondaries.push_back(Node(s));
     table.AddRow({std::to_string(p.partition_index()),
                   std::to_string(p.ballot()), Node(p.primary()),
-                  absl::StrJoin(secondaries, ","), HealthName(p.health())});
-    ++by_health[HealthName(p.health())];
+                  absl::StrJoin(secondaries, ","),
+                  PartitionHealthName(p.health())});
+    ++by_health[PartitionHealthName(p.health())];
   }
   table.Print(out_);
   std::vector<std::string> summary;

@@ -64,6 +64,29 @@ absl::StatusOr<int32_t> ParseFilterType(const std::string& name) {
                      name + "'");
 }
 
+// The options every range read and delete takes.
+struct Range {
+  bool start_inclusive = true;
+  bool stop_inclusive = false;
+  int32_t sort_key_filter_type = 0;
+  std::string sort_key_filter_pattern;
+};
+
+absl::StatusOr<Range> ParseRange(const Args& args) {
+  Range range;
+  PEGASUS_ASSIGN_OR_RETURN(
+      range.start_inclusive,
+      ParseBool(args.Get("start_inclusive", "true"), "--start_inclusive"));
+  PEGASUS_ASSIGN_OR_RETURN(
+      range.stop_inclusive,
+      ParseBool(args.Get("stop_inclusive", "false"), "--stop_inclusive"));
+  PEGASUS_ASSIGN_OR_RETURN(
+      range.sort_key_filter_type,
+      ParseFilterType(args.Get("sort_key_filter_type", "")));
+  range.sort_key_filter_pattern = args.Get("sort_key_filter_pattern", "");
+  return range;
+}
+
 std::string Checked(const CheckAndSetResult& result) {
   std::string text = result.succeeded ? "check passed, set" : "check failed";
   if (result.check_value_returned) {
@@ -165,20 +188,13 @@ absl::Status Shell::MultiGetRange(const Args& args) {
   request.set_hash_key(args.positional[0]);
   request.set_start_sort_key(args.positional[1]);
   request.set_stop_sort_key(args.positional[2]);
-  PEGASUS_ASSIGN_OR_RETURN(
-      bool start_inclusive,
-      ParseBool(args.Get("start_inclusive", "true"), "--start_inclusive"));
-  PEGASUS_ASSIGN_OR_RETURN(
-      bool stop_inclusive,
-      ParseBool(args.Get("stop_inclusive", "false"), "--stop_inclusive"));
-  request.set_start_inclusive(start_inclusive);
-  request.set_stop_inclusive(stop_inclusive);
+  PEGASUS_ASSIGN_OR_RETURN(Range range, ParseRange(args));
+  request.set_start_inclusive(range.start_inclusive);
+  request.set_stop_inclusive(range.stop_inclusive);
+  request.set_sort_key_filter_type(range.sort_key_filter_type);
+  request.set_sort_key_filter_pattern(range.sort_key_filter_pattern);
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
   request.set_max_kv_count(static_cast<int32_t>(max_count));
-  PEGASUS_ASSIGN_OR_RETURN(
-      int32_t filter, ParseFilterType(args.Get("sort_key_filter_type", "")));
-  request.set_sort_key_filter_type(filter);
-  request.set_sort_key_filter_pattern(args.Get("sort_key_filter_pattern", ""));
   request.set_no_value(args.Has("no_value"));
   request.set_reverse(args.Has("reverse"));
   Result<MultiGetResult> result = AwaitOn<Result<MultiGetResult>>(
@@ -232,17 +248,12 @@ absl::Status Shell::MultiDel(const Args& args) {
 
 absl::Status Shell::MultiDelRange(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
+  PEGASUS_ASSIGN_OR_RETURN(Range range, ParseRange(args));
   DelRangeOptions options;
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.start_inclusive,
-      ParseBool(args.Get("start_inclusive", "true"), "--start_inclusive"));
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.stop_inclusive,
-      ParseBool(args.Get("stop_inclusive", "false"), "--stop_inclusive"));
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.sort_key_filter_type,
-      ParseFilterType(args.Get("sort_key_filter_type", "")));
-  options.sort_key_filter_pattern = args.Get("sort_key_filter_pattern", "");
+  options.start_inclusive = range.start_inclusive;
+  options.stop_inclusive = range.stop_inclusive;
+  options.sort_key_filter_type = range.sort_key_filter_type;
+  options.sort_key_filter_pattern = range.sort_key_filter_pattern;
   options.op = Op();
   Result<int64_t> deleted =
       AwaitOn<Result<int64_t>>(remote_->strand(), [&](auto done) {
@@ -404,17 +415,12 @@ absl::Status Shell::RunScan(std::vector<std::unique_ptr<Scanner>> scanners,
 
 absl::Status Shell::HashScan(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
+  PEGASUS_ASSIGN_OR_RETURN(Range range, ParseRange(args));
   ScanOptions options;
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.start_inclusive,
-      ParseBool(args.Get("start_inclusive", "true"), "--start_inclusive"));
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.stop_inclusive,
-      ParseBool(args.Get("stop_inclusive", "false"), "--stop_inclusive"));
-  PEGASUS_ASSIGN_OR_RETURN(
-      options.sort_key_filter_type,
-      ParseFilterType(args.Get("sort_key_filter_type", "")));
-  options.sort_key_filter_pattern = args.Get("sort_key_filter_pattern", "");
+  options.start_inclusive = range.start_inclusive;
+  options.stop_inclusive = range.stop_inclusive;
+  options.sort_key_filter_type = range.sort_key_filter_type;
+  options.sort_key_filter_pattern = range.sort_key_filter_pattern;
   options.no_value = args.Has("no_value");
   options.op = Op();
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));

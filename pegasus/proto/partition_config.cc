@@ -23,4 +23,21 @@ bool IsDropped(const proto::PartitionConfig& config, NodeId node) {
                    node.value) != config.last_drops().end();
 }
 
+const char* PartitionHealthName(proto::PartitionHealth health) {
+  switch (health) {
+    case proto::HEALTH_HEALTHY:
+      return "healthy";
+    case proto::HEALTH_WRITABLE_ILL:
+      return "writable_ill";
+    case proto::HEALTH_UNWRITABLE:
+      return "unwritable";
+    case proto::HEALTH_UNREADABLE:
+      return "unreadable";
+    case proto::HEALTH_DEAD:
+      return "dead";
+    default:
+      return "invalid";
+  }
+}
+
 }  // namespace pegasus

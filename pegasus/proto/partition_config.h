@@ -17,6 +17,10 @@ bool IsMember(const proto::PartitionConfig& config, NodeId node);
 // member die.
 bool IsDropped(const proto::PartitionConfig& config, NodeId node);
 
+// "healthy", "writable_ill", "unwritable", "unreadable" or "dead" (else
+// "invalid"): as operators read it (the shell, metrics labels).
+const char* PartitionHealthName(proto::PartitionHealth health);
+
 }  // namespace pegasus
 
 #endif  // PEGASUS_PROTO_PARTITION_CONFIG_H_

@@ -1,4 +1,4 @@
-#include "daemons/lib/logging.h"
+#include "daemons/lib/daemon_main.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,0 +1,76 @@
+// What every daemon is made of, and the order it stops in
+// (docs/operations.md, "Stopping"): its strands, its links to other nodes,
+// its gRPC server (with health checking and reflection) and its HTTP
+// server for /metrics.
+//
+//   DaemonCore core;
+//   PEGASUS_RETURN_IF_ERROR(core.Start(listen, data_dir, threads, &service,
+//                                      "pegasus.proto.Meta"));
+//   ... build the node on core.pool() and core.transport() ...
+//   PEGASUS_RETURN_IF_ERROR(core.Serve(http_port, registry, refresh));
+//
+//   // Stopping:
+//   core.StopServing();   // no HTTP, NOT_SERVING, links ended, strands stopped
+//   ... detach the service, destroy the node ...
+//   core.Finish();        // the gRPC server, the links
+
+#ifndef DAEMONS_LIB_DAEMON_CORE_H_
+#define DAEMONS_LIB_DAEMON_CORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "daemons/lib/grpc_server.h"
+#include "daemons/lib/http_server.h"
+#include "pegasus/net/grpc_transport.h"
+#include "pegasus/runtime/thread_pool.h"
+#include "prometheus/registry.h"
+
+namespace pegasus::daemons {
+
+class DaemonCore {
+ public:
+  // The strand the transport delivers on.
+  static constexpr uint64_t kNetworkStrand = 0;
+
+  DaemonCore() = default;
+  // StopServing and Finish, if not done.
+  ~DaemonCore();
+  DaemonCore(const DaemonCore&) = delete;
+  DaemonCore& operator=(const DaemonCore&) = delete;
+
+  // Creates `data_dir`, starts `threads` strands, the links and the gRPC
+  // server with `service`, which the health service reports NOT_SERVING
+  // (as `service_name`) until Serve. PERR_INVALID_ARGUMENT for an empty
+  // directory or threads < 1; the gRPC server's errors.
+  absl::Status Start(const std::string& listen, const std::string& data_dir,
+                     int threads, grpc::Service* service,
+                     std::string service_name);
+  // Marks the service serving and serves /metrics on `http_port` (0: any
+  // free port; -1: none), running `refresh` before each answer.
+  absl::Status Serve(int http_port,
+                     std::shared_ptr<prometheus::Registry> registry,
+                     std::function<void()> refresh);
+  // The first half of a stop. Idempotent.
+  void StopServing();
+  // The second half, once the node is gone. Idempotent.
+  void Finish();
+
+  ThreadPool* pool() { return pool_.get(); }
+  net::GrpcTransport* transport() { return transport_.get(); }
+  NodeId self() const { return grpc_.self; }
+  int http_port() const { return http_ == nullptr ? -1 : http_->port(); }
+
+ private:
+  std::string service_name_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<net::GrpcTransport> transport_;
+  ListeningServer grpc_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace pegasus::daemons
+
+#endif  // DAEMONS_LIB_DAEMON_CORE_H_
