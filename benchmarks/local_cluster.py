@@ -13,6 +13,7 @@ its pid, their data in a directory of their own.
 import os
 import signal
 import subprocess
+import sys
 import time
 
 
@@ -38,6 +39,9 @@ class Instance:
 
 class LocalCluster:
     def __init__(self, root, bin_dir, base_port=35600, log_level="warn"):
+        # A SIGTERM to the script unwinds it like Ctrl-C does, so the
+        # caller's `finally: stop_all()` stops every process it started.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.root = root
         self.bin = bin_dir
         self.meta_port = base_port + 1
