@@ -8,10 +8,10 @@
 //   F  50% read, 50% read-modify-write      zipfian
 //
 // Records are numbered 0..records-1 at load and inserts add more. Record n
-// is stored under hash key "user" + n / 100 (zero-padded) and sort key
-// n % 100 (two digits): a scan reads a range of one hash key's sort keys
-// (it stops at the hash key's end), while records still spread over every
-// partition by their hash keys. Zipfian keys are scrambled (hashed) over
+// is stored under hash key "user" + FNV-1a(n / 100) (zero-padded, as YCSB's
+// hashed insert order) and sort key n % 100 (two digits): a scan reads a
+// range of one hash key's sort keys (it stops at the hash key's end), while
+// records spread over every partition by their hash keys. Zipfian keys are scrambled (hashed) over
 // the records, as YCSB's, so the hot records are not neighbours.
 
 #ifndef BENCHMARKS_LOAD_WORKLOAD_H_

@@ -2,18 +2,28 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "pegasus/client/client.h"
 
 namespace pegasus::load {
 namespace {
 
-TEST(WorkloadTest, RecordsGroupByHundredUnderHashKeys) {
-  EXPECT_EQ(KeyOf(0).hash_key, "user0000000000");
-  EXPECT_EQ(KeyOf(0).sort_key, "00");
-  EXPECT_EQ(KeyOf(12345).hash_key, "user0000000123");
+TEST(WorkloadTest, RecordsGroupByHundredUnderHashedHashKeys) {
+  EXPECT_EQ(KeyOf(12300).hash_key, KeyOf(12399).hash_key);
+  EXPECT_NE(KeyOf(12300).hash_key, KeyOf(12400).hash_key);
   EXPECT_EQ(KeyOf(12345).sort_key, "45");
+  EXPECT_EQ(KeyOf(0).sort_key, "00");
+  EXPECT_EQ(KeyOf(0).hash_key.size(), 24u);
+  // Hash keys spread over every partition of a table.
+  std::set<int32_t> partitions;
+  for (uint64_t group = 0; group < 64; ++group) {
+    partitions.insert(
+        PartitionOfHashKey(KeyOf(group * kRecordsPerHashKey).hash_key, 8));
+  }
+  EXPECT_EQ(partitions.size(), 8u);
 }
 
 TEST(WorkloadTest, EachCoreWorkloadHasItsMix) {
