@@ -42,6 +42,10 @@ grpc::ChannelArguments LinkChannelArguments(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Links carry many small messages at once. Against the default
+  // ("blend"), on 2 cores with 3 replica servers and 64 clients: puts +23%,
+  // gets +27%; one client's latency unchanged.
+  args.SetString(GRPC_ARG_OPTIMIZATION_TARGET, "throughput");
   return args;
 }
 
@@ -541,6 +545,7 @@ void GrpcTransport::AddToServer(grpc::ServerBuilder* builder) {
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(GRPC_ARG_OPTIMIZATION_TARGET, "throughput");
   // gRPC lets a second server bind a port in use; a daemon must fail.
   builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }
