@@ -1,5 +1,6 @@
 #include "benchmarks/load/etcd_target.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_split.h"
@@ -89,6 +90,7 @@ class EtcdTarget final : public Target {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Target>> OpenEtcd(const std::string& endpoints,
+                                                 int channels,
                                                  int64_t timeout_ms) {
   auto target = std::make_unique<EtcdTarget>();
   target->endpoints_ = endpoints;
@@ -96,9 +98,8 @@ absl::StatusOr<std::unique_ptr<Target>> OpenEtcd(const std::string& endpoints,
   for (const std::string& endpoint :
        std::vector<std::string>(absl::StrSplit(endpoints, ','))) {
     if (endpoint.empty()) continue;
-    // One connection per member per worker would be many; a few channels,
-    // each with its own connection, are shared round robin.
-    for (int i = 0; i < 4; ++i) {
+    // Each channel its own connection, shared round robin.
+    for (int i = 0; i < std::max(1, channels); ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       target->channels_.push_back(grpc::CreateCustomChannel(

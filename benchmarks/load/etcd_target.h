@@ -13,8 +13,10 @@
 
 namespace pegasus::load {
 
-// `endpoints`: the members' "host:port" (gRPC), comma-separated.
+// `endpoints`: the members' "host:port" (gRPC), comma-separated;
+// `channels` connections to each, shared by the sessions round robin.
 absl::StatusOr<std::unique_ptr<Target>> OpenEtcd(const std::string& endpoints,
+                                                 int channels,
                                                  int64_t timeout_ms);
 
 }  // namespace pegasus::load

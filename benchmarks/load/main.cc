@@ -32,9 +32,9 @@ ABSL_FLAG(uint64_t, operations, 100000,
 ABSL_FLAG(double, duration_s, 0,
           "stop the operations after this long (0: no limit)");
 ABSL_FLAG(int, threads, 8, "concurrent clients (one operation in flight each)");
-ABSL_FLAG(
-    int, clients, 0,
-    "Pegasus client connections the threads share (0: one per 8 threads)");
+ABSL_FLAG(int, clients, 2,
+          "connections the threads share: Pegasus clients (each linked to "
+          "every server), or gRPC channels per etcd member");
 ABSL_FLAG(uint64_t, value_size, 1000, "bytes per value");
 ABSL_FLAG(bool, load, true, "insert the records before the operations");
 ABSL_FLAG(int64_t, timeout_ms, 5000, "each operation's deadline");
@@ -82,16 +82,15 @@ int main(int argc, char** argv) {
   const std::string kind = absl::GetFlag(FLAGS_target);
   absl::StatusOr<std::unique_ptr<Target>> target;
   if (kind == "etcd") {
-    target =
-        OpenEtcd(absl::GetFlag(FLAGS_etcd), absl::GetFlag(FLAGS_timeout_ms));
+    target = OpenEtcd(absl::GetFlag(FLAGS_etcd), absl::GetFlag(FLAGS_clients),
+                      absl::GetFlag(FLAGS_timeout_ms));
   } else if (kind == "daemons" || kind == "inprocess") {
     PegasusTargetOptions pegasus;
     pegasus.meta = kind == "daemons" ? absl::GetFlag(FLAGS_meta) : "";
     pegasus.data_dir = absl::GetFlag(FLAGS_data_dir);
     pegasus.table = absl::GetFlag(FLAGS_table);
     pegasus.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
-    const int clients = absl::GetFlag(FLAGS_clients);
-    pegasus.clients = clients > 0 ? clients : (options.threads + 7) / 8;
+    pegasus.clients = absl::GetFlag(FLAGS_clients);
     target = OpenPegasus(pegasus);
   } else {
     std::cerr << "pegasus_bench: --target is daemons, inprocess or etcd\n";

@@ -19,7 +19,7 @@ struct PegasusTargetOptions {
   std::string data_dir;
   std::string table = "temp";
   // Clients (each its own strand and links) the workers share, round robin.
-  int clients = 4;
+  int clients = 2;
   int64_t timeout_ms = 5000;
 };
 

@@ -82,9 +82,9 @@ RecordKey KeyOf(uint64_t record) {
   // Hashed, as YCSB's insertorder=hashed: numbered keys differ only in
   // their last bytes, and CRC64 modulo a power of two (the partition) maps
   // such keys onto a few partitions.
-  std::snprintf(hash_key, sizeof(hash_key), "user%020llu",
-                static_cast<unsigned long long>(
-                    Scramble(record / kRecordsPerHashKey)));
+  std::snprintf(
+      hash_key, sizeof(hash_key), "user%020llu",
+      static_cast<unsigned long long>(Scramble(record / kRecordsPerHashKey)));
   std::snprintf(sort_key, sizeof(sort_key), "%02llu",
                 static_cast<unsigned long long>(record % kRecordsPerHashKey));
   return {hash_key, sort_key};

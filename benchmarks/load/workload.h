@@ -11,8 +11,9 @@
 // is stored under hash key "user" + FNV-1a(n / 100) (zero-padded, as YCSB's
 // hashed insert order) and sort key n % 100 (two digits): a scan reads a
 // range of one hash key's sort keys (it stops at the hash key's end), while
-// records spread over every partition by their hash keys. Zipfian keys are scrambled (hashed) over
-// the records, as YCSB's, so the hot records are not neighbours.
+// records spread over every partition by their hash keys. Zipfian keys are
+// scrambled (hashed) over the records, as YCSB's, so the hot records are not
+// neighbours.
 
 #ifndef BENCHMARKS_LOAD_WORKLOAD_H_
 #define BENCHMARKS_LOAD_WORKLOAD_H_
