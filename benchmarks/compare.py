@@ -7,7 +7,8 @@ puts of 1 KB values (pegasus_bench's load phase), then linearizable gets of
 them (workload c). Prints throughput and p99 latency of both, and the
 ratios. Every process it starts is stopped by its pid at the end.
 
-  compare.py --bench=BIN --onebox_bin=DIR [--puts=N] [--gets=N] [--json=F]
+  compare.py --bench=BIN --onebox_bin=DIR [--puts=N] [--gets=N] [--rounds=3]
+             [--json=F]
 """
 
 import argparse
@@ -71,6 +72,9 @@ def main():
     parser.add_argument("--puts", type=int, default=20000)
     parser.add_argument("--gets", type=int, default=50000)
     parser.add_argument("--json", default="")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each system, alternated; the medians "
+                        "are reported (the machine is noisy)")
     args = parser.parse_args()
     if shutil.which("etcd") is None:
         raise SystemExit("compare: etcd is not installed (Debian's "
@@ -82,28 +86,36 @@ def main():
         cluster.start(replicas=3, table="bench", partitions=8)
         meta = cluster.meta
         endpoints = start_etcd(cluster, root)
-        for threads in (1, 64):
-            # Fewer operations at one client: it is latency-bound.
-            puts = args.puts if threads > 1 else max(1, args.puts // 10)
-            gets = args.gets if threads > 1 else max(1, args.gets // 10)
-            results[("pegasus", threads)] = bench(
-                args.bench, ["--target=daemons", f"--meta={meta}",
-                             "--table=bench"],
-                threads, puts, gets, root, "pegasus")
-            results[("etcd", threads)] = bench(
-                args.bench, ["--target=etcd", f"--etcd={endpoints}"],
-                threads, puts, gets, root, "etcd")
+        for round_ in range(args.rounds):
+            for threads in (1, 64):
+                # Fewer operations at one client: it is latency-bound.
+                puts = args.puts if threads > 1 else max(1, args.puts // 10)
+                gets = args.gets if threads > 1 else max(1, args.gets // 10)
+                results.setdefault(("pegasus", threads), []).append(bench(
+                    args.bench, ["--target=daemons", f"--meta={meta}",
+                                 "--table=bench"],
+                    threads, puts, gets, root, "pegasus"))
+                results.setdefault(("etcd", threads), []).append(bench(
+                    args.bench, ["--target=etcd", f"--etcd={endpoints}"],
+                    threads, puts, gets, root, "etcd"))
     finally:
         cluster.stop_all()
         shutil.rmtree(root, ignore_errors=True)
+
+    def median(system, threads, phase, op):
+        """The run with the median throughput, of the rounds."""
+        runs = sorted((r["phases"][phase]["ops"][op]
+                       for r in results[(system, threads)]),
+                      key=lambda o: o["ops_per_s"])
+        return runs[len(runs) // 2]
 
     rows = []
     summary = {}
     for threads in (1, 64):
         for phase, op, name in (("load", "insert", "put"),
                                 ("run", "read", "get")):
-            p = results[("pegasus", threads)]["phases"][phase]["ops"][op]
-            e = results[("etcd", threads)]["phases"][phase]["ops"][op]
+            p = median("pegasus", threads, phase, op)
+            e = median("etcd", threads, phase, op)
             rows.append((name, threads, p, e))
             summary[f"{name}_{threads}"] = {"pegasus": p, "etcd": e}
     print()
@@ -117,8 +129,9 @@ def main():
               f"{e['ops_per_s']:>11.0f} {ratio:>5.2f}x "
               f"{p['p99_us'] / 1000:>15.2f} {e['p99_us'] / 1000:>12.2f} "
               f"{p99_ratio:>8.2f}x")
-    print("\nratio: Pegasus's throughput over etcd's (higher is better); "
-          "p99 ratio: Pegasus's p99 over etcd's (lower is better).")
+    print(f"\nThe median of {args.rounds} alternated runs of each. ratio: "
+          "Pegasus's throughput over etcd's (higher is better); p99 ratio: "
+          "Pegasus's p99 over etcd's (lower is better).")
     for name, _, p, e in rows:
         if p["failed"] or e["failed"]:
             print(f"note: failed {name}s: pegasus {p['failed']}, "
