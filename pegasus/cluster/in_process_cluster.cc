@@ -23,7 +23,8 @@
 namespace pegasus {
 namespace {
 
-// The host strand of a node is key 0 of its pool; replica i's is i + 1.
+// The host strand of a node is key 0 of its pool; replicas run on the
+// other workers (ThreadPool::StrandOffWorkerZero).
 constexpr uint64_t kHostStrand = 0;
 
 // The links the test cut, shared by every node's transport.
@@ -195,16 +196,19 @@ absl::Status InProcessCluster::State::StartServer(int i) {
   replication::ReplicaHostOptions host;
   host.self = InProcessCluster::ServerNode(i);
   host.meta = InProcessCluster::MetaNode();
-  host.env = replication::HostEnv{
-      RealClock(),
-      pool->Strand(kHostStrand),
-      &node->base.transport,
-      PosixFileSystem(),
-      &node->base.rng,
-      [pool](Gpid gpid) {
-        return pool->Strand(1 + (static_cast<uint64_t>(gpid.app_id) << 32 |
-                                 static_cast<uint32_t>(gpid.partition_index)));
-      }};
+  host.env =
+      replication::HostEnv{RealClock(),
+                           pool->Strand(kHostStrand),
+                           &node->base.transport,
+                           PosixFileSystem(),
+                           &node->base.rng,
+                           [pool](Gpid gpid) {
+                             // A replica's log syncs block its worker: never
+                             // the host strand's.
+                             return pool->StrandOffWorkerZero(
+                                 static_cast<uint64_t>(gpid.app_id) << 32 |
+                                 static_cast<uint32_t>(gpid.partition_index));
+                           }};
   host.data_dir = ServerDir(i);
   host.lease_ns = options.lease_ns;
   if (options.engine == InProcessClusterOptions::Engine::kRocksDb) {

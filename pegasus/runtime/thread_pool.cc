@@ -192,6 +192,11 @@ Executor* ThreadPool::Strand(uint64_t key) {
   return workers_[key % workers_.size()].get();
 }
 
+Executor* ThreadPool::StrandOffWorkerZero(uint64_t key) {
+  if (workers_.size() == 1) return workers_[0].get();
+  return workers_[1 + key % (workers_.size() - 1)].get();
+}
+
 void ThreadPool::Shutdown() {
   std::lock_guard<std::mutex> lock(shutdown_mu_);
   if (shut_down_) return;

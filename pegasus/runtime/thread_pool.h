@@ -83,6 +83,11 @@ class ThreadPool {
   // that scheduled it; ids are unique across the pool.
   Executor* Strand(uint64_t key);
 
+  // The strand of `key` among workers 1 to threads - 1 (worker 0 with a
+  // single thread): for work that may block its worker (a log sync), kept
+  // off Strand(0), which a node uses for its network.
+  Executor* StrandOffWorkerZero(uint64_t key);
+
   int threads() const { return static_cast<int>(workers_.size()); }
 
   // Stops accepting tasks, waits for running tasks to return, joins the

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <latch>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -316,6 +317,20 @@ TEST(ThreadPoolDeathTest, ShutdownFromAWorkerDies) {
         done.wait();
       },
       "own workers");
+}
+
+TEST(ThreadPoolTest, StrandsOffWorkerZeroNeverUseIt) {
+  ThreadPool pool(ThreadPoolOptions{.threads = 4});
+  std::set<Executor*> used;
+  for (uint64_t key = 0; key < 100; ++key) {
+    Executor* strand = pool.StrandOffWorkerZero(key);
+    EXPECT_NE(strand, pool.Strand(0)) << key;
+    EXPECT_EQ(strand, pool.StrandOffWorkerZero(key));
+    used.insert(strand);
+  }
+  EXPECT_EQ(used.size(), 3u);  // Every other worker.
+  ThreadPool single(ThreadPoolOptions{.threads = 1});
+  EXPECT_EQ(single.StrandOffWorkerZero(7), single.Strand(0));
 }
 
 }  // namespace
