@@ -326,13 +326,17 @@ class OutboundLink final : public Link,
 class InboundLink final : public Link,
                           public grpc::ServerBidiReactor<Frame, Frame> {
  public:
-  InboundLink(State* state, grpc::CallbackServerContext* context)
-      : Link(state, NodeId{}), context_(context) {
+  explicit InboundLink(State* state) : Link(state, NodeId{}) {
     StartRead(&in_);
   }
 
   void WriteFrame() override { StartWrite(&out_); }
-  void Cancel() override { context_->TryCancel(); }
+  // Ends the stream from this side with Finish (its pending read then
+  // completes). Not TryCancel: on a call that has finished but not yet
+  // reached OnDone, that touches gRPC's freed call.
+  void Cancel() override {
+    Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) return Close(grpc::Status::OK);
@@ -402,7 +406,6 @@ class InboundLink final : public Link,
     return true;
   }
 
-  grpc::CallbackServerContext* const context_;
   bool greeted_ = false;
   bool finished_ = false;
   grpc::Status finish_status_;
@@ -421,14 +424,14 @@ class LinkService final : public proto::NodeLink::CallbackService {
       : state_(std::move(state)) {}
 
   grpc::ServerBidiReactor<Frame, Frame>* Connect(
-      grpc::CallbackServerContext* context) override {
+      grpc::CallbackServerContext*) override {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (state_->shutting_down) {
       return new Refusal(
           grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
     }
     // Registered as live before its first reaction can run.
-    auto* link = new InboundLink(state_.get(), context);
+    auto* link = new InboundLink(state_.get());
     state_->live.insert(link);
     return link;
   }
