@@ -8,7 +8,8 @@
 // and changes nothing.
 //
 // Production: InProcessNetwork (in_process_transport.h) joins nodes inside one
-// process; the daemons add gRPC. Simulator: testing/sim's network, with
+// process; GrpcTransport (pegasus/net/grpc_transport.h) joins the daemons.
+// Simulator: testing/sim's network, with
 // latency, loss, duplication, reordering and partitions.
 
 #ifndef PEGASUS_RUNTIME_TRANSPORT_H_
