@@ -135,6 +135,11 @@ class ProcessesTest(unittest.TestCase):
             else:
                 del acknowledged[f"k{i}"]
         self.assertGreater(len(acknowledged), 20)
+        # Back only once the meta server has declared it dead, so its
+        # partitions moved and it returns to learn what it missed.
+        wait_for(lambda: any(address in line and "UNALIVE" in line
+                             for line in self.shell_ok("nodes").splitlines()),
+                 f"{address} to be declared dead")
         victim.start(listen=address)
         self.shell_ok("wait_healthy --timeout_s 60")
         for key, value in acknowledged.items():
@@ -142,6 +147,9 @@ class ProcessesTest(unittest.TestCase):
             self.assertEqual(out, f'OK\n"{value}"\n', key)
         nodes = self.shell_ok("nodes")
         self.assertIn("3 replica servers, 3 alive", nodes)
+        # The meta server says so in its log, one line.
+        self.assertIn(f"replica server {address} is declared dead",
+                      self.meta.log_tail())
 
     def test_scripts_on_standard_input_and_wrong_commands(self):
         result = self.shell(None, stdin="use temp\nset a b c\nget a b\n")

@@ -1,5 +1,6 @@
 #include "daemons/lib/meta_daemon.h"
 
+#include <map>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
@@ -15,6 +16,7 @@
 #include "pegasus/runtime/clock.h"
 #include "pegasus/runtime/file_system.h"
 #include "pegasus/runtime/thread_pool.h"
+#include "spdlog/spdlog.h"
 
 namespace pegasus::daemons {
 namespace {
@@ -76,8 +78,14 @@ struct MetaDaemon::State {
   std::unique_ptr<LocalFileMetaStore> store;
   std::unique_ptr<MetaServer> server;
 
+  // The replica servers' liveness at the last look, for the log.
+  std::map<uint64_t, bool> alive;
+
   absl::Status Start();
   MetaServerSnapshot Snapshot();
+  // Logs each replica server that the meta server starts or stops counting
+  // alive, looking every 500 ms; on the strand.
+  void WatchNodes();
   ~State();
 };
 
@@ -100,6 +108,7 @@ absl::Status MetaDaemon::State::Start() {
   if (!started->ok()) return started->status();
   server = *std::move(*started);
   service.Attach(server.get(), strand);
+  strand->Post([this] { WatchNodes(); });
   return core.Serve(options.http_port, metrics.registry(),
                     [this] { metrics.Refresh(Snapshot()); });
 }
@@ -108,11 +117,36 @@ MetaServerSnapshot MetaDaemon::State::Snapshot() {
   auto gather = std::make_shared<Gather>();
   gather->server = server.get();
   core.pool()->Strand(kStrand)->Post([gather] { gather->Start(); });
+  MetaServerSnapshot snapshot;
   absl::MutexLock lock(&gather->mu);
-  gather->mu.AwaitWithTimeout(absl::Condition(&gather->done), absl::Seconds(2));
-  MetaServerSnapshot snapshot = gather->snapshot;
+  // Past the timeout the strand may still be filling it in: none of it.
+  if (gather->mu.AwaitWithTimeout(absl::Condition(&gather->done),
+                                  absl::Seconds(2))) {
+    snapshot = gather->snapshot;
+  }
   snapshot.links = core.transport()->stats();
   return snapshot;
+}
+
+void MetaDaemon::State::WatchNodes() {
+  proto::AdminRequest request;
+  request.mutable_list_nodes();
+  server->Admin(request, [this](proto::AdminResponse answer) {
+    for (const proto::NodeInfo& node : answer.list_nodes().nodes()) {
+      auto [it, added] = alive.emplace(node.node(), node.alive());
+      if (!added && it->second == node.alive()) continue;
+      it->second = node.alive();
+      if (node.alive()) {
+        spdlog::info("replica server {} is alive",
+                     NodeId{node.node()}.ToString());
+      } else {
+        spdlog::warn("replica server {} is declared dead: its partitions move",
+                     NodeId{node.node()}.ToString());
+      }
+    }
+    core.pool()->Strand(kStrand)->ScheduleAfter(500'000'000,
+                                                [this] { WatchNodes(); });
+  });
 }
 
 MetaDaemon::State::~State() {
