@@ -48,19 +48,15 @@ absl::Status ReplicaDaemon::State::Start() {
   host_options.self = core.self();
   host_options.meta = *meta;
   ThreadPool* threads = core.pool();
-  host_options.env =
-      replication::HostEnv{RealClock(),
-                           threads->Strand(kHostStrand),
-                           core.transport(),
-                           PosixFileSystem(),
-                           &random,
-                           [threads](Gpid gpid) {
-                             // A replica's log syncs block its worker: never
-                             // the host strand's.
-                             return threads->StrandOffWorkerZero(
-                                 static_cast<uint64_t>(gpid.app_id) << 32 |
-                                 static_cast<uint32_t>(gpid.partition_index));
-                           }};
+  host_options.env = replication::HostEnv{
+      RealClock(),
+      threads->Strand(kHostStrand),
+      core.transport(),
+      PosixFileSystem(),
+      &random,
+      [threads](Gpid gpid) {
+        return threads->StrandOffWorkerZero(replication::StrandKeyOf(gpid));
+      }};
   host_options.data_dir = options.data_dir;
   host_options.open_engine = [](const std::string& dir) {
     return OpenRocksDbEngine(dir, RocksDbEngineOptions());

@@ -92,8 +92,7 @@ grpc::ServerUnaryReactor* ReplicaService::Serve(Context* context,
         ToGrpcStatus(ErrorCode::kBusy, "too many requests in flight", context));
     return reactor;
   }
-  host_->ServeData(request->SerializeAsString(),
-                   Answer(context, reactor, response, &in_flight_));
+  host_->ServeData(*request, Answer(context, reactor, response, &in_flight_));
   return reactor;
 }
 

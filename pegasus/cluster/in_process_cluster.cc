@@ -196,19 +196,15 @@ absl::Status InProcessCluster::State::StartServer(int i) {
   replication::ReplicaHostOptions host;
   host.self = InProcessCluster::ServerNode(i);
   host.meta = InProcessCluster::MetaNode();
-  host.env =
-      replication::HostEnv{RealClock(),
-                           pool->Strand(kHostStrand),
-                           &node->base.transport,
-                           PosixFileSystem(),
-                           &node->base.rng,
-                           [pool](Gpid gpid) {
-                             // A replica's log syncs block its worker: never
-                             // the host strand's.
-                             return pool->StrandOffWorkerZero(
-                                 static_cast<uint64_t>(gpid.app_id) << 32 |
-                                 static_cast<uint32_t>(gpid.partition_index));
-                           }};
+  host.env = replication::HostEnv{
+      RealClock(),
+      pool->Strand(kHostStrand),
+      &node->base.transport,
+      PosixFileSystem(),
+      &node->base.rng,
+      [pool](Gpid gpid) {
+        return pool->StrandOffWorkerZero(replication::StrandKeyOf(gpid));
+      }};
   host.data_dir = ServerDir(i);
   host.lease_ns = options.lease_ns;
   if (options.engine == InProcessClusterOptions::Engine::kRocksDb) {

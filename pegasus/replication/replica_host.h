@@ -115,6 +115,12 @@ struct ClientAnswer {
   size_t response_bytes = 0;
 };
 
+// One key per partition, for choosing its strand.
+inline uint64_t StrandKeyOf(Gpid gpid) {
+  return static_cast<uint64_t>(gpid.app_id) << 32 |
+         static_cast<uint32_t>(gpid.partition_index);
+}
+
 struct HostEnv {
   Clock* clock = nullptr;
   Executor* executor = nullptr;
@@ -122,10 +128,10 @@ struct HostEnv {
   FileSystem* file_system = nullptr;
   Random* random = nullptr;
   // The strand replica `gpid` runs on; the same gpid must always get the
-  // same one. Unset: every replica runs on `executor`. With a ThreadPool:
-  //   [&pool](Gpid g) {
-  //     return pool.Strand(uint64_t(g.app_id) << 32 | g.partition_index);
-  //   }
+  // same one. Unset: every replica runs on `executor`. With a ThreadPool,
+  // off the worker of `executor` (Strand(0)), which a replica's blocking
+  // log syncs would otherwise stall:
+  //   [&pool](Gpid g) { return pool.StrandOffWorkerZero(StrandKeyOf(g)); }
   std::function<Executor*(Gpid)> replica_executor;
 };
 
@@ -223,12 +229,12 @@ class ReplicaHost {
   int64_t lease_until_ns() const;
   ReplicaHostStats stats() const;
 
-  // A client's data request (a serialized proto::DataRequest) that came
-  // some other way than the transport: the daemons' gRPC service. It is
-  // served as one from the transport would be, and `reply` is called once,
-  // on the host strand, unless the host is destroyed first (then it is
-  // destroyed uncalled). Thread-safety: callable from any thread.
-  void ServeData(std::string request, ClientReply reply);
+  // A client's data request that came some other way than the transport,
+  // parsed already: the daemons' gRPC service. It is served as one from the
+  // transport would be, and `reply` is called once, on the host strand,
+  // unless the host is destroyed first (then it is destroyed uncalled).
+  // Thread-safety: callable from any thread.
+  void ServeData(proto::DataRequest request, ClientReply reply);
 
   // What this host tells the meta server of its replicas now, one report
   // each (a stopped replica's status is kError). Call on the host strand.
@@ -284,7 +290,9 @@ class ReplicaHost {
   void Stop(Hosted* hosted, const absl::Status& status);
   void Reclaim(Hosted* hosted, Ballot ballot);
 
-  void HandleData(std::string request, ClientReply reply);
+  // `request_bytes`: its size on the wire, for on_client_answer.
+  void HandleData(proto::DataRequest request, size_t request_bytes,
+                  ClientReply reply);
   // `reply`, also reporting to on_client_answer when it is set.
   ClientReply Measured(int op, size_t request_bytes, ClientReply reply);
   void HandlePeer(RpcMethod method, NodeId from, const std::string& payload);

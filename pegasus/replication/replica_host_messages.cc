@@ -72,13 +72,23 @@ bool Unneeded(const Replica& replica, const proto::PartitionConfig& config) {
 using internal::Alive;
 
 void ReplicaHost::RegisterHandlers() {
-  rpc_.RegisterHandler(kDataMethod, [this](NodeId, std::string request,
+  rpc_.RegisterHandler(kDataMethod, [this](NodeId, std::string payload,
                                            RpcEndpoint::Responder responder) {
-    HandleData(std::move(request),
-               [responder = std::move(responder)](
-                   int32_t, std::string response) mutable {
-                 responder.Reply(std::move(response));
-               });
+    ClientReply reply = [responder = std::move(responder)](
+                            int32_t, std::string response) mutable {
+      responder.Reply(std::move(response));
+    };
+    proto::DataRequest request;
+    if (!request.ParseFromString(payload)) {
+      reply = Measured(/*op=*/0, payload.size(), std::move(reply));
+      proto::DataResponse refusal;
+      StatusToProto(
+          PegasusError(ErrorCode::kInvalidArgument, "malformed data request"),
+          &refusal);
+      reply(refusal.error(), refusal.SerializeAsString());
+      return;
+    }
+    HandleData(std::move(request), payload.size(), std::move(reply));
   });
   for (RpcMethod method :
        {kPrepareMethod, kPrepareResponseMethod, kGroupCheckMethod,
@@ -97,45 +107,39 @@ void ReplicaHost::RegisterHandlers() {
                                    });
 }
 
-void ReplicaHost::ServeData(std::string request, ClientReply reply) {
+void ReplicaHost::ServeData(proto::DataRequest request, ClientReply reply) {
+  // Its size only matters to the metrics hook.
+  const size_t bytes = options_.on_client_answer ? request.ByteSizeLong() : 0;
   options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),
-                               request = std::move(request),
+                               request = std::move(request), bytes,
                                reply = std::move(reply)]() mutable {
-    if (Alive(alive)) HandleData(std::move(request), std::move(reply));
+    if (Alive(alive)) {
+      HandleData(std::move(request), bytes, std::move(reply));
+    }
   });
 }
 
 ClientReply ReplicaHost::Measured(int op, size_t request_bytes,
                                   ClientReply reply) {
   if (!options_.on_client_answer) return reply;
-  return [this, op, request_bytes,
-          since_ns = options_.env.clock->MonotonicNowNs(),
-          reply = std::move(reply)](int32_t error,
-                                    std::string response) mutable {
-    options_.on_client_answer(ClientAnswer{
-        .op = op,
-        .error = error,
-        .latency_ns = options_.env.clock->MonotonicNowNs() - since_ns,
-        .request_bytes = request_bytes,
-        .response_bytes = response.size()});
-    reply(error, std::move(response));
-  };
+  return
+      [this, op, request_bytes, since_ns = options_.env.clock->MonotonicNowNs(),
+       reply = std::move(reply)](int32_t error, std::string response) mutable {
+        options_.on_client_answer(ClientAnswer{
+            .op = op,
+            .error = error,
+            .latency_ns = options_.env.clock->MonotonicNowNs() - since_ns,
+            .request_bytes = request_bytes,
+            .response_bytes = response.size()});
+        reply(error, std::move(response));
+      };
 }
 
-void ReplicaHost::HandleData(std::string payload, ClientReply reply) {
+void ReplicaHost::HandleData(proto::DataRequest request, size_t request_bytes,
+                             ClientReply reply) {
   CheckLease();
-  proto::DataRequest request;
-  const bool parsed = request.ParseFromString(payload);
-  reply = Measured(parsed ? static_cast<int>(request.op_case()) : 0,
-                   payload.size(), std::move(reply));
-  if (!parsed) {
-    proto::DataResponse refusal;
-    StatusToProto(
-        PegasusError(ErrorCode::kInvalidArgument, "malformed data request"),
-        &refusal);
-    reply(refusal.error(), refusal.SerializeAsString());
-    return;
-  }
+  reply = Measured(static_cast<int>(request.op_case()), request_bytes,
+                   std::move(reply));
   const Gpid gpid{request.app_id(), request.partition_index()};
   Hosted* hosted = Find(gpid);
   auto table = tables_.find(gpid.app_id);
@@ -176,14 +180,13 @@ void ReplicaHost::HandleData(std::string payload, ClientReply reply) {
       if (!valid.ok()) {
         proto::DataResponse refusal;
         StatusToProto(valid, &refusal);
-        h->outbox.replies.push_back({std::move(reply), refusal.error(),
-                                     refusal.SerializeAsString()});
+        h->outbox.replies.push_back(
+            {std::move(reply), refusal.error(), refusal.SerializeAsString()});
         return;
       }
       ++counters_->client_writes;
       // A write's answer is its apply result: the request is not kept.
-      h->clients.emplace(token,
-                         Hosted::Client{{}, std::move(reply), since_ns});
+      h->clients.emplace(token, Hosted::Client{{}, std::move(reply), since_ns});
       h->replica->ClientWrite(std::move(request), token, wall_now_us);
     } else {
       ++counters_->client_reads;

@@ -64,10 +64,7 @@ class MetaService final : public Service {
 // A replica host's seams from a process's: each replica on a strand of
 // its own, whose key StrandKeyOf gives.
 replication::HostEnv ReplicaHostEnv(const ProcessEnv& env);
-inline uint64_t StrandKeyOf(Gpid gpid) {
-  return static_cast<uint64_t>(gpid.app_id) << 32 |
-         static_cast<uint32_t>(gpid.partition_index);
-}
+using replication::StrandKeyOf;
 inline Gpid GpidOfStrandKey(uint64_t key) {
   return Gpid{static_cast<int32_t>(key >> 32),
               static_cast<int32_t>(key & 0xffffffffu)};
