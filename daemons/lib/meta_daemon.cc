@@ -3,7 +3,6 @@
 #include <map>
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
 #include "daemons/lib/daemon_core.h"
 #include "daemons/lib/meta_metrics.h"
 #include "daemons/lib/meta_service.h"
@@ -23,49 +22,26 @@ namespace {
 
 constexpr uint64_t kStrand = DaemonCore::kNetworkStrand;
 
-// Gathers a snapshot on the meta server's strand: the cluster, then each
-// table's health, each an admin request answered there.
-struct Gather : std::enable_shared_from_this<Gather> {
-  MetaServer* server = nullptr;
-  absl::Mutex mu;
+// The meta server's figures for the metrics. On its strand.
+MetaServerSnapshot Gather(const MetaServer& server) {
   MetaServerSnapshot snapshot;
-  int pending = 0;
-  bool done = false;
-
-  void Start() {
-    snapshot.stats = server->core().stats();
-    proto::AdminRequest cluster;
-    cluster.mutable_cluster_info();
-    Ask(cluster, [](Gather& g, proto::AdminResponse& answer) {
-      g.snapshot.cluster = answer.cluster_info();
-    });
-    proto::AdminRequest tables;
-    tables.mutable_list_tables();
-    Ask(tables, [](Gather& g, proto::AdminResponse& answer) {
-      for (const proto::TableInfo& table : answer.list_tables().tables()) {
-        proto::AdminRequest health;
-        health.mutable_table_health()->set_name(table.name());
-        g.Ask(health,
-              [name = table.name()](Gather& h, proto::AdminResponse& reply) {
-                h.snapshot.tables.emplace_back(name, reply.table_health());
-              });
-      }
-    });
+  snapshot.stats = server.core().stats();
+  proto::AdminRequest request;
+  request.mutable_cluster_info();
+  if (auto answer = server.Query(request); answer.ok()) {
+    snapshot.cluster = answer->cluster_info();
   }
-
-  template <typename Take>
-  void Ask(const proto::AdminRequest& request, Take take) {
-    ++pending;
-    server->Admin(request, [self = shared_from_this(),
-                            take](proto::AdminResponse answer) {
-      if (answer.error() == 0) take(*self, answer);
-      if (--self->pending == 0) {
-        absl::MutexLock lock(&self->mu);
-        self->done = true;
-      }
-    });
+  request.mutable_list_tables();
+  absl::StatusOr<proto::AdminResponse> tables = server.Query(request);
+  if (!tables.ok()) return snapshot;
+  for (const proto::TableInfo& table : tables->list_tables().tables()) {
+    request.mutable_table_health()->set_name(table.name());
+    if (auto health = server.Query(request); health.ok()) {
+      snapshot.tables.emplace_back(table.name(), health->table_health());
+    }
   }
-};
+  return snapshot;
+}
 
 }  // namespace
 
@@ -114,16 +90,12 @@ absl::Status MetaDaemon::State::Start() {
 }
 
 MetaServerSnapshot MetaDaemon::State::Snapshot() {
-  auto gather = std::make_shared<Gather>();
-  gather->server = server.get();
-  core.pool()->Strand(kStrand)->Post([gather] { gather->Start(); });
-  MetaServerSnapshot snapshot;
-  absl::MutexLock lock(&gather->mu);
-  // Past the timeout the strand may still be filling it in: none of it.
-  if (gather->mu.AwaitWithTimeout(absl::Condition(&gather->done),
-                                  absl::Seconds(2))) {
-    snapshot = gather->snapshot;
-  }
+  const MetaServer* meta = server.get();
+  MetaServerSnapshot snapshot =
+      RunOn<MetaServerSnapshot>(
+          core.pool()->Strand(kStrand), [meta] { return Gather(*meta); },
+          absl::Seconds(2))
+          .value_or(MetaServerSnapshot());
   snapshot.links = core.transport()->stats();
   return snapshot;
 }
@@ -131,8 +103,9 @@ MetaServerSnapshot MetaDaemon::State::Snapshot() {
 void MetaDaemon::State::WatchNodes() {
   proto::AdminRequest request;
   request.mutable_list_nodes();
-  server->Admin(request, [this](proto::AdminResponse answer) {
-    for (const proto::NodeInfo& node : answer.list_nodes().nodes()) {
+  if (absl::StatusOr<proto::AdminResponse> answer = server->Query(request);
+      answer.ok()) {
+    for (const proto::NodeInfo& node : answer->list_nodes().nodes()) {
       auto [it, added] = alive.emplace(node.node(), node.alive());
       if (!added && it->second == node.alive()) continue;
       it->second = node.alive();
@@ -144,9 +117,9 @@ void MetaDaemon::State::WatchNodes() {
                      NodeId{node.node()}.ToString());
       }
     }
-    core.pool()->Strand(kStrand)->ScheduleAfter(500'000'000,
-                                                [this] { WatchNodes(); });
-  });
+  }
+  core.pool()->Strand(kStrand)->ScheduleAfter(500'000'000,
+                                              [this] { WatchNodes(); });
 }
 
 MetaDaemon::State::~State() {

@@ -200,6 +200,15 @@ class MetaCore {
   void OnAdmin(NodeId from, const proto::AdminRequest& request,
                ReplyToken reply_token, int64_t now_ns, int64_t wall_now_s);
 
+  // The answer to a query (list_tables, get_meta_level, list_nodes,
+  // cluster_info, table_health) as it stands: queries change nothing and
+  // wait for nothing, so OnAdmin answers them at once with this.
+  // PERR_APP_NOT_EXIST for table_health of an unknown table,
+  // PERR_INVALID_ARGUMENT for a request that is no query, PERR_TRY_AGAIN
+  // before Recover.
+  absl::StatusOr<proto::AdminResponse> Query(
+      const proto::AdminRequest& request) const;
+
   // Where a table's partitions are: every partition's configuration, by
   // index (ballot 0 and no members until its creation is durable and the
   // cure assigned it). PERR_APP_NOT_EXIST unless the table is AVAILABLE;
@@ -419,8 +428,6 @@ class MetaCore {
                           proto::PartitionConfig& next) const;
 
   // Table operations (meta_core_tables.cc).
-  void AnswerQuery(NodeId from, const proto::AdminRequest& request,
-                   ReplyToken reply_token);
   void ReplyAdmin(NodeId to, ReplyToken token, const absl::Status& status,
                   proto::AdminResponse response = {});
   // Starts the queue's front, and the ones after it that need no write,

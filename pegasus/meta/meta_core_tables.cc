@@ -93,7 +93,9 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
     return;
   }
   if (IsQuery(request)) {
-    AnswerQuery(from, request, reply_token);
+    absl::StatusOr<proto::AdminResponse> answer = Query(request);
+    ReplyAdmin(from, reply_token, answer.status(),
+               answer.ok() ? *std::move(answer) : proto::AdminResponse());
     return;
   }
   // Operations on one partition's configuration: they write no table
@@ -122,8 +124,12 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
   if (admin_queue_.size() == 1) RunAdmin();
 }
 
-void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
-                           ReplyToken reply_token) {
+absl::StatusOr<proto::AdminResponse> MetaCore::Query(
+    const proto::AdminRequest& request) const {
+  if (!ready_) return meta_internal::MetaNotReady();
+  if (!IsQuery(request)) {
+    return PegasusError(ErrorCode::kInvalidArgument, "not a query");
+  }
   proto::AdminResponse response;
   switch (request.op_case()) {
     case proto::AdminRequest::kListTables: {
@@ -190,11 +196,7 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
     }
     case proto::AdminRequest::kTableHealth: {
       const proto::TableInfo* table = FindTable(request.table_health().name());
-      if (table == nullptr) {
-        ReplyAdmin(from, reply_token,
-                   AppNotExist(request.table_health().name()));
-        return;
-      }
+      if (table == nullptr) return AppNotExist(request.table_health().name());
       auto* health = response.mutable_table_health();
       health->set_app_id(table->app_id());
       for (int32_t index = 0; index < table->partition_count(); ++index) {
@@ -210,9 +212,9 @@ void MetaCore::AnswerQuery(NodeId from, const proto::AdminRequest& request,
       break;
     }
     default:
-      PEGASUS_CHECK(false) << "not a query";
+      break;
   }
-  ReplyAdmin(from, reply_token, absl::OkStatus(), std::move(response));
+  return response;
 }
 
 proto::PartitionHealth MetaCore::HealthOf(Gpid gpid) const {

@@ -78,11 +78,16 @@ class MetaServer {
   using AdminDone = absl::AnyInvocable<void(proto::AdminResponse)>;
   void Admin(const proto::AdminRequest& request, AdminDone done);
 
-  // A configuration query made in the meta server's process (the daemon's
-  // gRPC service), answered as the RPC is. Call on env.executor.
+  // Queries made in the meta server's process (the daemon's gRPC service,
+  // its metrics), answered as the RPCs are (MetaCore::QueryConfig,
+  // MetaCore::Query). Call on env.executor.
   proto::QueryConfigResponse QueryConfig(
       const proto::QueryConfigRequest& request) const {
     return core_->QueryConfig(request);
+  }
+  absl::StatusOr<proto::AdminResponse> Query(
+      const proto::AdminRequest& request) const {
+    return core_->Query(request);
   }
 
  private:
