@@ -1,5 +1,7 @@
 #include "daemons/lib/grpc_status.h"
 
+#include <utility>
+
 namespace pegasus::daemons {
 
 grpc::Status ToGrpcStatus(ErrorCode code, const std::string& message,
@@ -16,6 +18,24 @@ grpc::Status ToGrpcStatus(const absl::Status& status,
   if (status.ok()) return grpc::Status::OK;
   return ToGrpcStatus(ToErrorCode(status), std::string(status.message()),
                       context);
+}
+
+PendingCall::PendingCall(PendingCall&& other)
+    : context_(other.context_),
+      reactor_(std::exchange(other.reactor_, nullptr)),
+      unfinished_(other.unfinished_) {}
+
+PendingCall::~PendingCall() {
+  if (reactor_ != nullptr) Fail(ErrorCode::kNetworkFailure, unfinished_);
+}
+
+void PendingCall::Succeed() {
+  std::exchange(reactor_, nullptr)->Finish(grpc::Status::OK);
+}
+
+void PendingCall::Fail(ErrorCode code, const std::string& message) {
+  std::exchange(reactor_, nullptr)
+      ->Finish(ToGrpcStatus(code, message, context_));
 }
 
 bool IsDataOutcome(int32_t error) {

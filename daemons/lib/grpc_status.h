@@ -23,6 +23,28 @@ grpc::Status ToGrpcStatus(ErrorCode code, const std::string& message,
 grpc::Status ToGrpcStatus(const absl::Status& status,
                           grpc::ServerContextBase* context);
 
+// One unary call to finish: exactly once, by Succeed or Fail, or by the
+// destructor with UNAVAILABLE (`unfinished`) when it is destroyed first
+// (its work dropped, the daemon stopping). Movable, so it can travel with
+// the work.
+class PendingCall {
+ public:
+  PendingCall(grpc::CallbackServerContext* context,
+              grpc::ServerUnaryReactor* reactor, const char* unfinished)
+      : context_(context), reactor_(reactor), unfinished_(unfinished) {}
+  PendingCall(PendingCall&& other);
+  PendingCall& operator=(PendingCall&&) = delete;
+  ~PendingCall();
+
+  void Succeed();
+  void Fail(ErrorCode code, const std::string& message);
+
+ private:
+  grpc::CallbackServerContext* const context_;
+  grpc::ServerUnaryReactor* reactor_;  // Null once finished or moved from.
+  const char* const unfinished_;
+};
+
 // Whether a data request answered with `error` was carried out, its
 // outcome being in the response (PERR_OK, PERR_NOT_FOUND, PERR_INCOMPLETE,
 // PERR_TRY_AGAIN), rather than refused.

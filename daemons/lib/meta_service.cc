@@ -1,6 +1,5 @@
 #include "daemons/lib/meta_service.h"
 
-#include <memory>
 #include <string>
 #include <utility>
 
@@ -9,32 +8,8 @@
 namespace pegasus::daemons {
 namespace {
 
-// Finishes one call once; with UNAVAILABLE if destroyed first.
-class Call {
- public:
-  Call(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor)
-      : context_(context), reactor_(reactor) {}
-  Call(Call&& other)
-      : context_(other.context_),
-        reactor_(std::exchange(other.reactor_, nullptr)) {}
-  Call& operator=(Call&&) = delete;
-  ~Call() {
-    if (reactor_ != nullptr) {
-      Fail(ErrorCode::kNetworkFailure,
-           "the meta server is not serving (starting or stopping)");
-    }
-  }
-
-  void Succeed() { std::exchange(reactor_, nullptr)->Finish(grpc::Status::OK); }
-  void Fail(ErrorCode code, const std::string& message) {
-    std::exchange(reactor_, nullptr)
-        ->Finish(ToGrpcStatus(code, message, context_));
-  }
-
- private:
-  grpc::CallbackServerContext* const context_;
-  grpc::ServerUnaryReactor* reactor_;
-};
+constexpr char kUnfinished[] =
+    "the meta server is not serving (starting or stopping)";
 
 }  // namespace
 
@@ -57,8 +32,8 @@ grpc::ServerUnaryReactor* MetaService::Run(grpc::ServerUnaryReactor* reactor,
     strand_->Post(
         [server = server_, work = std::move(work)]() mutable { work(server); });
   }
-  // Otherwise `work` is destroyed here, and with it the call's Call, which
-  // finishes it.
+  // Otherwise `work` is destroyed here, and with it the call's PendingCall,
+  // which finishes it.
   return reactor;
 }
 
@@ -67,17 +42,17 @@ grpc::ServerUnaryReactor* MetaService::RunAdmin(Context* context,
                                                 proto::AdminRequest request,
                                                 Response* response, Pick pick) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call = std::make_unique<Call>(context, reactor);
+  PendingCall call(context, reactor, kUnfinished);
   return Run(reactor, [request = std::move(request), response, pick,
                        call = std::move(call)](MetaServer* server) mutable {
     server->Admin(request, [response, pick, call = std::move(call)](
                                proto::AdminResponse answer) mutable {
       if (answer.error() != 0) {
-        return call->Fail(static_cast<ErrorCode>(answer.error()),
-                          answer.error_message());
+        return call.Fail(static_cast<ErrorCode>(answer.error()),
+                         answer.error_message());
       }
       pick(answer, response);
-      call->Succeed();
+      call.Succeed();
     });
   });
 }
@@ -134,15 +109,15 @@ grpc::ServerUnaryReactor* MetaService::QueryConfig(
     Context* context, const proto::QueryConfigRequest* request,
     proto::QueryConfigResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call = std::make_unique<Call>(context, reactor);
+  PendingCall call(context, reactor, kUnfinished);
   return Run(reactor, [request = *request, response,
                        call = std::move(call)](MetaServer* server) mutable {
     *response = server->QueryConfig(request);
     if (response->error() != 0) {
-      return call->Fail(static_cast<ErrorCode>(response->error()),
-                        response->error_message());
+      return call.Fail(static_cast<ErrorCode>(response->error()),
+                       response->error_message());
     }
-    call->Succeed();
+    call.Succeed();
   });
 }
 

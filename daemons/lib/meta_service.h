@@ -62,7 +62,7 @@ class MetaService final : public proto::Meta::CallbackService {
 
  private:
   // Runs `work` on the server's strand with the server, or destroys it
-  // when none is attached. `work` holds the call's Call: it finishes the
+  // when none is attached. `work` holds the call's PendingCall: it finishes the
   // call, or its destruction does (UNAVAILABLE). Returns `reactor`.
   using Work = absl::AnyInvocable<void(MetaServer*)>;
   Reactor* Run(Reactor* reactor, Work work);

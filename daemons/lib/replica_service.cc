@@ -1,5 +1,6 @@
 #include "daemons/lib/replica_service.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -8,51 +9,38 @@
 namespace pegasus::daemons {
 namespace {
 
-// Finishes one call with the host's answer; finishes it with UNAVAILABLE
-// if destroyed unanswered.
+// A place among the calls waiting for the host, given back when dropped.
+struct GiveBack {
+  void operator()(std::atomic<int>* in_flight) const {
+    in_flight->fetch_sub(1);
+  }
+};
+using InFlight = std::unique_ptr<std::atomic<int>, GiveBack>;
+
+// Finishes one call with the host's answer (UNAVAILABLE if destroyed
+// unanswered: the host is stopping).
 class Answer {
  public:
-  Answer(grpc::CallbackServerContext* context,
-         grpc::ServerUnaryReactor* reactor, proto::DataResponse* response,
-         std::atomic<int>* in_flight)
-      : context_(context),
-        reactor_(reactor),
+  Answer(PendingCall call, proto::DataResponse* response, InFlight in_flight)
+      : call_(std::move(call)),
         response_(response),
-        in_flight_(in_flight) {}
-  Answer(Answer&& other)
-      : context_(other.context_),
-        reactor_(std::exchange(other.reactor_, nullptr)),
-        response_(other.response_),
-        in_flight_(other.in_flight_) {}
-  Answer& operator=(Answer&&) = delete;
-  ~Answer() {
-    if (reactor_ == nullptr) return;
-    in_flight_->fetch_sub(1);
-    reactor_->Finish(ToGrpcStatus(ErrorCode::kNetworkFailure,
-                                  "the replica server is stopping", context_));
-  }
+        in_flight_(std::move(in_flight)) {}
+  Answer(Answer&&) = default;
 
   void operator()(int32_t error, std::string payload) {
-    grpc::ServerUnaryReactor* reactor = std::exchange(reactor_, nullptr);
-    in_flight_->fetch_sub(1);
+    in_flight_.reset();
     if (!response_->ParseFromString(payload)) {
-      reactor->Finish(ToGrpcStatus(ErrorCode::kServerInternalError,
-                                   "the answer does not parse", context_));
-      return;
+      return call_.Fail(ErrorCode::kServerInternalError,
+                        "the answer does not parse");
     }
-    if (IsDataOutcome(error)) {
-      reactor->Finish(grpc::Status::OK);
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(static_cast<ErrorCode>(error),
-                                 response_->error_message(), context_));
+    if (IsDataOutcome(error)) return call_.Succeed();
+    call_.Fail(static_cast<ErrorCode>(error), response_->error_message());
   }
 
  private:
-  grpc::CallbackServerContext* const context_;
-  grpc::ServerUnaryReactor* reactor_;
-  proto::DataResponse* const response_;
-  std::atomic<int>* const in_flight_;
+  PendingCall call_;
+  proto::DataResponse* response_;
+  InFlight in_flight_;
 };
 
 }  // namespace
@@ -86,13 +74,17 @@ grpc::ServerUnaryReactor* ReplicaService::Serve(Context* context,
                                  "the replica server is not serving", context));
     return reactor;
   }
+  InFlight slot(&in_flight_);
   if (in_flight_.fetch_add(1) >= max_in_flight_) {
-    in_flight_.fetch_sub(1);
+    slot.reset();
     reactor->Finish(
         ToGrpcStatus(ErrorCode::kBusy, "too many requests in flight", context));
     return reactor;
   }
-  host_->ServeData(*request, Answer(context, reactor, response, &in_flight_));
+  host_->ServeData(
+      *request,
+      Answer(PendingCall(context, reactor, "the replica server is stopping"),
+             response, std::move(slot)));
   return reactor;
 }
 
