@@ -29,14 +29,12 @@ absl::Status DaemonCore::Start(const std::string& listen,
   return absl::OkStatus();
 }
 
-absl::Status DaemonCore::Serve(int http_port,
-                               std::shared_ptr<prometheus::Registry> registry,
-                               std::function<void()> refresh) {
+absl::Status DaemonCore::Serve(int http_port, HttpServer::Collect collect) {
   SetServing(grpc_.server.get(), service_name_, true);
   if (http_port < 0) return absl::OkStatus();
-  PEGASUS_ASSIGN_OR_RETURN(
-      http_, HttpServer::Start(net::HostOf(grpc_.self), http_port,
-                               std::move(registry), std::move(refresh)));
+  PEGASUS_ASSIGN_OR_RETURN(http_,
+                           HttpServer::Start(net::HostOf(grpc_.self), http_port,
+                                             std::move(collect)));
   return absl::OkStatus();
 }
 

@@ -7,7 +7,7 @@
 //   PEGASUS_RETURN_IF_ERROR(core.Start(listen, data_dir, threads, &service,
 //                                      "pegasus.proto.Meta"));
 //   ... build the node on core.pool() and core.transport() ...
-//   PEGASUS_RETURN_IF_ERROR(core.Serve(http_port, registry, refresh));
+//   PEGASUS_RETURN_IF_ERROR(core.Serve(http_port, collect_metrics));
 //
 //   // Stopping:
 //   core.StopServing();   // no HTTP, NOT_SERVING, links ended, strands stopped
@@ -26,7 +26,6 @@
 #include "daemons/lib/http_server.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/runtime/thread_pool.h"
-#include "prometheus/registry.h"
 
 namespace pegasus::daemons {
 
@@ -49,10 +48,8 @@ class DaemonCore {
                      int threads, grpc::Service* service,
                      std::string service_name);
   // Marks the service serving and serves /metrics on `http_port` (0: any
-  // free port; -1: none), running `refresh` before each answer.
-  absl::Status Serve(int http_port,
-                     std::shared_ptr<prometheus::Registry> registry,
-                     std::function<void()> refresh);
+  // free port; -1: none), from `collect` at each request.
+  absl::Status Serve(int http_port, HttpServer::Collect collect);
   // The first half of a stop. Idempotent.
   void StopServing();
   // The second half, once the node is gone. Idempotent.

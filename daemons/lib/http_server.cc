@@ -10,9 +10,7 @@
 namespace pegasus::daemons {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const std::string& host, int port,
-    std::shared_ptr<prometheus::Registry> registry,
-    std::function<void()> refresh) {
+    const std::string& host, int port, Collect collect) {
   std::unique_ptr<HttpServer> http(new HttpServer());
   http->server_ = std::make_unique<httplib::Server>();
   // Its default is SO_REUSEPORT, which lets a second daemon bind the same
@@ -21,12 +19,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  http->server_->Get("/metrics", [registry, refresh](const httplib::Request&,
-                                                     httplib::Response& res) {
-    if (refresh) refresh();
-    res.set_content(prometheus::TextSerializer().Serialize(registry->Collect()),
-                    "text/plain; version=0.0.4; charset=utf-8");
-  });
+  http->server_->Get(
+      "/metrics", [collect = std::move(collect)](const httplib::Request&,
+                                                 httplib::Response& res) {
+        res.set_content(prometheus::TextSerializer().Serialize(collect()),
+                        "text/plain; version=0.0.4; charset=utf-8");
+      });
   http->server_->Get("/healthz",
                      [](const httplib::Request&, httplib::Response& res) {
                        res.set_content("ok\n", "text/plain");

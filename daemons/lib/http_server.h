@@ -8,9 +8,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "prometheus/registry.h"
+#include "prometheus/metric_family.h"
 
 namespace httplib {
 class Server;
@@ -20,13 +21,13 @@ namespace pegasus::daemons {
 
 class HttpServer {
  public:
-  // Listens on host:port (port 0: any free one). `refresh` runs before each
-  // /metrics answer, to bring gauges up to date. PERR_NETWORK_FAILURE when
+  // The metrics, read at each /metrics request.
+  using Collect = std::function<std::vector<prometheus::MetricFamily>()>;
+
+  // Listens on host:port (port 0: any free one). PERR_NETWORK_FAILURE when
   // the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const std::string& host, int port,
-      std::shared_ptr<prometheus::Registry> registry,
-      std::function<void()> refresh);
+      const std::string& host, int port, Collect collect);
   // Stops serving and joins the thread.
   ~HttpServer();
 

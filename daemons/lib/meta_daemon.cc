@@ -47,7 +47,6 @@ MetaServerSnapshot Gather(const MetaServer& server) {
 
 struct MetaDaemon::State {
   MetaDaemonOptions options;
-  MetaMetrics metrics;
   MetaService service;
   DaemonCore core;
   SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
@@ -85,8 +84,8 @@ absl::Status MetaDaemon::State::Start() {
   server = *std::move(*started);
   service.Attach(server.get(), strand);
   strand->Post([this] { WatchNodes(); });
-  return core.Serve(options.http_port, metrics.registry(),
-                    [this] { metrics.Refresh(Snapshot()); });
+  return core.Serve(options.http_port,
+                    [this] { return MetaFamilies(Snapshot()); });
 }
 
 MetaServerSnapshot MetaDaemon::State::Snapshot() {

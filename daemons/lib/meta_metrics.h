@@ -3,20 +3,14 @@
 #ifndef DAEMONS_LIB_META_METRICS_H_
 #define DAEMONS_LIB_META_METRICS_H_
 
-#include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemons/lib/metrics_util.h"
 #include "pegasus/meta/meta_core.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/proto/meta.pb.h"
-#include "prometheus/counter.h"
-#include "prometheus/gauge.h"
-#include "prometheus/registry.h"
 
 namespace pegasus::daemons {
 
@@ -28,27 +22,8 @@ struct MetaServerSnapshot {
   net::GrpcTransportStats links;
 };
 
-class MetaMetrics {
- public:
-  MetaMetrics();
-
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
-  // Brings every metric up to `snapshot`. Thread-safe.
-  void Refresh(const MetaServerSnapshot& snapshot);
-
- private:
-  const std::shared_ptr<prometheus::Registry> registry_;
-  std::mutex mu_;
-  prometheus::Family<prometheus::Gauge>* partitions_ = nullptr;
-  // The table gauges set at the last refresh, to remove a table's once it
-  // is gone.
-  std::map<std::pair<std::string, std::string>, prometheus::Gauge*>
-      table_gauges_;
-  prometheus::Gauge* alive_nodes_ = nullptr;
-  prometheus::Gauge* dead_nodes_ = nullptr;
-  prometheus::Gauge* level_ = nullptr;
-  std::map<std::string, CounterMirror> mirrors_;
-};
+// The metrics of `snapshot`.
+Families MetaFamilies(const MetaServerSnapshot& snapshot);
 
 }  // namespace pegasus::daemons
 

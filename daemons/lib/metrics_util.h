@@ -1,25 +1,30 @@
-// Pieces the daemons' metrics share.
+// Metric families built from figures read at each scrape. They keep no
+// state: a counter's value is a total kept elsewhere (a stats struct), a
+// gauge's is what is now.
 
 #ifndef DAEMONS_LIB_METRICS_UTIL_H_
 #define DAEMONS_LIB_METRICS_UTIL_H_
 
-#include <cstdint>
+#include <string>
+#include <vector>
 
-#include "prometheus/counter.h"
+#include "pegasus/net/grpc_transport.h"
+#include "prometheus/metric_family.h"
 
 namespace pegasus::daemons {
 
-// A Prometheus counter that mirrors a total kept elsewhere (a stats
-// struct): Set adds what the total gained since the last Set.
-struct CounterMirror {
-  prometheus::Counter* counter = nullptr;
-  uint64_t seen = 0;
+using Families = std::vector<prometheus::MetricFamily>;
+using Labels = std::vector<prometheus::ClientMetric::Label>;
 
-  void Set(uint64_t total) {
-    if (total > seen) counter->Increment(static_cast<double>(total - seen));
-    seen = total;
-  }
-};
+// A family of `type` (counter or gauge) with no samples yet.
+prometheus::MetricFamily Family(std::string name, std::string help,
+                                prometheus::MetricType type);
+// Adds a sample of `value` with `labels` (in the order given).
+void AddSample(prometheus::MetricFamily& family, double value,
+               Labels labels = {});
+
+// The links' counters, which every daemon serves.
+void AddLinkFamilies(const net::GrpcTransportStats& links, Families& out);
 
 }  // namespace pegasus::daemons
 

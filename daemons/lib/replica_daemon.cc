@@ -76,8 +76,8 @@ absl::Status ReplicaDaemon::State::Start() {
   if (!started->ok()) return started->status();
   host = *std::move(*started);
   service.Attach(host.get());
-  return core.Serve(options.http_port, metrics.registry(),
-                    [this] { metrics.Refresh(Snapshot()); });
+  return core.Serve(options.http_port,
+                    [this] { return metrics.Collect(Snapshot()); });
 }
 
 ReplicaServerSnapshot ReplicaDaemon::State::Snapshot() {

@@ -56,62 +56,6 @@ ReplicaMetrics::ReplicaMetrics()
     op.bytes_out = &bytes.Add({{"op", name}, {"direction", "out"}});
     op.latency = &latency.Add({{"op", name}}, LatencyBuckets());
   }
-  auto& replicas = prometheus::BuildGauge()
-                       .Name("pegasus_replicas")
-                       .Help("Replicas on this server, by status")
-                       .Register(*registry_);
-  for (ReplicaStatus status :
-       {ReplicaStatus::kInactive, ReplicaStatus::kPrimary,
-        ReplicaStatus::kSecondary, ReplicaStatus::kLearner,
-        ReplicaStatus::kError}) {
-    replicas_[static_cast<int>(status)] =
-        &replicas.Add({{"status", replication::ReplicaStatusName(status)}});
-  }
-  log_bytes_ = &prometheus::BuildGauge()
-                    .Name("pegasus_replica_log_bytes")
-                    .Help("Bytes of the replicas' mutation logs on disk")
-                    .Register(*registry_)
-                    .Add({});
-  auto mirror = [&](const std::string& key, const std::string& name,
-                    const std::string& help,
-                    const std::map<std::string, std::string>& labels) {
-    mirrors_[key].counter = &prometheus::BuildCounter()
-                                 .Name(name)
-                                 .Help(help)
-                                 .Register(*registry_)
-                                 .Add(labels);
-  };
-  mirror("applies", "pegasus_replica_applies_total",
-         "Mutations applied to storage", {});
-  mirror("lease_lapses", "pegasus_replica_lease_lapses_total",
-         "Times the server's lease with the meta server ran out", {});
-  auto& learns = prometheus::BuildCounter()
-                     .Name("pegasus_replica_learns_total")
-                     .Help(
-                         "Learning rounds answered to learners, by what "
-                         "they were sent: log or checkpoint")
-                     .Register(*registry_);
-  mirrors_["learns_log"].counter = &learns.Add({{"source", "log"}});
-  mirrors_["learns_checkpoint"].counter =
-      &learns.Add({{"source", "checkpoint"}});
-  mirror("installed", "pegasus_replica_checkpoints_installed_total",
-         "Checkpoints a learner installed", {});
-  mirror("reclaimed", "pegasus_replica_reclaimed_total",
-         "Replicas closed and deleted as nobody needs them", {});
-  mirror("beacons", "pegasus_replica_beacons_answered_total",
-         "Beacons the meta server answered", {});
-  mirror("link_sent", "pegasus_link_messages_sent_total",
-         "Messages sent to other nodes", {});
-  mirror("link_received", "pegasus_link_messages_received_total",
-         "Messages received from other nodes", {});
-  mirror("link_bytes_sent", "pegasus_link_sent_bytes_total",
-         "Bytes of messages sent to other nodes", {});
-  mirror("link_bytes_received", "pegasus_link_received_bytes_total",
-         "Bytes of messages received from other nodes", {});
-  mirror("link_frames", "pegasus_link_frames_sent_total",
-         "Frames (batches of messages) sent to other nodes", {});
-  mirror("link_dropped", "pegasus_link_messages_dropped_total",
-         "Messages dropped: queue full, peer unreachable, stream broken", {});
 }
 
 void ReplicaMetrics::Record(const replication::ClientAnswer& answer) {
@@ -125,29 +69,60 @@ void ReplicaMetrics::Record(const replication::ClientAnswer& answer) {
   op.latency->Observe(static_cast<double>(answer.latency_ns) / 1e9);
 }
 
-void ReplicaMetrics::Refresh(const ReplicaServerSnapshot& snapshot) {
-  std::map<int, int> counts;
-  for (const proto::ReplicaReport& report : snapshot.reports) {
-    ++counts[report.status()];
+Families ReplicaMetrics::Collect(const ReplicaServerSnapshot& snapshot) const {
+  using prometheus::MetricType;
+  Families out = registry_->Collect();
+  out.push_back(Family("pegasus_replicas", "Replicas on this server, by status",
+                       MetricType::Gauge));
+  for (ReplicaStatus status :
+       {ReplicaStatus::kInactive, ReplicaStatus::kPrimary,
+        ReplicaStatus::kSecondary, ReplicaStatus::kLearner,
+        ReplicaStatus::kError}) {
+    int count = 0;
+    for (const proto::ReplicaReport& report : snapshot.reports) {
+      count += report.status() == static_cast<int>(status) ? 1 : 0;
+    }
+    AddSample(out.back(), count,
+              {{"status", replication::ReplicaStatusName(status)}});
   }
-  for (auto& [status, gauge] : replicas_) gauge->Set(counts[status]);
-  log_bytes_->Set(static_cast<double>(snapshot.log_bytes));
-  std::lock_guard<std::mutex> lock(mirrors_mu_);
+  out.push_back(Family("pegasus_replica_log_bytes",
+                       "Bytes of the replicas' mutation logs on disk",
+                       MetricType::Gauge));
+  AddSample(out.back(), static_cast<double>(snapshot.log_bytes));
+
   const replication::ReplicaHostStats& host = snapshot.host;
-  mirrors_["applies"].Set(host.applies);
-  mirrors_["lease_lapses"].Set(host.lease_lapses);
-  mirrors_["learns_log"].Set(host.learns_from_log);
-  mirrors_["learns_checkpoint"].Set(host.learns_from_checkpoint);
-  mirrors_["installed"].Set(host.checkpoints_installed);
-  mirrors_["reclaimed"].Set(host.replicas_reclaimed);
-  mirrors_["beacons"].Set(host.beacons_answered);
-  const net::GrpcTransportStats& links = snapshot.links;
-  mirrors_["link_sent"].Set(links.messages_sent);
-  mirrors_["link_received"].Set(links.messages_received);
-  mirrors_["link_bytes_sent"].Set(links.bytes_sent);
-  mirrors_["link_bytes_received"].Set(links.bytes_received);
-  mirrors_["link_frames"].Set(links.frames_sent);
-  mirrors_["link_dropped"].Set(links.messages_dropped);
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } counters[] = {
+      {"pegasus_replica_applies_total", "Mutations applied to storage",
+       host.applies},
+      {"pegasus_replica_lease_lapses_total",
+       "Times the server's lease with the meta server ran out",
+       host.lease_lapses},
+      {"pegasus_replica_checkpoints_installed_total",
+       "Checkpoints a learner installed", host.checkpoints_installed},
+      {"pegasus_replica_reclaimed_total",
+       "Replicas closed and deleted as nobody needs them",
+       host.replicas_reclaimed},
+      {"pegasus_replica_beacons_answered_total",
+       "Beacons the meta server answered", host.beacons_answered},
+  };
+  for (const auto& counter : counters) {
+    out.push_back(Family(counter.name, counter.help, MetricType::Counter));
+    AddSample(out.back(), static_cast<double>(counter.value));
+  }
+  out.push_back(Family("pegasus_replica_learns_total",
+                       "Learning rounds answered to learners, by what they "
+                       "were sent: log or checkpoint",
+                       MetricType::Counter));
+  AddSample(out.back(), static_cast<double>(host.learns_from_log),
+            {{"source", "log"}});
+  AddSample(out.back(), static_cast<double>(host.learns_from_checkpoint),
+            {{"source", "checkpoint"}});
+  AddLinkFamilies(snapshot.links, out);
+  return out;
 }
 
 uint64_t LogBytes(const std::string& data_dir) {

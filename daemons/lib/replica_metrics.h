@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,13 +14,12 @@
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/replica_host.h"
 #include "prometheus/counter.h"
-#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace pegasus::daemons {
 
-// The counts behind the gauges and counters Refresh sets.
+// The figures a scrape reads.
 struct ReplicaServerSnapshot {
   std::vector<proto::ReplicaReport> reports;
   replication::ReplicaHostStats host;
@@ -33,12 +31,10 @@ class ReplicaMetrics {
  public:
   ReplicaMetrics();
 
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
-
   // One answer to a client. Thread-safe.
   void Record(const replication::ClientAnswer& answer);
-  // Brings the gauges and the mirrored counters up to `snapshot`.
-  void Refresh(const ReplicaServerSnapshot& snapshot);
+  // Every metric: the requests recorded, and `snapshot`'s figures.
+  Families Collect(const ReplicaServerSnapshot& snapshot) const;
 
  private:
   struct Op {
@@ -49,12 +45,9 @@ class ReplicaMetrics {
     prometheus::Histogram* latency = nullptr;
   };
 
+  // The requests' counters and histograms.
   const std::shared_ptr<prometheus::Registry> registry_;
   std::map<int, Op> ops_;  // By proto::DataRequest::OpCase.
-  std::map<int, prometheus::Gauge*> replicas_;  // By ReplicaStatus.
-  prometheus::Gauge* log_bytes_ = nullptr;
-  std::mutex mirrors_mu_;
-  std::map<std::string, CounterMirror> mirrors_;  // Guarded by mirrors_mu_.
 };
 
 // The bytes of every replica's log under `data_dir` (its plog/ files).
