@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "pegasus/base/status.h"
 #include "pegasus/net/address.h"
 #include "pegasus/runtime/file_system.h"
@@ -23,27 +25,62 @@ absl::Status DaemonCore::Start(const std::string& listen,
   pool_ = std::make_unique<ThreadPool>(ThreadPoolOptions{.threads = threads});
   transport_ = std::make_unique<net::GrpcTransport>(
       net::GrpcTransportOptions{.executor = pool_->Strand(kNetworkStrand)});
-  PEGASUS_ASSIGN_OR_RETURN(
-      grpc_, StartGrpcServer(listen, transport_.get(), {service}));
-  SetServing(grpc_.server.get(), service_name_, false);
+  PEGASUS_RETURN_IF_ERROR(Listen(listen, service));
+  SetServing(false);
   return absl::OkStatus();
 }
 
+absl::Status DaemonCore::Listen(const std::string& listen,
+                                grpc::Service* service) {
+  absl::StatusOr<NodeId> address =
+      net::ParseServerAddress(listen, /*allow_any_port=*/true);
+  if (!address.ok()) return address.status();
+  if (address->ipv4() == 0) {
+    return PegasusError(ErrorCode::kInvalidArgument,
+                        "listen on a specific address, not " + listen +
+                            ": a node's address is its id");
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  // By address, as resolved: a name may resolve to several.
+  builder.AddListeningPort(address->ToString(),
+                           grpc::InsecureServerCredentials(), &port);
+  transport_->AddToServer(&builder);
+  builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    return PegasusError(ErrorCode::kNetworkFailure,
+                        "cannot listen on " + listen + " (in use?)");
+  }
+  self_ = NodeId::FromAddress(address->ipv4(), static_cast<uint16_t>(port));
+  transport_->SetSelf(self_);
+  return absl::OkStatus();
+}
+
+void DaemonCore::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(service_name_, serving);
+}
+
 absl::Status DaemonCore::Serve(int http_port, HttpServer::Collect collect) {
-  SetServing(grpc_.server.get(), service_name_, true);
+  SetServing(true);
   if (http_port < 0) return absl::OkStatus();
-  PEGASUS_ASSIGN_OR_RETURN(http_,
-                           HttpServer::Start(net::HostOf(grpc_.self), http_port,
-                                             std::move(collect)));
+  PEGASUS_ASSIGN_OR_RETURN(
+      http_,
+      HttpServer::Start(net::HostOf(self_), http_port, std::move(collect)));
   return absl::OkStatus();
 }
 
 void DaemonCore::StopServing() {
   // The HTTP server first: a scrape reads the node.
   http_.reset();
-  if (grpc_.server != nullptr) {
-    SetServing(grpc_.server.get(), service_name_, false);
-  }
+  if (server_ != nullptr) SetServing(false);
   if (transport_ != nullptr) transport_->Shutdown();
   if (pool_ != nullptr) pool_->Shutdown();
 }
@@ -51,9 +88,9 @@ void DaemonCore::StopServing() {
 void DaemonCore::Finish() {
   // Every call has been answered by now (the node is gone, and with it
   // whatever held a call), so the server's Shutdown returns.
-  if (grpc_.server != nullptr) {
-    grpc_.server->Shutdown();
-    grpc_.server.reset();
+  if (server_ != nullptr) {
+    server_->Shutdown();
+    server_.reset();
   }
   transport_.reset();
 }

@@ -22,8 +22,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "daemons/lib/grpc_server.h"
 #include "daemons/lib/http_server.h"
+#include "grpcpp/grpcpp.h"
 #include "pegasus/net/grpc_transport.h"
 #include "pegasus/runtime/thread_pool.h"
 
@@ -41,9 +41,12 @@ class DaemonCore {
   DaemonCore& operator=(const DaemonCore&) = delete;
 
   // Creates `data_dir`, starts `threads` strands, the links and the gRPC
-  // server with `service`, which the health service reports NOT_SERVING
-  // (as `service_name`) until Serve. PERR_INVALID_ARGUMENT for an empty
-  // directory or threads < 1; the gRPC server's errors.
+  // server on `listen` ("a.b.c.d:port"; port 0 picks a free one, whose
+  // address becomes the node's id) with `service`, which the health service
+  // reports NOT_SERVING (as `service_name`) until Serve. A second server on
+  // a port in use fails. PERR_INVALID_ARGUMENT for a bad address, an empty
+  // directory or threads < 1; PERR_NETWORK_FAILURE when the port cannot be
+  // bound.
   absl::Status Start(const std::string& listen, const std::string& data_dir,
                      int threads, grpc::Service* service,
                      std::string service_name);
@@ -57,14 +60,20 @@ class DaemonCore {
 
   ThreadPool* pool() { return pool_.get(); }
   net::GrpcTransport* transport() { return transport_.get(); }
-  NodeId self() const { return grpc_.self; }
+  NodeId self() const { return self_; }
   int http_port() const { return http_ == nullptr ? -1 : http_->port(); }
 
  private:
+  // The gRPC server with the links, `service`, health and reflection.
+  absl::Status Listen(const std::string& listen, grpc::Service* service);
+  // `service` (and the server as a whole, "") in the health service.
+  void SetServing(bool serving);
+
   std::string service_name_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<net::GrpcTransport> transport_;
-  ListeningServer grpc_;
+  std::unique_ptr<grpc::Server> server_;
+  NodeId self_;
   std::unique_ptr<HttpServer> http_;
 };
 
