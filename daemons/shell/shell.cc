@@ -64,7 +64,7 @@ absl::StatusOr<Table*> Shell::CurrentTable() {
   }
   if (table_ == nullptr) {
     absl::StatusOr<Table*> opened =
-        AwaitOn<absl::StatusOr<Table*>>(remote_->strand(), [&](auto done) {
+        WaitFor<absl::StatusOr<Table*>>([&](auto done) {
           remote_->client().OpenTable(table_name_, std::move(done));
         });
     if (!opened.ok()) return opened.status();

@@ -123,11 +123,10 @@ absl::Status Shell::Set(const Args& args) {
   if (args.positional.size() > 3) {
     PEGASUS_ASSIGN_OR_RETURN(ttl, ParseInt(args.positional[3], "the TTL"));
   }
-  absl::Status status =
-      AwaitOn<absl::Status>(remote_->strand(), [&](auto done) {
-        table->Set(args.positional[0], args.positional[1], args.positional[2],
-                   ttl, std::move(done), Op());
-      });
+  absl::Status status = WaitFor<absl::Status>([&](auto done) {
+    table->Set(args.positional[0], args.positional[1], args.positional[2], ttl,
+               std::move(done), Op());
+  });
   if (status.ok()) out_ << "OK\n";
   return status;
 }
@@ -142,21 +141,18 @@ absl::Status Shell::MultiSet(const Args& args) {
     kvs.emplace_back(args.positional[i], args.positional[i + 1]);
   }
   PEGASUS_ASSIGN_OR_RETURN(int64_t ttl, args.GetInt("ttl", 0));
-  absl::Status status =
-      AwaitOn<absl::Status>(remote_->strand(), [&](auto done) {
-        table->MultiSet(args.positional[0], kvs, ttl, std::move(done), Op());
-      });
+  absl::Status status = WaitFor<absl::Status>([&](auto done) {
+    table->MultiSet(args.positional[0], kvs, ttl, std::move(done), Op());
+  });
   if (status.ok()) out_ << "OK: " << kvs.size() << " rows\n";
   return status;
 }
 
 absl::Status Shell::Get(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  Result<std::string> value =
-      AwaitOn<Result<std::string>>(remote_->strand(), [&](auto done) {
-        table->Get(args.positional[0], args.positional[1], std::move(done),
-                   Op());
-      });
+  Result<std::string> value = WaitFor<Result<std::string>>([&](auto done) {
+    table->Get(args.positional[0], args.positional[1], std::move(done), Op());
+  });
   if (HasErrorCode(value.status(), ErrorCode::kNotFound)) {
     out_ << "not found\n";
     return absl::OkStatus();
@@ -172,7 +168,7 @@ absl::Status Shell::MultiGet(const Args& args) {
                                      args.positional.end());
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
   Result<MultiGetResult> result =
-      AwaitOn<Result<MultiGetResult>>(remote_->strand(), [&](auto done) {
+      WaitFor<Result<MultiGetResult>>([&](auto done) {
         table->MultiGet(args.positional[0], sort_keys,
                         static_cast<int32_t>(max_count), 0, std::move(done),
                         Op());
@@ -197,8 +193,7 @@ absl::Status Shell::MultiGetRange(const Args& args) {
   request.set_max_kv_count(static_cast<int32_t>(max_count));
   request.set_no_value(args.Has("no_value"));
   request.set_reverse(args.Has("reverse"));
-  Result<MultiGetResult> result = AwaitOn<Result<MultiGetResult>>(
-      remote_->strand(),
+  Result<MultiGetResult> result = WaitFor<Result<MultiGetResult>>(
       [&](auto done) { table->MultiGetRange(request, std::move(done), Op()); });
   if (!result.ok()) return result.status();
   PrintRows(result->kvs, args.positional[0], result->complete);
@@ -208,7 +203,7 @@ absl::Status Shell::MultiGetRange(const Args& args) {
 absl::Status Shell::MultiGetSortKeys(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
   Result<MultiGetResult> result =
-      AwaitOn<Result<MultiGetResult>>(remote_->strand(), [&](auto done) {
+      WaitFor<Result<MultiGetResult>>([&](auto done) {
         table->MultiGetSortKeys(args.positional[0], 0, 0, std::move(done),
                                 Op());
       });
@@ -225,11 +220,9 @@ absl::Status Shell::MultiGetSortKeys(const Args& args) {
 
 absl::Status Shell::Del(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  absl::Status status =
-      AwaitOn<absl::Status>(remote_->strand(), [&](auto done) {
-        table->Del(args.positional[0], args.positional[1], std::move(done),
-                   Op());
-      });
+  absl::Status status = WaitFor<absl::Status>([&](auto done) {
+    table->Del(args.positional[0], args.positional[1], std::move(done), Op());
+  });
   if (status.ok()) out_ << "OK\n";
   return status;
 }
@@ -238,10 +231,9 @@ absl::Status Shell::MultiDel(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
   std::vector<std::string> sort_keys(args.positional.begin() + 1,
                                      args.positional.end());
-  absl::Status status =
-      AwaitOn<absl::Status>(remote_->strand(), [&](auto done) {
-        table->MultiDel(args.positional[0], sort_keys, std::move(done), Op());
-      });
+  absl::Status status = WaitFor<absl::Status>([&](auto done) {
+    table->MultiDel(args.positional[0], sort_keys, std::move(done), Op());
+  });
   if (status.ok()) out_ << "OK: " << sort_keys.size() << " sort keys\n";
   return status;
 }
@@ -255,11 +247,10 @@ absl::Status Shell::MultiDelRange(const Args& args) {
   options.sort_key_filter_type = range.sort_key_filter_type;
   options.sort_key_filter_pattern = range.sort_key_filter_pattern;
   options.op = Op();
-  Result<int64_t> deleted =
-      AwaitOn<Result<int64_t>>(remote_->strand(), [&](auto done) {
-        table->DelRange(args.positional[0], args.positional[1],
-                        args.positional[2], options, std::move(done));
-      });
+  Result<int64_t> deleted = WaitFor<Result<int64_t>>([&](auto done) {
+    table->DelRange(args.positional[0], args.positional[1], args.positional[2],
+                    options, std::move(done));
+  });
   if (!deleted.ok()) return deleted.status();
   out_ << "OK: " << *deleted << " rows deleted\n";
   return absl::OkStatus();
@@ -272,11 +263,10 @@ absl::Status Shell::Incr(const Args& args) {
     PEGASUS_ASSIGN_OR_RETURN(increment,
                              ParseInt(args.positional[2], "the increment"));
   }
-  Result<int64_t> value =
-      AwaitOn<Result<int64_t>>(remote_->strand(), [&](auto done) {
-        table->Incr(args.positional[0], args.positional[1], increment, 0,
-                    std::move(done), Op());
-      });
+  Result<int64_t> value = WaitFor<Result<int64_t>>([&](auto done) {
+    table->Incr(args.positional[0], args.positional[1], increment, 0,
+                std::move(done), Op());
+  });
   if (!value.ok()) return value.status();
   out_ << *value << "\n";
   return absl::OkStatus();
@@ -291,7 +281,7 @@ absl::Status Shell::CheckAndSet(const Args& args) {
   options.return_check_value = args.Has("return_check_value");
   options.op = Op();
   Result<CheckAndSetResult> result =
-      AwaitOn<Result<CheckAndSetResult>>(remote_->strand(), [&](auto done) {
+      WaitFor<Result<CheckAndSetResult>>([&](auto done) {
         table->CheckAndSet(args.positional[0], args.positional[1], check_type,
                            args.positional[3], args.positional[4],
                            args.positional[5], options, std::move(done));
@@ -326,7 +316,7 @@ absl::Status Shell::CheckAndMutate(const Args& args) {
   options.return_check_value = args.Has("return_check_value");
   options.op = Op();
   Result<CheckAndSetResult> result =
-      AwaitOn<Result<CheckAndSetResult>>(remote_->strand(), [&](auto done) {
+      WaitFor<Result<CheckAndSetResult>>([&](auto done) {
         table->CheckAndMutate(p[0], p[1], check_type, p[3], mutations, options,
                               std::move(done));
       });
@@ -337,11 +327,9 @@ absl::Status Shell::CheckAndMutate(const Args& args) {
 
 absl::Status Shell::Exist(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  Result<bool> exists =
-      AwaitOn<Result<bool>>(remote_->strand(), [&](auto done) {
-        table->Exist(args.positional[0], args.positional[1], std::move(done),
-                     Op());
-      });
+  Result<bool> exists = WaitFor<Result<bool>>([&](auto done) {
+    table->Exist(args.positional[0], args.positional[1], std::move(done), Op());
+  });
   if (!exists.ok()) return exists.status();
   out_ << (*exists ? "exists" : "not found") << "\n";
   return absl::OkStatus();
@@ -349,10 +337,9 @@ absl::Status Shell::Exist(const Args& args) {
 
 absl::Status Shell::Count(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  Result<int64_t> count =
-      AwaitOn<Result<int64_t>>(remote_->strand(), [&](auto done) {
-        table->SortKeyCount(args.positional[0], std::move(done), Op());
-      });
+  Result<int64_t> count = WaitFor<Result<int64_t>>([&](auto done) {
+    table->SortKeyCount(args.positional[0], std::move(done), Op());
+  });
   if (!count.ok()) return count.status();
   out_ << *count << "\n";
   return absl::OkStatus();
@@ -360,11 +347,9 @@ absl::Status Shell::Count(const Args& args) {
 
 absl::Status Shell::Ttl(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  Result<int32_t> ttl =
-      AwaitOn<Result<int32_t>>(remote_->strand(), [&](auto done) {
-        table->Ttl(args.positional[0], args.positional[1], std::move(done),
-                   Op());
-      });
+  Result<int32_t> ttl = WaitFor<Result<int32_t>>([&](auto done) {
+    table->Ttl(args.positional[0], args.positional[1], std::move(done), Op());
+  });
   if (HasErrorCode(ttl.status(), ErrorCode::kNotFound)) {
     out_ << "not found\n";
     return absl::OkStatus();
@@ -385,8 +370,7 @@ absl::Status Shell::RunScan(std::vector<std::unique_ptr<Scanner>> scanners,
   absl::Status status;
   for (std::unique_ptr<Scanner>& scanner : scanners) {
     while (status.ok() && (max_count <= 0 || rows < max_count)) {
-      Result<ScanBatch> batch = AwaitOn<Result<ScanBatch>>(
-          remote_->strand(),
+      Result<ScanBatch> batch = WaitFor<Result<ScanBatch>>(
           [&](auto done) { scanner->Next(std::move(done)); });
       if (!batch.ok()) {
         status = batch.status();
@@ -402,11 +386,6 @@ absl::Status Shell::RunScan(std::vector<std::unique_ptr<Scanner>> scanners,
       if (batch->complete) break;
     }
   }
-  // Scanners are destroyed on the client's strand.
-  AwaitOn<bool>(remote_->strand(), [&](auto done) {
-    scanners.clear();
-    done(true);
-  });
   if (!status.ok()) return status;
   if (!count_only) table.Print(out_);
   out_ << rows << " rows\n";
@@ -425,11 +404,8 @@ absl::Status Shell::HashScan(const Args& args) {
   options.op = Op();
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
   std::vector<std::unique_ptr<Scanner>> scanners;
-  scanners.push_back(
-      AwaitOn<std::unique_ptr<Scanner>>(remote_->strand(), [&](auto done) {
-        done(table->GetScanner(args.positional[0], args.positional[1],
-                               args.positional[2], options));
-      }));
+  scanners.push_back(table->GetScanner(args.positional[0], args.positional[1],
+                                       args.positional[2], options));
   return RunScan(std::move(scanners), max_count, false);
 }
 
@@ -448,10 +424,9 @@ absl::Status Shell::FullScan(const Args& args) {
   options.op = Op();
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
   Result<std::vector<std::unique_ptr<Scanner>>> scanners =
-      AwaitOn<Result<std::vector<std::unique_ptr<Scanner>>>>(
-          remote_->strand(), [&](auto done) {
-            table->GetUnorderedScanners(1, options, std::move(done));
-          });
+      WaitFor<Result<std::vector<std::unique_ptr<Scanner>>>>([&](auto done) {
+        table->GetUnorderedScanners(1, options, std::move(done));
+      });
   if (!scanners.ok()) return scanners.status();
   return RunScan(*std::move(scanners), max_count, false);
 }
@@ -463,10 +438,9 @@ absl::Status Shell::CountData(const Args&) {
   options.batch_size = 1000;
   options.op = Op();
   Result<std::vector<std::unique_ptr<Scanner>>> scanners =
-      AwaitOn<Result<std::vector<std::unique_ptr<Scanner>>>>(
-          remote_->strand(), [&](auto done) {
-            table->GetUnorderedScanners(1, options, std::move(done));
-          });
+      WaitFor<Result<std::vector<std::unique_ptr<Scanner>>>>([&](auto done) {
+        table->GetUnorderedScanners(1, options, std::move(done));
+      });
   if (!scanners.ok()) return scanners.status();
   return RunScan(*std::move(scanners), 0, true);
 }

@@ -17,15 +17,35 @@
 #define PEGASUS_CLIENT_SYNC_CLIENT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "pegasus/client/client.h"
 
 namespace pegasus {
+
+// The blocking form of any asynchronous call of the client: runs `start`
+// with a callback and waits until the callback ran; returns what it was
+// given. The same rules as the calls below: never on the client's executor.
+//
+//   absl::StatusOr<bool> exists = WaitFor<absl::StatusOr<bool>>(
+//       [&](auto done) { table->Exist("user1", "name", std::move(done)); });
+template <typename T, typename Start>
+T WaitFor(Start start) {
+  absl::Notification done;
+  std::optional<T> result;
+  start([&](T value) {
+    result.emplace(std::move(value));
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return std::move(*result);
+}
 
 class SyncTable {
  public:
