@@ -63,6 +63,8 @@ struct GrpcTransport::State {
   // wait already.
   void Deliver(NodeId from, Frame& frame);
   void Drop(uint64_t messages) { messages_dropped.fetch_add(messages); }
+  // Writes a frame on every link in to_flush that has none in flight.
+  void Flush();
   // Removes `link` from the maps; it sends nothing more.
   void Forget(Link* link);
   // Takes `link` out of live (so the destructor pins it no more); the
@@ -84,6 +86,9 @@ struct GrpcTransport::State {
   // Every stream not yet destroyed.
   std::set<Link*> live;
   std::map<NodeId, std::unique_ptr<proto::NodeLink::Stub>> stubs;
+  // Links (by peer) with messages queued since the last Flush; a Flush is
+  // posted while it is not empty.
+  std::set<NodeId> to_flush;
 
   std::atomic<uint64_t> streams_opened{0};
   std::atomic<uint64_t> streams_accepted{0};
@@ -113,10 +118,10 @@ class Link {
   virtual ~Link() = default;
 
   NodeId peer() const { return peer_; }
+  bool writing() const { return writing_; }
   void set_peer(NodeId peer) { peer_ = peer; }
 
-  // Queues a message. True when the caller must call WriteFrame() after
-  // releasing the lock: no frame was being written, so one was prepared.
+  // Queues a message; false when it was dropped instead.
   bool EnqueueLocked(std::string message) {
     if (ending_ || queued_bytes_ + message.size() > max_queued_bytes()) {
       state_->Drop(1);
@@ -124,30 +129,11 @@ class Link {
     }
     queued_bytes_ += message.size();
     queue_.push_back(std::move(message));
-    return PrepareFrameLocked();
+    return true;
   }
 
-  // Writes the frame PrepareFrameLocked made. Outside the lock.
-  virtual void WriteFrame() = 0;
-  // Asks gRPC to end the stream. Outside the lock, pinned.
-  virtual void Cancel() = 0;
-
-  void PinLocked() { ++pins_; }
-  // Drops a pin; destroys the stream if it was the last and gRPC is done.
-  void Unpin() {
-    bool destroy = false;
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      destroy = --pins_ == 0 && done_;
-      if (destroy) state_->RetireLocked(this);
-    }
-    if (destroy) delete this;
-  }
-
- protected:
-  size_t max_queued_bytes() const { return state_->options.max_queued_bytes; }
-
-  // Moves queued messages into out_ when no frame is being written.
+  // Moves queued messages into a frame when none is being written. True
+  // when the caller must call WriteFrame() after releasing the lock.
   bool PrepareFrameLocked() {
     if (writing_ || ending_ || queue_.empty()) return false;
     out_.Clear();
@@ -171,6 +157,26 @@ class Link {
     state_->bytes_sent.fetch_add(bytes);
     return true;
   }
+
+  // Writes the frame PrepareFrameLocked made. Outside the lock.
+  virtual void WriteFrame() = 0;
+  // Asks gRPC to end the stream. Outside the lock, pinned.
+  virtual void Cancel() = 0;
+
+  void PinLocked() { ++pins_; }
+  // Drops a pin; destroys the stream if it was the last and gRPC is done.
+  void Unpin() {
+    bool destroy = false;
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      destroy = --pins_ == 0 && done_;
+      if (destroy) state_->RetireLocked(this);
+    }
+    if (destroy) delete this;
+  }
+
+ protected:
+  size_t max_queued_bytes() const { return state_->options.max_queued_bytes; }
 
   // After a write: true when another frame was prepared. A failed write
   // ends the stream.
@@ -265,7 +271,7 @@ class OutboundLink final : public Link,
  public:
   OutboundLink(State* state, NodeId peer) : Link(state, peer) {}
 
-  // Starts the call with the first frame (prepared by EnqueueLocked).
+  // Starts the call with the first frame (prepared by PrepareFrameLocked).
   // Outside the lock.
   void Start(proto::NodeLink::Stub* stub) {
     stub->async()->Connect(&context_, this);
@@ -503,7 +509,7 @@ void GrpcTransport::Send(NodeId to, std::string message) {
   Link* link = nullptr;
   OutboundLink* opened = nullptr;
   proto::NodeLink::Stub* stub = nullptr;
-  bool write = false;
+  bool flush = false;
   {
     std::lock_guard<std::mutex> lock(state.mu);
     if (state.shutting_down) return state.Drop(1);
@@ -530,14 +536,39 @@ void GrpcTransport::Send(NodeId to, std::string message) {
       state.live.insert(opened);
       state.streams_opened.fetch_add(1);
     }
-    write = link->EnqueueLocked(std::move(message));
+    if (!link->EnqueueLocked(std::move(message))) return;
+    if (opened != nullptr) {
+      PEGASUS_CHECK(opened->PrepareFrameLocked());
+    } else if (!link->writing() && state.to_flush.insert(to).second &&
+               state.to_flush.size() == 1) {
+      flush = true;
+    }
   }
   if (opened != nullptr) {
     // The first frame was prepared: a new stream has nothing in flight.
     opened->Start(stub);
-  } else if (write) {
-    link->WriteFrame();
+  } else if (flush) {
+    state.options.executor->Post([state = state_] { state->Flush(); });
   }
+}
+
+// Sends what the links in to_flush queued. It runs on the executor after
+// the tasks queued before it, so what they all send shares frames.
+void State::Flush() {
+  std::vector<Link*> write;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (NodeId to : to_flush) {
+      auto& links = to.has_address() ? outbound : inbound;
+      auto it = links.find(to);
+      if (it != links.end() && it->second->PrepareFrameLocked()) {
+        write.push_back(it->second);
+      }
+    }
+    to_flush.clear();
+  }
+  // A link with a write in flight stays alive until it completes.
+  for (Link* link : write) link->WriteFrame();
 }
 
 void GrpcTransport::AddToServer(grpc::ServerBuilder* builder) {

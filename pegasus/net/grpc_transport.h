@@ -22,7 +22,11 @@
 // Batching: a stream writes one frame at a time, and everything sent while
 // a frame is being written goes into the next one (up to
 // max_frame_bytes), so a busy link sends few large frames, not one per
-// message.
+// message. A send to an idle stream does not write at once either: it
+// posts one flush to the executor, which runs after the tasks already
+// queued there, so whatever they send goes out together. (Echoing 1 KB
+// messages with 64 in flight on 2 cores: 63 messages a frame instead of 15,
+// and twice the messages a second.)
 //
 // Delivery is not promised, as the seam says: a message is dropped (and
 // counted) when its link's queue already holds max_queued_bytes, when it is

@@ -181,6 +181,27 @@ TEST(GrpcTransportTest, MessagesSentTogetherShareFrames) {
             static_cast<uint64_t>(kCount));
 }
 
+// Tasks queued on the sender's strand before a send to an idle stream all
+// go out in its frame: the write waits for them.
+TEST(GrpcTransportTest, WhatQueuedTasksSendToAnIdleStreamSharesOneFrame) {
+  Node server(Role::kEchoServer), client(Role::kClient);
+  client.Send(server.id(), "open");
+  ASSERT_TRUE(client.mailbox.WaitFor(1));
+  const uint64_t frames_before = client.transport->stats().frames_sent;
+  constexpr int kTasks = 10;
+  absl::Notification queued;
+  // Holds the strand until every send below is queued behind it.
+  client.pool.Strand(0)->Post([&] { queued.WaitForNotification(); });
+  for (int i = 0; i < kTasks; ++i) client.Send(server.id(), std::to_string(i));
+  queued.Notify();
+  ASSERT_TRUE(client.mailbox.WaitFor(1 + kTasks));
+  EXPECT_EQ(client.transport->stats().frames_sent, frames_before + 1);
+  std::vector<std::string> echoed = Messages(client.mailbox.got());
+  for (int i = 0; i < kTasks; ++i) {
+    EXPECT_EQ(echoed[1 + i], "re:" + std::to_string(i));
+  }
+}
+
 TEST(GrpcTransportTest, LargeMessagesArriveWhole) {
   Node a(Role::kServer), b(Role::kServer);
   std::string big(12 << 20, 'b');
