@@ -328,6 +328,17 @@ void ReplicaHost::OnReplica(Hosted* hosted,
   });
 }
 
+// The step runs after the tasks already on the strand, so the client
+// writes among them share mutations instead of taking one each.
+void ReplicaHost::MakeMutationsSoon(Hosted* hosted) {
+  if (hosted->making_mutations) return;
+  hosted->making_mutations = true;
+  OnReplica(hosted, [](Hosted* h) {
+    h->making_mutations = false;
+    h->replica->MakeMutations();
+  });
+}
+
 void ReplicaHost::OnReplicaInLease(Hosted* hosted,
                                    absl::AnyInvocable<void(Hosted*)> step) {
   uint64_t lapses = 0;

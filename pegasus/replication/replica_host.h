@@ -259,6 +259,9 @@ class ReplicaHost {
   // The same, for what the meta server sent: `step` is skipped if a lapse
   // came in between, which fences the message off (FenceHolds).
   void OnReplicaInLease(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
+  // Posts a step that makes mutations of the client writes queued by then,
+  // unless one is posted already.
+  void MakeMutationsSoon(Hosted* hosted);
   // A step on the replica's strand: Enter, `step` unless the replica
   // stopped, Leave.
   void RunStep(Hosted* hosted, absl::FunctionRef<void(Hosted*)> step);

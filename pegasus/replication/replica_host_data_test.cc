@@ -290,6 +290,51 @@ TEST_F(ReplicaHostDataTest,
 // A scan over several batches returns every row of its range once, in
 // storage order: the whole partition (the unordered scanner's unit), one
 // hash key, and counts alone.
+// Writes that reach the primary while it is busy (here, syncing the first
+// one's log record) wait on its strand, and then share mutations: fewer
+// decrees than writes, each write acknowledged and applied.
+TEST_F(ReplicaHostDataTest, WritesArrivingTogetherShareMutations) {
+  Build({.hosts = 2, .partitions = 1, .replicas = 2});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int primary = PrimaryOf(gpid);
+  const int secondary = FirstSecondaryOf(gpid);
+  constexpr int kWrites = 8;
+  auto answers = std::make_shared<std::vector<proto::DataResponse>>();
+  OnClient([&, answers] {
+    for (int i = 0; i < kWrites; ++i) {
+      client().rpc().Call(
+          NodeOf(primary), kDataMethod,
+          MultiPut(gpid, "h" + std::to_string(i), {"s"}).SerializeAsString(),
+          CallOptions{.timeout_ns = kSecond},
+          [answers](absl::StatusOr<std::string> bytes) {
+            proto::DataResponse response;
+            if (!bytes.ok() || !response.ParseFromString(*bytes)) {
+              StatusToProto(
+                  bytes.ok()
+                      ? PegasusError(ErrorCode::kInvalidArgument, "unparsable")
+                      : bytes.status(),
+                  &response);
+            }
+            answers->push_back(response);
+          });
+    }
+  });
+  ASSERT_TRUE(RunUntil([&] { return answers->size() == kWrites; }, kSecond));
+  std::set<Decree> decrees;
+  for (const proto::DataResponse& answer : *answers) {
+    EXPECT_EQ(CodeName(answer), "PERR_OK") << answer.error_message();
+    decrees.insert(answer.decree());
+  }
+  EXPECT_LT(decrees.size(), static_cast<size_t>(kWrites));
+  RunFor(kSecond);
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string hash_key = "h" + std::to_string(i);
+    EXPECT_EQ(Stored(primary, gpid, hash_key, "s"), hash_key + "s");
+    EXPECT_EQ(Stored(secondary, gpid, hash_key, "s"), hash_key + "s");
+  }
+}
+
 TEST_F(ReplicaHostDataTest, ScansReturnEveryRowOnceAcrossBatches) {
   Build({.hosts = 2, .partitions = 1, .replicas = 2});
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));

@@ -187,7 +187,8 @@ void ReplicaHost::HandleData(proto::DataRequest request, size_t request_bytes,
       ++counters_->client_writes;
       // A write's answer is its apply result: the request is not kept.
       h->clients.emplace(token, Hosted::Client{{}, std::move(reply), since_ns});
-      h->replica->ClientWrite(std::move(request), token, wall_now_us);
+      h->replica->QueueClientWrite(std::move(request), token, wall_now_us);
+      MakeMutationsSoon(h);
     } else {
       ++counters_->client_reads;
       h->clients.emplace(token, Hosted::Client{std::move(request),

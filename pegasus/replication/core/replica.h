@@ -90,6 +90,15 @@ class Replica {
   // Apply or a ClientError.
   void ClientWrite(proto::DataRequest request, ClientToken client,
                    int64_t wall_now_us);
+  // ClientWrite without making mutations yet: the write waits in the queue
+  // (or is refused as ClientWrite would) until MakeMutations or another
+  // ClientWrite. A driver with several writes at hand queues them all and
+  // then makes mutations once, so they share mutations (up to
+  // max_mutation_bytes each) instead of taking one each.
+  void QueueClientWrite(proto::DataRequest request, ClientToken client,
+                        int64_t wall_now_us);
+  // Turns queued writes into mutations while the in-flight window has room.
+  void MakeMutations();
   // A client read: answered through a ServeRead or a ClientError.
   void ClientRead(ClientToken client);
 
@@ -218,7 +227,6 @@ class Replica {
   bool SteppingDown() const;
 
   // Two-phase commit (replica_2pc.cc).
-  void MakeMutations();
   // Stamped with the primary's wall clock (never going back).
   void MakeMutation(std::vector<QueuedWrite> writes);
   void AddEntry(proto::Mutation mutation, std::vector<ClientToken> clients);

@@ -13,6 +13,12 @@ namespace pegasus::replication {
 
 void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
                           int64_t wall_now_us) {
+  QueueClientWrite(std::move(request), client, wall_now_us);
+  MakeMutations();
+}
+
+void Replica::QueueClientWrite(proto::DataRequest request, ClientToken client,
+                               int64_t wall_now_us) {
   wall_now_us_ = std::max(wall_now_us_, wall_now_us);
   auto refuse = [&](ErrorCode code, const char* why) {
     ready_.errors.push_back(ClientError{client, PegasusError(code, why)});
@@ -31,10 +37,8 @@ void Replica::ClientWrite(proto::DataRequest request, ClientToken client,
   }
   queued_bytes_ += bytes;
   queue_.push_back(QueuedWrite{std::move(request), client, bytes});
-  MakeMutations();
 }
 
-// Turns queued writes into mutations while the in-flight window has room.
 // No new mutation is made while a membership change is pending at the meta
 // server: it would be prepared to a configuration about to change.
 void Replica::MakeMutations() {

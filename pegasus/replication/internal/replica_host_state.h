@@ -80,6 +80,9 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   Ballot scan_term = 0;
   std::map<ClientToken, Client> clients;
   Outbox outbox;
+  // A step that makes mutations of the queued client writes is posted
+  // (behind the tasks already queued, so the writes among them join).
+  bool making_mutations = false;
   bool lease_valid = true;    // As the replica was last told.
   uint64_t lease_lapses = 0;  // The host's count at the last step.
   TimerId tick_timer = kNoTimer;
