@@ -133,9 +133,12 @@ class Link {
   }
 
   // Moves queued messages into a frame when none is being written. True
-  // when the caller must call WriteFrame() after releasing the lock.
+  // when the caller must call WriteFrame() after releasing the lock. After
+  // Shutdown (which cancels every stream) no write starts.
   bool PrepareFrameLocked() {
-    if (writing_ || ending_ || queue_.empty()) return false;
+    if (writing_ || ending_ || state_->shutting_down || queue_.empty()) {
+      return false;
+    }
     out_.Clear();
     if (!greeted_peer_) {
       out_.set_from(state_->self.load());
