@@ -162,8 +162,11 @@ struct ReplicaHostOptions {
   int64_t lease_ns = 3'000'000'000;
   // Configuration sync with the meta server. Default every 1 s.
   int64_t config_sync_interval_ns = 1'000'000'000;
-  // Storage is flushed and the log garbage collected this often. Default 2 s.
-  int64_t checkpoint_interval_ns = 2'000'000'000;
+  // Storage is flushed and the log garbage collected this often. Default
+  // 60 s. Each flush of RocksDB writes a small file per replica, which reads
+  // then search and compactions merge: with 2 s, three replica servers on 2
+  // cores served 64 clients' gets 1.27x slower (puts 1.14x).
+  int64_t checkpoint_interval_ns = 60'000'000'000;
   // A learner is sent at most this many bytes of log per answer.
   int64_t max_learn_bytes = int64_t{8} << 20;
   // A client whose answer has not come this long is let go (its write's

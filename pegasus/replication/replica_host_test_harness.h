@@ -244,6 +244,8 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
           options.meta = kMetaNode;
           options.env = sim::ReplicaHostEnv(env);
           options.lease_ns = kLeaseNs;
+          // Often, so that runs collect logs and learn from checkpoints.
+          options.checkpoint_interval_ns = 2'000'000'000;
           options.replica.min_replica_count = shape_.min_replica_count;
           options.check_invariants = true;
           options.open_engine = [fs = env.file_system,
