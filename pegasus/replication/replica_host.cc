@@ -544,9 +544,12 @@ void ReplicaHost::TickReplica(Hosted* hosted) {
   }
 }
 
-// Storage is flushed so the log behind it can be collected.
+// Storage is flushed so the log behind it can be collected: in the
+// background, so the replica's strand goes on meanwhile (a memtable of a
+// busy minute takes a while to write); the log goes as far as the flushes
+// already done reach, and what this one makes durable goes next time.
 void ReplicaHost::Checkpoint(Hosted* hosted) {
-  absl::Status status = hosted->engine->Flush();
+  absl::Status status = hosted->engine->StartFlush();
   if (status.ok()) {
     status = hosted->log->GarbageCollect(
         std::min(hosted->engine->LastDurableDecree(),

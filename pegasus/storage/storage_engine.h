@@ -10,7 +10,8 @@
 // The engine keeps no write-ahead log of its own (the mutation log is the
 // write-ahead log), so only what was flushed survives a close or a crash:
 //
-//   - Flush() makes everything applied so far durable;
+//   - Flush() makes everything applied so far durable (StartFlush() does so
+//     in the background);
 //   - the destructor closes WITHOUT flushing: a reopen shows the state as of
 //     the last flush (automatic or explicit), never a partial batch;
 //   - LastDurableDecree() is the last decree a reopen is guaranteed to show.
@@ -93,6 +94,11 @@ class StorageEngine {
   // Makes every applied decree durable; on return LastDurableDecree() ==
   // LastAppliedDecree().
   virtual absl::Status Flush() = 0;
+
+  // Starts making every decree applied so far durable and returns without
+  // waiting for it: LastDurableDecree() catches up once the flush is done.
+  // An engine without background flushes flushes here (the default).
+  virtual absl::Status StartFlush() { return Flush(); }
 
   // Writes a consistent copy of the data (flushed first) into `dir`, which
   // must not exist. Returns the decree the copy holds.
