@@ -1,6 +1,7 @@
 #include "pegasus/base/crc64.h"
 
 #include <string>
+#include <string_view>
 
 #include "gtest/gtest.h"
 
@@ -31,6 +32,27 @@ TEST(Crc64Test, MatchesBitwiseDefinition) {
   for (int i = 0; i < 300; ++i) {
     data.push_back(static_cast<char>(i * 37 + 11));
     ASSERT_EQ(Crc64(data), BitwiseCrc64(data)) << "length " << data.size();
+  }
+}
+
+// Eight bytes at a time, from any alignment, and split anywhere.
+TEST(Crc64Test, MatchesBitwiseDefinitionAtEveryAlignmentAndSplit) {
+  std::string data;
+  for (int i = 0; i < 1100; ++i) data.push_back(static_cast<char>(i * 131 + 7));
+  for (size_t start = 0; start < 8; ++start) {
+    for (size_t length : {0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1024}) {
+      const std::string_view piece =
+          std::string_view(data).substr(start, length);
+      const uint64_t want = BitwiseCrc64(piece);
+      ASSERT_EQ(Crc64(piece), want) << start << "+" << length;
+      for (size_t split : {size_t{1}, size_t{5}, length / 2}) {
+        if (split > length) continue;
+        ASSERT_EQ(
+            Crc64Extend(Crc64(piece.substr(0, split)), piece.substr(split)),
+            want)
+            << start << "+" << length << " split at " << split;
+      }
+    }
   }
 }
 
