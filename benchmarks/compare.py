@@ -7,7 +7,7 @@ puts of 1 KB values (pegasus_bench's load phase), then linearizable gets of
 them (workload c). Prints throughput and p99 latency of both, and the
 ratios. Every process it starts is stopped by its pid at the end.
 
-  compare.py --bench=BIN --onebox_bin=DIR [--puts=N] [--gets=N] [--rounds=3]
+  compare.py --bench=BIN --onebox_bin=DIR [--puts=N] [--gets=N] [--rounds=5]
              [--json=F]
 """
 
@@ -72,7 +72,7 @@ def main():
     parser.add_argument("--puts", type=int, default=20000)
     parser.add_argument("--gets", type=int, default=50000)
     parser.add_argument("--json", default="")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="runs of each system, alternated; the medians "
                         "are reported (the machine is noisy)")
     args = parser.parse_args()
