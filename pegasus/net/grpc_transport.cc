@@ -539,10 +539,12 @@ void GrpcTransport::Send(NodeId to, std::string message) {
       state.live.insert(opened);
       state.streams_opened.fetch_add(1);
     }
-    if (!link->EnqueueLocked(std::move(message))) return;
+    const bool queued = link->EnqueueLocked(std::move(message));
     if (opened != nullptr) {
-      PEGASUS_CHECK(opened->PrepareFrameLocked());
-    } else if (!link->writing() && state.to_flush.insert(to).second &&
+      // A new stream takes any message the checks above let through, and
+      // starts with it: it must not stay registered without a call.
+      PEGASUS_CHECK(queued && opened->PrepareFrameLocked());
+    } else if (queued && !link->writing() && state.to_flush.insert(to).second &&
                state.to_flush.size() == 1) {
       flush = true;
     }
