@@ -65,6 +65,14 @@ struct GrpcTransport::State {
   void Drop(uint64_t messages) { messages_dropped.fetch_add(messages); }
   // Writes a frame on every link in to_flush that has none in flight.
   void Flush();
+  // The stream messages to `to` go on: the one this node opened to a
+  // server, or the one a node without an address opened to it; null when
+  // there is none.
+  Link* FindLinkLocked(NodeId to) {
+    auto& links = to.has_address() ? outbound : inbound;
+    auto it = links.find(to);
+    return it == links.end() ? nullptr : it->second;
+  }
   // Removes `link` from the maps; it sends nothing more.
   void Forget(Link* link);
   // Takes `link` out of live (so the destructor pins it no more); the
@@ -516,16 +524,14 @@ void GrpcTransport::Send(NodeId to, std::string message) {
   {
     std::lock_guard<std::mutex> lock(state.mu);
     if (state.shutting_down) return state.Drop(1);
-    auto& links = to.has_address() ? state.outbound : state.inbound;
-    auto it = links.find(to);
-    if (it != links.end()) {
-      link = it->second;
-    } else if (!to.has_address() ||
-               message.size() > state.options.max_queued_bytes) {
+    link = state.FindLinkLocked(to);
+    if (link == nullptr) {
       // A node without an address that has no stream to this one, or a
       // message no stream could queue.
-      return state.Drop(1);
-    } else {
+      if (!to.has_address() ||
+          message.size() > state.options.max_queued_bytes) {
+        return state.Drop(1);
+      }
       auto& stub_of_peer = state.stubs[to];
       if (stub_of_peer == nullptr) {
         stub_of_peer = proto::NodeLink::NewStub(grpc::CreateCustomChannel(
@@ -564,11 +570,8 @@ void State::Flush() {
   {
     std::lock_guard<std::mutex> lock(mu);
     for (NodeId to : to_flush) {
-      auto& links = to.has_address() ? outbound : inbound;
-      auto it = links.find(to);
-      if (it != links.end() && it->second->PrepareFrameLocked()) {
-        write.push_back(it->second);
-      }
+      Link* link = FindLinkLocked(to);
+      if (link != nullptr && link->PrepareFrameLocked()) write.push_back(link);
     }
     to_flush.clear();
   }
