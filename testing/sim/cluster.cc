@@ -52,6 +52,8 @@ ReplicaServerService::Start(const ProcessEnv& env,
   options.env = ReplicaHostEnv(env);
   auto fail_stop = env.fail_stop;
   options.check_invariants = true;
+  // Often, so that runs collect logs and learn from checkpoints.
+  options.checkpoint_interval_ns = 2'000'000'000;
   options.on_fatal = [fail_stop](Gpid gpid, const absl::Status& status) {
     // The simulator restarts the node: a replica's failure stops its whole
     // server, which is the simplest fail-stop there is.

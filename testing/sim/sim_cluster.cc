@@ -83,8 +83,6 @@ void SimCluster::StartServerProcess(int s) {
         replication::ReplicaHostOptions host;
         host.meta = kMetaNode;
         host.lease_ns = options_.lease_ns;
-        // Often, so that runs collect logs and learn from checkpoints.
-        host.checkpoint_interval_ns = 2'000'000'000;
         host.open_engine = [fs = env.file_system,
                             clock = env.clock](const std::string& dir) {
           MemoryEngineOptions engine;

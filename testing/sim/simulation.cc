@@ -235,8 +235,6 @@ absl::StatusOr<std::unique_ptr<Service>> Simulation::StartReplicaServer(
   replication::ReplicaHostOptions host;
   host.meta = meta_node();
   host.lease_ns = lease_ns();
-  // Often, so that runs collect logs and learn from checkpoints.
-  host.checkpoint_interval_ns = 2'000'000'000;
   host.open_engine = [fs = env.file_system,
                       clock = env.clock](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
