@@ -58,8 +58,7 @@ int Interactive(pegasus::shell::Shell& shell) {
   read_history(history.c_str());
   std::cout << "Pegasus shell: `help` lists the commands, `exit` leaves.\n";
   while (!shell.done()) {
-    const std::string prompt =
-        (shell.table().empty() ? std::string("") : shell.table()) + ">>> ";
+    const std::string prompt = shell.table() + ">>> ";
     char* line = readline(prompt.c_str());
     if (line == nullptr) break;  // End of input.
     const std::string text(line);

@@ -8,6 +8,11 @@
 #include "pegasus/base/status.h"
 
 namespace pegasus::shell {
+namespace {
+
+constexpr char kNoTableInUse[] = "no table in use: `use <table>` first";
+
+}  // namespace
 
 Shell::Shell(net::RemoteClient* remote, std::ostream& out)
     : remote_(remote), out_(out) {
@@ -41,8 +46,7 @@ bool Shell::Execute(const std::string& line) {
     const int given = static_cast<int>(args->positional.size());
     if (given < command.min_args ||
         (command.max_args >= 0 && given > command.max_args)) {
-      status = PegasusError(ErrorCode::kInvalidArgument,
-                            "wrong number of arguments");
+      status = BadArgument("wrong number of arguments");
     }
   }
   if (status.ok()) status = (this->*command.handler)(*args);
@@ -58,17 +62,11 @@ bool Shell::Execute(const std::string& line) {
 }
 
 absl::StatusOr<Table*> Shell::CurrentTable() {
-  if (table_name_.empty()) {
-    return PegasusError(ErrorCode::kInvalidArgument,
-                        "no table in use: `use <table>` first");
-  }
+  if (table_name_.empty()) return BadArgument(kNoTableInUse);
   if (table_ == nullptr) {
-    absl::StatusOr<Table*> opened =
-        WaitFor<absl::StatusOr<Table*>>([&](auto done) {
-          remote_->client().OpenTable(table_name_, std::move(done));
-        });
-    if (!opened.ok()) return opened.status();
-    table_ = *opened;
+    PEGASUS_ASSIGN_OR_RETURN(SyncTable opened,
+                             remote_->sync_client().OpenTable(table_name_));
+    table_ = opened.async();
   }
   return table_;
 }
@@ -77,8 +75,7 @@ absl::Status Shell::Help(const Args& args) {
   if (!args.positional.empty()) {
     auto it = commands_.find(args.positional[0]);
     if (it == commands_.end()) {
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "no command '" + args.positional[0] + "'");
+      return BadArgument("no command '" + args.positional[0] + "'");
     }
     out_ << args.positional[0] << " " << it->second.usage << "\n  "
          << it->second.help << "\n";
@@ -94,17 +91,14 @@ absl::Status Shell::Help(const Args& args) {
   return absl::OkStatus();
 }
 
+// The table in use changes only once the new one opened.
 absl::Status Shell::Use(const Args& args) {
-  const std::string previous = table_name_;
-  Table* previous_table = table_;
-  table_name_ = args.positional[0];
-  table_ = nullptr;
-  absl::StatusOr<Table*> table = CurrentTable();
-  if (!table.ok()) {
-    table_name_ = previous;
-    table_ = previous_table;
-    return table.status();
-  }
+  const std::string& name = args.positional[0];
+  if (name.empty()) return BadArgument(kNoTableInUse);
+  PEGASUS_ASSIGN_OR_RETURN(SyncTable opened,
+                           remote_->sync_client().OpenTable(name));
+  table_name_ = name;
+  table_ = opened.async();
   out_ << "OK\n";
   return absl::OkStatus();
 }
@@ -118,8 +112,7 @@ absl::Status Shell::Timeout(const Args& args) {
   if (!args.positional.empty()) {
     int64_t ms = 0;
     if (!absl::SimpleAtoi(args.positional[0], &ms) || ms <= 0) {
-      return PegasusError(ErrorCode::kInvalidArgument,
-                          "the timeout is a positive number of ms");
+      return BadArgument("the timeout is a positive number of ms");
     }
     timeout_ms_ = ms;
   }

@@ -112,6 +112,9 @@ class Shell {
   // counting.
   absl::Status RunScan(std::vector<std::unique_ptr<Scanner>> scanners,
                        int64_t max_count, bool count_only);
+  // RunScan over the whole table, as one scanner.
+  absl::Status ScanWholeTable(Table* table, const ScanOptions& options,
+                              int64_t max_count, bool count_only);
 
   net::RemoteClient* const remote_;
   std::ostream& out_;

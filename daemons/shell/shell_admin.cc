@@ -45,16 +45,15 @@ absl::StatusOr<proto::MetaLevel> ParseLevel(const std::string& name) {
 }
 
 // "1.3" as an app id and a partition index.
-absl::StatusOr<std::pair<int32_t, int32_t>> ParseGpid(const std::string& text) {
+absl::StatusOr<Gpid> ParseGpid(const std::string& text) {
   std::vector<std::string> parts = absl::StrSplit(text, '.');
-  int32_t app = 0;
-  int32_t partition = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &app) ||
-      !absl::SimpleAtoi(parts[1], &partition)) {
+  Gpid gpid;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &gpid.app_id) ||
+      !absl::SimpleAtoi(parts[1], &gpid.partition_index)) {
     return BadArgument("a partition is app_id.partition_index, not '" + text +
                        "'");
   }
-  return std::make_pair(app, partition);
+  return gpid;
 }
 
 absl::StatusOr<uint64_t> ParseNode(const std::string& text) {
@@ -305,7 +304,7 @@ absl::Status Shell::Propose(const Args& args) {
       {"downgrade_to_secondary", proto::PROPOSE_DOWNGRADE_TO_SECONDARY},
       {"downgrade_to_inactive", proto::PROPOSE_DOWNGRADE_TO_INACTIVE},
       {"remove", proto::PROPOSE_REMOVE}};
-  PEGASUS_ASSIGN_OR_RETURN(auto gpid, ParseGpid(args.Get("gpid", "")));
+  PEGASUS_ASSIGN_OR_RETURN(Gpid gpid, ParseGpid(args.Get("gpid", "")));
   auto type = kTypes.find(args.Get("type", ""));
   if (type == kTypes.end()) {
     return BadArgument(
@@ -314,8 +313,8 @@ absl::Status Shell::Propose(const Args& args) {
         "remove");
   }
   proto::ProposeRequest request;
-  request.set_app_id(gpid.first);
-  request.set_partition_index(gpid.second);
+  request.set_app_id(gpid.app_id);
+  request.set_partition_index(gpid.partition_index);
   request.set_type(type->second);
   PEGASUS_ASSIGN_OR_RETURN(uint64_t node, ParseNode(args.Get("node", "")));
   request.set_node(node);
@@ -334,14 +333,14 @@ absl::Status Shell::Balance(const Args& args) {
       {"move_pri", proto::BalanceRequest::MOVE_PRIMARY},
       {"copy_pri", proto::BalanceRequest::COPY_PRIMARY},
       {"copy_sec", proto::BalanceRequest::COPY_SECONDARY}};
-  PEGASUS_ASSIGN_OR_RETURN(auto gpid, ParseGpid(args.Get("gpid", "")));
+  PEGASUS_ASSIGN_OR_RETURN(Gpid gpid, ParseGpid(args.Get("gpid", "")));
   auto kind = kKinds.find(args.Get("type", ""));
   if (kind == kKinds.end()) {
     return BadArgument("--type is move_pri, copy_pri or copy_sec");
   }
   proto::BalanceRequest request;
-  request.set_app_id(gpid.first);
-  request.set_partition_index(gpid.second);
+  request.set_app_id(gpid.app_id);
+  request.set_partition_index(gpid.partition_index);
   request.set_kind(kind->second);
   PEGASUS_ASSIGN_OR_RETURN(uint64_t from, ParseNode(args.Get("from", "")));
   PEGASUS_ASSIGN_OR_RETURN(uint64_t to, ParseNode(args.Get("to", "")));

@@ -87,6 +87,15 @@ absl::StatusOr<Range> ParseRange(const Args& args) {
   return range;
 }
 
+// Into DelRangeOptions or ScanOptions, whose range fields are alike.
+template <typename Options>
+void ApplyRange(const Range& range, Options* options) {
+  options->start_inclusive = range.start_inclusive;
+  options->stop_inclusive = range.stop_inclusive;
+  options->sort_key_filter_type = range.sort_key_filter_type;
+  options->sort_key_filter_pattern = range.sort_key_filter_pattern;
+}
+
 std::string Checked(const CheckAndSetResult& result) {
   std::string text = result.succeeded ? "check passed, set" : "check failed";
   if (result.check_value_returned) {
@@ -123,10 +132,8 @@ absl::Status Shell::Set(const Args& args) {
   if (args.positional.size() > 3) {
     PEGASUS_ASSIGN_OR_RETURN(ttl, ParseInt(args.positional[3], "the TTL"));
   }
-  absl::Status status = WaitFor<absl::Status>([&](auto done) {
-    table->Set(args.positional[0], args.positional[1], args.positional[2], ttl,
-               std::move(done), Op());
-  });
+  absl::Status status = SyncTable(table).Set(
+      args.positional[0], args.positional[1], args.positional[2], ttl, Op());
   if (status.ok()) out_ << "OK\n";
   return status;
 }
@@ -141,18 +148,16 @@ absl::Status Shell::MultiSet(const Args& args) {
     kvs.emplace_back(args.positional[i], args.positional[i + 1]);
   }
   PEGASUS_ASSIGN_OR_RETURN(int64_t ttl, args.GetInt("ttl", 0));
-  absl::Status status = WaitFor<absl::Status>([&](auto done) {
-    table->MultiSet(args.positional[0], kvs, ttl, std::move(done), Op());
-  });
+  absl::Status status =
+      SyncTable(table).MultiSet(args.positional[0], kvs, ttl, Op());
   if (status.ok()) out_ << "OK: " << kvs.size() << " rows\n";
   return status;
 }
 
 absl::Status Shell::Get(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  Result<std::string> value = WaitFor<Result<std::string>>([&](auto done) {
-    table->Get(args.positional[0], args.positional[1], std::move(done), Op());
-  });
+  Result<std::string> value =
+      SyncTable(table).Get(args.positional[0], args.positional[1], Op());
   if (HasErrorCode(value.status(), ErrorCode::kNotFound)) {
     out_ << "not found\n";
     return absl::OkStatus();
@@ -167,12 +172,8 @@ absl::Status Shell::MultiGet(const Args& args) {
   std::vector<std::string> sort_keys(args.positional.begin() + 1,
                                      args.positional.end());
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
-  Result<MultiGetResult> result =
-      WaitFor<Result<MultiGetResult>>([&](auto done) {
-        table->MultiGet(args.positional[0], sort_keys,
-                        static_cast<int32_t>(max_count), 0, std::move(done),
-                        Op());
-      });
+  Result<MultiGetResult> result = SyncTable(table).MultiGet(
+      args.positional[0], sort_keys, static_cast<int32_t>(max_count), 0, Op());
   if (!result.ok()) return result.status();
   PrintRows(result->kvs, args.positional[0], result->complete);
   return absl::OkStatus();
@@ -193,8 +194,7 @@ absl::Status Shell::MultiGetRange(const Args& args) {
   request.set_max_kv_count(static_cast<int32_t>(max_count));
   request.set_no_value(args.Has("no_value"));
   request.set_reverse(args.Has("reverse"));
-  Result<MultiGetResult> result = WaitFor<Result<MultiGetResult>>(
-      [&](auto done) { table->MultiGetRange(request, std::move(done), Op()); });
+  Result<MultiGetResult> result = SyncTable(table).MultiGetRange(request, Op());
   if (!result.ok()) return result.status();
   PrintRows(result->kvs, args.positional[0], result->complete);
   return absl::OkStatus();
@@ -220,9 +220,8 @@ absl::Status Shell::MultiGetSortKeys(const Args& args) {
 
 absl::Status Shell::Del(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
-  absl::Status status = WaitFor<absl::Status>([&](auto done) {
-    table->Del(args.positional[0], args.positional[1], std::move(done), Op());
-  });
+  absl::Status status =
+      SyncTable(table).Del(args.positional[0], args.positional[1], Op());
   if (status.ok()) out_ << "OK\n";
   return status;
 }
@@ -231,9 +230,8 @@ absl::Status Shell::MultiDel(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
   std::vector<std::string> sort_keys(args.positional.begin() + 1,
                                      args.positional.end());
-  absl::Status status = WaitFor<absl::Status>([&](auto done) {
-    table->MultiDel(args.positional[0], sort_keys, std::move(done), Op());
-  });
+  absl::Status status =
+      SyncTable(table).MultiDel(args.positional[0], sort_keys, Op());
   if (status.ok()) out_ << "OK: " << sort_keys.size() << " sort keys\n";
   return status;
 }
@@ -242,10 +240,7 @@ absl::Status Shell::MultiDelRange(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
   PEGASUS_ASSIGN_OR_RETURN(Range range, ParseRange(args));
   DelRangeOptions options;
-  options.start_inclusive = range.start_inclusive;
-  options.stop_inclusive = range.stop_inclusive;
-  options.sort_key_filter_type = range.sort_key_filter_type;
-  options.sort_key_filter_pattern = range.sort_key_filter_pattern;
+  ApplyRange(range, &options);
   options.op = Op();
   Result<int64_t> deleted = WaitFor<Result<int64_t>>([&](auto done) {
     table->DelRange(args.positional[0], args.positional[1], args.positional[2],
@@ -263,10 +258,8 @@ absl::Status Shell::Incr(const Args& args) {
     PEGASUS_ASSIGN_OR_RETURN(increment,
                              ParseInt(args.positional[2], "the increment"));
   }
-  Result<int64_t> value = WaitFor<Result<int64_t>>([&](auto done) {
-    table->Incr(args.positional[0], args.positional[1], increment, 0,
-                std::move(done), Op());
-  });
+  Result<int64_t> value = SyncTable(table).Incr(
+      args.positional[0], args.positional[1], increment, 0, Op());
   if (!value.ok()) return value.status();
   out_ << *value << "\n";
   return absl::OkStatus();
@@ -280,12 +273,9 @@ absl::Status Shell::CheckAndSet(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(options.set_value_ttl_s, args.GetInt("ttl", 0));
   options.return_check_value = args.Has("return_check_value");
   options.op = Op();
-  Result<CheckAndSetResult> result =
-      WaitFor<Result<CheckAndSetResult>>([&](auto done) {
-        table->CheckAndSet(args.positional[0], args.positional[1], check_type,
-                           args.positional[3], args.positional[4],
-                           args.positional[5], options, std::move(done));
-      });
+  Result<CheckAndSetResult> result = SyncTable(table).CheckAndSet(
+      args.positional[0], args.positional[1], check_type, args.positional[3],
+      args.positional[4], args.positional[5], options);
   if (!result.ok()) return result.status();
   out_ << Checked(*result) << "\n";
   return absl::OkStatus();
@@ -396,10 +386,7 @@ absl::Status Shell::HashScan(const Args& args) {
   PEGASUS_ASSIGN_OR_RETURN(Table * table, CurrentTable());
   PEGASUS_ASSIGN_OR_RETURN(Range range, ParseRange(args));
   ScanOptions options;
-  options.start_inclusive = range.start_inclusive;
-  options.stop_inclusive = range.stop_inclusive;
-  options.sort_key_filter_type = range.sort_key_filter_type;
-  options.sort_key_filter_pattern = range.sort_key_filter_pattern;
+  ApplyRange(range, &options);
   options.no_value = args.Has("no_value");
   options.op = Op();
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
@@ -423,12 +410,7 @@ absl::Status Shell::FullScan(const Args& args) {
   options.no_value = args.Has("no_value");
   options.op = Op();
   PEGASUS_ASSIGN_OR_RETURN(int64_t max_count, args.GetInt("max_count", 0));
-  Result<std::vector<std::unique_ptr<Scanner>>> scanners =
-      WaitFor<Result<std::vector<std::unique_ptr<Scanner>>>>([&](auto done) {
-        table->GetUnorderedScanners(1, options, std::move(done));
-      });
-  if (!scanners.ok()) return scanners.status();
-  return RunScan(*std::move(scanners), max_count, false);
+  return ScanWholeTable(table, options, max_count, false);
 }
 
 absl::Status Shell::CountData(const Args&) {
@@ -437,12 +419,17 @@ absl::Status Shell::CountData(const Args&) {
   options.only_return_count = true;
   options.batch_size = 1000;
   options.op = Op();
+  return ScanWholeTable(table, options, 0, true);
+}
+
+absl::Status Shell::ScanWholeTable(Table* table, const ScanOptions& options,
+                                   int64_t max_count, bool count_only) {
   Result<std::vector<std::unique_ptr<Scanner>>> scanners =
       WaitFor<Result<std::vector<std::unique_ptr<Scanner>>>>([&](auto done) {
         table->GetUnorderedScanners(1, options, std::move(done));
       });
   if (!scanners.ok()) return scanners.status();
-  return RunScan(*std::move(scanners), 0, true);
+  return RunScan(*std::move(scanners), max_count, count_only);
 }
 
 }  // namespace pegasus::shell
