@@ -37,26 +37,21 @@ Families MetaFamilies(const MetaServerSnapshot& snapshot) {
   AddSample(out.back(), snapshot.cluster.effective_level());
 
   const MetaStats& stats = snapshot.stats;
-  const struct {
-    const char* name;
-    const char* help;
-    uint64_t value;
-  } counters[] = {
-      {"pegasus_meta_beacons_total", "Beacons received", stats.beacons},
-      {"pegasus_meta_nodes_declared_dead_total",
-       "Replica servers declared dead", stats.nodes_declared_dead},
-      {"pegasus_meta_config_changes_total",
-       "Partition configuration changes accepted from primaries",
-       stats.updates_accepted},
-      {"pegasus_meta_proposals_total",
-       "Configuration proposals sent to replica servers", stats.proposals_sent},
-      {"pegasus_meta_balancer_rounds_total",
-       "Balancer rounds that asked for moves", stats.balancer_rounds},
-  };
-  for (const auto& counter : counters) {
-    out.push_back(Family(counter.name, counter.help, MetricType::Counter));
-    AddSample(out.back(), static_cast<double>(counter.value));
-  }
+  AddCounters(
+      {
+          {"pegasus_meta_beacons_total", "Beacons received", stats.beacons},
+          {"pegasus_meta_nodes_declared_dead_total",
+           "Replica servers declared dead", stats.nodes_declared_dead},
+          {"pegasus_meta_config_changes_total",
+           "Partition configuration changes accepted from primaries",
+           stats.updates_accepted},
+          {"pegasus_meta_proposals_total",
+           "Configuration proposals sent to replica servers",
+           stats.proposals_sent},
+          {"pegasus_meta_balancer_rounds_total",
+           "Balancer rounds that asked for moves", stats.balancer_rounds},
+      },
+      out);
   out.push_back(
       Family("pegasus_meta_balancer_moves_total",
              "Moves of replicas (the balancer's and operators'), by outcome",

@@ -5,6 +5,8 @@
 #ifndef DAEMONS_LIB_METRICS_UTIL_H_
 #define DAEMONS_LIB_METRICS_UTIL_H_
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,14 @@ prometheus::MetricFamily Family(std::string name, std::string help,
 // Adds a sample of `value` with `labels` (in the order given).
 void AddSample(prometheus::MetricFamily& family, double value,
                Labels labels = {});
+
+// A counter family with one sample, for each figure, in the order given.
+struct CounterFigure {
+  const char* name;
+  const char* help;
+  uint64_t value;
+};
+void AddCounters(std::initializer_list<CounterFigure> figures, Families& out);
 
 // The links' counters, which every daemon serves.
 void AddLinkFamilies(const net::GrpcTransportStats& links, Families& out);

@@ -91,28 +91,22 @@ Families ReplicaMetrics::Collect(const ReplicaServerSnapshot& snapshot) const {
   AddSample(out.back(), static_cast<double>(snapshot.log_bytes));
 
   const replication::ReplicaHostStats& host = snapshot.host;
-  const struct {
-    const char* name;
-    const char* help;
-    uint64_t value;
-  } counters[] = {
-      {"pegasus_replica_applies_total", "Mutations applied to storage",
-       host.applies},
-      {"pegasus_replica_lease_lapses_total",
-       "Times the server's lease with the meta server ran out",
-       host.lease_lapses},
-      {"pegasus_replica_checkpoints_installed_total",
-       "Checkpoints a learner installed", host.checkpoints_installed},
-      {"pegasus_replica_reclaimed_total",
-       "Replicas closed and deleted as nobody needs them",
-       host.replicas_reclaimed},
-      {"pegasus_replica_beacons_answered_total",
-       "Beacons the meta server answered", host.beacons_answered},
-  };
-  for (const auto& counter : counters) {
-    out.push_back(Family(counter.name, counter.help, MetricType::Counter));
-    AddSample(out.back(), static_cast<double>(counter.value));
-  }
+  AddCounters(
+      {
+          {"pegasus_replica_applies_total", "Mutations applied to storage",
+           host.applies},
+          {"pegasus_replica_lease_lapses_total",
+           "Times the server's lease with the meta server ran out",
+           host.lease_lapses},
+          {"pegasus_replica_checkpoints_installed_total",
+           "Checkpoints a learner installed", host.checkpoints_installed},
+          {"pegasus_replica_reclaimed_total",
+           "Replicas closed and deleted as nobody needs them",
+           host.replicas_reclaimed},
+          {"pegasus_replica_beacons_answered_total",
+           "Beacons the meta server answered", host.beacons_answered},
+      },
+      out);
   out.push_back(Family("pegasus_replica_learns_total",
                        "Learning rounds answered to learners, by what they "
                        "were sent: log or checkpoint",
