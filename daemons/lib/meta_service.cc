@@ -27,7 +27,9 @@ void MetaService::Detach() {
 
 grpc::ServerUnaryReactor* MetaService::Run(grpc::ServerUnaryReactor* reactor,
                                            Work work) {
-  absl::MutexLock lock(&mu_);
+  // Shared: calls only read server_ and strand_; Attach and Detach change
+  // them.
+  absl::ReaderMutexLock lock(&mu_);
   if (server_ != nullptr) {
     strand_->Post(
         [server = server_, work = std::move(work)]() mutable { work(server); });

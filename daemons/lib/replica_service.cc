@@ -61,30 +61,27 @@ grpc::ServerUnaryReactor* ReplicaService::Serve(Context* context,
                                                 Request::OpCase op,
                                                 const char* method) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  PendingCall call(context, reactor, "the replica server is stopping");
   if (request->op_case() != op) {
-    reactor->Finish(ToGrpcStatus(
+    call.Fail(
         ErrorCode::kInvalidArgument,
-        std::string(method) + " takes a DataRequest with its operation set",
-        context));
+        std::string(method) + " takes a DataRequest with its operation set");
     return reactor;
   }
-  absl::MutexLock lock(&mu_);
+  // Shared: calls only read host_; Attach and Detach change it.
+  absl::ReaderMutexLock lock(&mu_);
   if (host_ == nullptr) {
-    reactor->Finish(ToGrpcStatus(ErrorCode::kNetworkFailure,
-                                 "the replica server is not serving", context));
+    call.Fail(ErrorCode::kNetworkFailure, "the replica server is not serving");
     return reactor;
   }
   InFlight slot(&in_flight_);
   if (in_flight_.fetch_add(1) >= max_in_flight_) {
     slot.reset();
-    reactor->Finish(
-        ToGrpcStatus(ErrorCode::kBusy, "too many requests in flight", context));
+    call.Fail(ErrorCode::kBusy, "too many requests in flight");
     return reactor;
   }
-  host_->ServeData(
-      *request,
-      Answer(PendingCall(context, reactor, "the replica server is stopping"),
-             response, std::move(slot)));
+  host_->ServeData(*request,
+                   Answer(std::move(call), response, std::move(slot)));
   return reactor;
 }
 
