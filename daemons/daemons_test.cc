@@ -4,9 +4,6 @@
 
 #include <httplib.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <future>
 #include <memory>
 #include <set>
 #include <string>

@@ -77,11 +77,10 @@ absl::Status MetaDaemon::State::Start() {
   server_options.meta = options.meta;
   server_options.store = store.get();
   server_options.initial_tables = options.initial_tables;
-  std::optional<absl::StatusOr<std::unique_ptr<MetaServer>>> started =
-      RunOn<absl::StatusOr<std::unique_ptr<MetaServer>>>(
-          strand, [&] { return MetaServer::Start(server_options); });
-  if (!started->ok()) return started->status();
-  server = *std::move(*started);
+  // Without a timeout, RunOn always has the answer.
+  PEGASUS_ASSIGN_OR_RETURN(
+      server, *RunOn<absl::StatusOr<std::unique_ptr<MetaServer>>>(
+                  strand, [&] { return MetaServer::Start(server_options); }));
   service.Attach(server.get(), strand);
   strand->Post([this] { WatchNodes(); });
   return core.Serve(options.http_port,

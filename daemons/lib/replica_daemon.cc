@@ -68,13 +68,11 @@ absl::Status ReplicaDaemon::State::Start() {
   host_options.on_fatal = [](Gpid gpid, const absl::Status& status) {
     spdlog::error("replica {} stopped: {}", gpid.ToString(), status.ToString());
   };
-  std::optional<absl::StatusOr<std::unique_ptr<replication::ReplicaHost>>>
-      started =
-          RunOn<absl::StatusOr<std::unique_ptr<replication::ReplicaHost>>>(
-              threads->Strand(kHostStrand),
-              [&] { return replication::ReplicaHost::Start(host_options); });
-  if (!started->ok()) return started->status();
-  host = *std::move(*started);
+  // Without a timeout, RunOn always has the answer.
+  PEGASUS_ASSIGN_OR_RETURN(
+      host, *RunOn<absl::StatusOr<std::unique_ptr<replication::ReplicaHost>>>(
+                threads->Strand(kHostStrand),
+                [&] { return replication::ReplicaHost::Start(host_options); }));
   service.Attach(host.get());
   return core.Serve(options.http_port,
                     [this] { return metrics.Collect(Snapshot()); });

@@ -127,9 +127,6 @@ void MetaCore::OnAdmin(NodeId from, const proto::AdminRequest& request,
 absl::StatusOr<proto::AdminResponse> MetaCore::Query(
     const proto::AdminRequest& request) const {
   if (!ready_) return meta_internal::MetaNotReady();
-  if (!IsQuery(request)) {
-    return PegasusError(ErrorCode::kInvalidArgument, "not a query");
-  }
   proto::AdminResponse response;
   switch (request.op_case()) {
     case proto::AdminRequest::kListTables: {
@@ -212,7 +209,7 @@ absl::StatusOr<proto::AdminResponse> MetaCore::Query(
       break;
     }
     default:
-      break;
+      return PegasusError(ErrorCode::kInvalidArgument, "not a query");
   }
   return response;
 }
