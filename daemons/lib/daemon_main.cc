@@ -3,9 +3,15 @@
 #include <cstdio>
 #include <fstream>
 
+#include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
 
 namespace pegasus::daemons {
+
+void PrepareDaemonProcess() {
+  BlockTerminationSignals();
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
 
 bool SetLogLevel(const std::string& level) {
   const spdlog::level::level_enum parsed = spdlog::level::from_str(level);

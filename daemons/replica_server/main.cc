@@ -6,7 +6,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
 #include "daemons/lib/daemon_main.h"
 #include "daemons/lib/replica_daemon.h"
 
@@ -28,11 +27,7 @@ ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error or off");
 
 int main(int argc, char** argv) {
-  // Debian builds Abseil without NDEBUG, which leaves the deadlock detector
-  // on: every absl::Mutex lock (gRPC's included) then updates a global lock
-  // graph. It is a debugging aid; off, gets at 64 clients ran 4-8% faster.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  pegasus::daemons::BlockTerminationSignals();
+  pegasus::daemons::PrepareDaemonProcess();
   absl::SetProgramUsageMessage("The Pegasus replica server.");
   absl::ParseCommandLine(argc, argv);
   if (!pegasus::daemons::SetLogLevel(absl::GetFlag(FLAGS_log_level))) {
