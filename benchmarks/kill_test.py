@@ -42,6 +42,9 @@ def main():
     done = os.path.join(root, "done")
     cluster = LocalCluster(root, args.bin, base_port=38600)
     kills = 0
+    # Until the run gets through: a cluster that fails to start keeps its
+    # directory too (and `finally` never meets an unset `failed`).
+    failed = True
     try:
         cluster.start(replicas=3, table="kill", partitions=8)
         print(f"kill test: seed {seed}, {args.duration_s:.0f} s, data in "

@@ -75,16 +75,14 @@ onebox_stop_instance() {
   if [[ -z "${pid}" ]]; then
     return 0
   fi
-  if [[ "${2:-}" == "kill" ]]; then
-    kill -KILL "${pid}" 2>/dev/null || true
-  else
+  if [[ "${2:-}" != "kill" ]]; then
     kill -TERM "${pid}" 2>/dev/null || true
     local waited=0
     while kill -0 "${pid}" 2>/dev/null && ((waited++ < 100)); do
       sleep 0.1
     done
-    kill -KILL "${pid}" 2>/dev/null || true
   fi
+  kill -KILL "${pid}" 2>/dev/null || true
   while kill -0 "${pid}" 2>/dev/null; do sleep 0.05; done
   rm -f "${ONEBOX_DIR}/${name}/pid"
 }

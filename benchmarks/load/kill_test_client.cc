@@ -8,12 +8,12 @@
 // final value is missing, or was written by an acknowledged write that
 // finished before another acknowledged write of the key began.
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +23,7 @@
 #include "absl/flags/parse.h"
 #include "pegasus/base/status.h"
 #include "pegasus/net/remote_client.h"
+#include "pegasus/runtime/clock.h"
 #include "testing/checkers/history.h"
 
 ABSL_FLAG(std::string, meta, "127.0.0.1:34601", "the meta server");
@@ -41,11 +42,8 @@ using pegasus::checkers::Operation;
 using pegasus::checkers::OpKind;
 using pegasus::checkers::OpResult;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// The monotonic clock: failover.py and kill_test.py compare with theirs.
+int64_t NowNs() { return pegasus::RealClock()->MonotonicNowNs(); }
 
 class History {
  public:

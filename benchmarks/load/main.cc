@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
 
   const std::string workload = absl::GetFlag(FLAGS_workload);
   absl::StatusOr<WorkloadSpec> spec =
-      CoreWorkload(workload.empty() ? '?' : workload[0]);
-  if (!spec.ok() || workload.size() != 1) {
+      CoreWorkload(workload.size() == 1 ? workload[0] : '?');
+  if (!spec.ok()) {
     std::cerr << "pegasus_bench: the workloads are a to f\n";
     return 2;
   }
