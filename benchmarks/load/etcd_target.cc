@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_split.h"
 #include "benchmarks/load/etcd_kv.grpc.pb.h"
@@ -23,50 +25,67 @@ absl::Status FromGrpc(const grpc::Status& status) {
                       status.error_message());
 }
 
+// One call in flight. Its completion holds it, and gRPC holds the
+// completion until the call ends.
+template <typename Request, typename Response>
+struct EtcdCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+  OpDone done;
+};
+
 class EtcdSession final : public Session {
  public:
   EtcdSession(std::shared_ptr<grpc::Channel> channel, int64_t timeout_ms)
       : stub_(etcdserverpb::KV::NewStub(channel)), timeout_ms_(timeout_ms) {}
 
-  absl::Status Read(const RecordKey& key, bool* found) override {
-    etcdserverpb::RangeRequest request;
-    request.set_key(EtcdKey(key));
-    etcdserverpb::RangeResponse response;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    absl::Status status = FromGrpc(stub_->Range(&context, request, &response));
-    *found = status.ok() && response.kvs_size() > 0;
-    return status;
+  void Read(const RecordKey& key, OpDone done) override {
+    auto call =
+        NewCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+            std::move(done));
+    call->request.set_key(EtcdKey(key));
+    stub_->async()->Range(
+        &call->context, &call->request, &call->response,
+        [call](grpc::Status status) {
+          const bool found = status.ok() && call->response.kvs_size() > 0;
+          call->done({.status = FromGrpc(status), .found = found});
+        });
   }
 
-  absl::Status Write(const RecordKey& key, const std::string& value) override {
-    etcdserverpb::PutRequest request;
-    request.set_key(EtcdKey(key));
-    request.set_value(value);
-    etcdserverpb::PutResponse response;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    return FromGrpc(stub_->Put(&context, request, &response));
+  void Write(const RecordKey& key, std::string value, OpDone done) override {
+    auto call = NewCall<etcdserverpb::PutRequest, etcdserverpb::PutResponse>(
+        std::move(done));
+    call->request.set_key(EtcdKey(key));
+    call->request.set_value(std::move(value));
+    stub_->async()->Put(&call->context, &call->request, &call->response,
+                        [call](grpc::Status status) {
+                          call->done({.status = FromGrpc(status)});
+                        });
   }
 
-  absl::Status Scan(const RecordKey& start, int count, int* rows) override {
-    etcdserverpb::RangeRequest request;
-    request.set_key(EtcdKey(start));
+  void Scan(const RecordKey& start, int count, OpDone done) override {
+    auto call =
+        NewCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+            std::move(done));
+    call->request.set_key(EtcdKey(start));
     // To the end of the hash key, as the Pegasus target's scan.
-    request.set_range_end(start.hash_key + "0");  // '/' + 1 == '0'.
-    request.set_limit(count);
-    etcdserverpb::RangeResponse response;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    absl::Status status = FromGrpc(stub_->Range(&context, request, &response));
-    *rows = response.kvs_size();
-    return status;
+    call->request.set_range_end(start.hash_key + "0");  // '/' + 1 == '0'.
+    call->request.set_limit(count);
+    stub_->async()->Range(&call->context, &call->request, &call->response,
+                          [call](grpc::Status status) {
+                            call->done({.status = FromGrpc(status)});
+                          });
   }
 
  private:
-  void SetDeadline(grpc::ClientContext* context) {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(timeout_ms_));
+  template <typename Request, typename Response>
+  std::shared_ptr<EtcdCall<Request, Response>> NewCall(OpDone done) {
+    auto call = std::make_shared<EtcdCall<Request, Response>>();
+    call->done = std::move(done);
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(timeout_ms_));
+    return call;
   }
 
   std::unique_ptr<etcdserverpb::KV::Stub> stub_;

@@ -12,38 +12,47 @@ namespace {
 
 class PegasusSession final : public Session {
  public:
-  PegasusSession(SyncTable table, int64_t timeout_ms)
+  PegasusSession(Table* table, int64_t timeout_ms)
       : table_(table), options_{.timeout_ns = timeout_ms * 1'000'000} {}
 
-  absl::Status Read(const RecordKey& key, bool* found) override {
-    absl::StatusOr<std::string> value =
-        table_.Get(key.hash_key, key.sort_key, options_);
-    *found = value.ok();
-    if (HasErrorCode(value.status(), ErrorCode::kNotFound)) {
-      return absl::OkStatus();
-    }
-    return value.status();
+  void Read(const RecordKey& key, OpDone done) override {
+    table_->Get(
+        key.hash_key, key.sort_key,
+        [done = std::move(done)](absl::StatusOr<std::string> value) mutable {
+          if (HasErrorCode(value.status(), ErrorCode::kNotFound)) {
+            return done({.status = absl::OkStatus(), .found = false});
+          }
+          done({.status = value.status()});
+        },
+        options_);
   }
 
-  absl::Status Write(const RecordKey& key, const std::string& value) override {
-    return table_.Set(key.hash_key, key.sort_key, value, 0, options_);
+  void Write(const RecordKey& key, std::string value, OpDone done) override {
+    table_->Set(
+        key.hash_key, key.sort_key, std::move(value), /*ttl_s=*/0,
+        [done = std::move(done)](absl::Status status) mutable {
+          done({.status = std::move(status)});
+        },
+        options_);
   }
 
-  absl::Status Scan(const RecordKey& start, int count, int* rows) override {
+  void Scan(const RecordKey& start, int count, OpDone done) override {
     proto::MultiGetRequest request;
     request.set_hash_key(start.hash_key);
     request.set_start_sort_key(start.sort_key);
     request.set_start_inclusive(true);
     request.set_max_kv_count(count);
-    absl::StatusOr<MultiGetResult> result =
-        table_.MultiGetRange(request, options_);
-    if (!result.ok()) return result.status();
-    *rows = static_cast<int>(result->kvs.size());
-    return absl::OkStatus();
+    table_->MultiGetRange(
+        std::move(request),
+        [done =
+             std::move(done)](absl::StatusOr<MultiGetResult> result) mutable {
+          done({.status = result.status()});
+        },
+        options_);
   }
 
  private:
-  SyncTable table_;
+  Table* table_;
   OpOptions options_;
 };
 
@@ -52,8 +61,8 @@ class PegasusTarget final : public Target {
   std::string name() const override { return name_; }
 
   std::unique_ptr<Session> NewSession(int index) override {
-    return std::make_unique<PegasusSession>(tables_[index % tables_.size()],
-                                            timeout_ms_);
+    return std::make_unique<PegasusSession>(
+        tables_[index % tables_.size()].async(), timeout_ms_);
   }
 
   std::string name_;

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
+#include <memory>
 #include <thread>
 
 #include "nlohmann/json.hpp"
@@ -20,8 +20,8 @@ double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// One worker's results: latencies in microseconds per operation.
-struct WorkerResult {
+// One client's results: latencies in microseconds per operation.
+struct ClientResult {
   std::vector<uint32_t> latencies[kOpCount];
   uint64_t failed[kOpCount] = {};
   uint64_t not_found[kOpCount] = {};
@@ -54,87 +54,168 @@ void ShowProgress(const std::string& phase, uint64_t done, uint64_t total,
   std::fflush(stderr);
 }
 
+// One phase's clients. Each keeps one operation in flight and starts the
+// next from the last one's completion, on whatever thread the target
+// completes it; the phase ends when every client has stopped.
+class Phase {
+ public:
+  Phase(Target& target, const RunOptions& options, bool load,
+        std::atomic<uint64_t>* inserted)
+      : options_(options),
+        load_(load),
+        total_(load ? options.records : options.operations) {
+    const int clients = std::max(1, options.threads);
+    for (int i = 0; i < clients; ++i) {
+      clients_.push_back(std::make_unique<Client>(
+          target.NewSession(i),
+          Generator(options.workload, std::max<uint64_t>(1, options.records),
+                    inserted, options.seed * 1000003 + i)));
+    }
+  }
+
+  void Start() {
+    start_ = Clock::now();
+    if (!load_ && options_.duration_s > 0) {
+      deadline_ =
+          start_ + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(options_.duration_s));
+    }
+    running_ = static_cast<int>(clients_.size());
+    for (auto& client : clients_) Kick(*client);
+  }
+  bool Running() const { return running_.load() > 0; }
+  uint64_t done() const { return done_.load(std::memory_order_relaxed); }
+  Clock::time_point start() const { return start_; }
+  // When the last client stopped. REQUIRES: !Running().
+  Clock::time_point end() const {
+    Clock::time_point end = start_;
+    for (const auto& client : clients_) end = std::max(end, client->stopped);
+    return end;
+  }
+  std::vector<const ClientResult*> results() const {
+    std::vector<const ClientResult*> results;
+    for (const auto& client : clients_) results.push_back(&client->result);
+    return results;
+  }
+
+ private:
+  struct Client {
+    Client(std::unique_ptr<Session> session, Generator generator)
+        : session(std::move(session)), generator(std::move(generator)) {}
+    std::unique_ptr<Session> session;
+    Generator generator;
+    ClientResult result;
+    // Requests to start an operation; whoever raises it from 0 starts them
+    // all, so a completion that runs inside the call that started its
+    // operation does not recurse.
+    std::atomic<int> kicks{0};
+    Op op = Op::kRead;
+    Clock::time_point began;
+    Clock::time_point stopped;
+  };
+
+  void Kick(Client& client) {
+    if (client.kicks.fetch_add(1) > 0) return;
+    bool started = true;
+    do {
+      started = StartNext(client);
+    } while (client.kicks.fetch_sub(1) > 1);
+    // Nothing is in flight: this is the client's last touch of the phase.
+    if (!started) running_.fetch_sub(1);
+  }
+
+  // Starts the client's next operation; false when there is none.
+  bool StartNext(Client& client) {
+    const uint64_t n = next_.fetch_add(1);
+    const Clock::time_point now = Clock::now();
+    if ((total_ > 0 && n >= total_) || now >= deadline_) {
+      client.stopped = now;
+      return false;
+    }
+    Generator& generator = client.generator;
+    const Op op = load_ ? Op::kInsert : generator.NextOp();
+    uint64_t record = 0;
+    if (load_) {
+      record = n;
+    } else if (op == Op::kInsert) {
+      record = generator.NewRecord();
+    } else {
+      record = generator.NextRecord();
+    }
+    const RecordKey key = KeyOf(record);
+    std::string value = (op == Op::kRead || op == Op::kScan)
+                            ? std::string()
+                            : generator.Value(options_.value_size);
+    client.op = op;
+    client.began = Clock::now();
+    auto done = [this, &client](OpResult result) { Finish(client, result); };
+    switch (op) {
+      case Op::kRead:
+        client.session->Read(key, done);
+        break;
+      case Op::kUpdate:
+      case Op::kInsert:
+        client.session->Write(key, std::move(value), done);
+        break;
+      case Op::kScan:
+        client.session->Scan(key, generator.NextScanLength(), done);
+        break;
+      case Op::kReadModifyWrite:
+        client.session->Read(key, [this, &client, key, value = std::move(value),
+                                   done](OpResult read) mutable {
+          if (!read.status.ok()) return Finish(client, read);
+          client.session->Write(key, std::move(value), done);
+        });
+        break;
+    }
+    return true;
+  }
+
+  void Finish(Client& client, const OpResult& outcome) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            Clock::now() - client.began)
+                            .count();
+    const int o = static_cast<int>(client.op);
+    ClientResult& result = client.result;
+    if (outcome.status.ok()) {
+      result.latencies[o].push_back(static_cast<uint32_t>(micros));
+      if (!outcome.found) ++result.not_found[o];
+    } else {
+      ++result.failed[o];
+      if (result.first_error.empty()) {
+        result.first_error = outcome.status.ToString();
+      }
+    }
+    done_.fetch_add(1, std::memory_order_relaxed);
+    Kick(client);
+  }
+
+  const RunOptions& options_;
+  const bool load_;
+  const uint64_t total_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  Clock::time_point start_;
+  std::atomic<uint64_t> next_{0};
+  std::atomic<uint64_t> done_{0};
+  Clock::time_point deadline_ = Clock::time_point::max();
+  std::atomic<int> running_{0};
+};
+
 PhaseReport RunPhase(Target& target, const RunOptions& options,
                      const std::string& phase, bool load,
                      std::atomic<uint64_t>* inserted) {
-  const int threads = std::max(1, options.threads);
   const uint64_t total = load ? options.records : options.operations;
-  std::atomic<uint64_t> next{0};
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<WorkerResult> results(threads);
-  const Clock::time_point start = Clock::now();
-  auto worker = [&](int index) {
-    std::unique_ptr<Session> session = target.NewSession(index);
-    Generator generator(options.workload,
-                        std::max<uint64_t>(1, options.records), inserted,
-                        options.seed * 1000003 + index);
-    WorkerResult& result = results[index];
-    while (!stop.load(std::memory_order_relaxed)) {
-      const uint64_t n = next.fetch_add(1);
-      if (total > 0 && n >= total) break;
-      Op op = load ? Op::kInsert : generator.NextOp();
-      uint64_t record = 0;
-      if (load) {
-        record = n;
-      } else if (op == Op::kInsert) {
-        record = generator.NewRecord();
-      } else {
-        record = generator.NextRecord();
-      }
-      const RecordKey key = KeyOf(record);
-      const std::string value = (op == Op::kRead || op == Op::kScan)
-                                    ? std::string()
-                                    : generator.Value(options.value_size);
-      const Clock::time_point began = Clock::now();
-      absl::Status status;
-      bool found = true;
-      switch (op) {
-        case Op::kRead:
-          status = session->Read(key, &found);
-          break;
-        case Op::kUpdate:
-        case Op::kInsert:
-          status = session->Write(key, value);
-          break;
-        case Op::kScan: {
-          int rows = 0;
-          status = session->Scan(key, generator.NextScanLength(), &rows);
-          break;
-        }
-        case Op::kReadModifyWrite:
-          status = session->Read(key, &found);
-          if (status.ok()) status = session->Write(key, value);
-          break;
-      }
-      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                              Clock::now() - began)
-                              .count();
-      const int o = static_cast<int>(op);
-      if (status.ok()) {
-        result.latencies[o].push_back(static_cast<uint32_t>(micros));
-        if (!found) ++result.not_found[o];
-      } else {
-        ++result.failed[o];
-        if (result.first_error.empty()) result.first_error = status.ToString();
-      }
-      done.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < threads; ++i) workers.emplace_back(worker, i);
+  Phase clients(target, options, load, inserted);
+  clients.Start();
+  const Clock::time_point start = clients.start();
   const bool show = options.progress && isatty(STDERR_FILENO);
   uint64_t last_done = 0;
   Clock::time_point last = start;
-  while (true) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (clients.Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const double elapsed = Seconds(Clock::now() - start);
-    const bool finished =
-        (total > 0 && done.load() >= total) ||
-        (!load && options.duration_s > 0 && elapsed >= options.duration_s);
-    if (show &&
-        (Clock::now() - last >= std::chrono::milliseconds(500) || finished)) {
-      const uint64_t now_done = done.load();
+    if (show && Clock::now() - last >= std::chrono::milliseconds(500)) {
+      const uint64_t now_done = clients.done();
       const double rate = static_cast<double>(now_done - last_done) /
                           std::max(1e-9, Seconds(Clock::now() - last));
       ShowProgress(phase, now_done, total, elapsed,
@@ -142,22 +223,23 @@ PhaseReport RunPhase(Target& target, const RunOptions& options,
       last_done = now_done;
       last = Clock::now();
     }
-    if (finished) break;
   }
-  stop = true;
-  for (std::thread& t : workers) t.join();
-  if (show) std::fprintf(stderr, "\n");
+  if (show) {
+    ShowProgress(phase, clients.done(), total, Seconds(Clock::now() - start),
+                 load ? 0 : options.duration_s, 0);
+    std::fprintf(stderr, "\n");
+  }
 
   PhaseReport report;
   report.phase = phase;
-  report.seconds = Seconds(Clock::now() - start);
+  report.seconds = Seconds(clients.end() - start);
   for (int o = 0; o < kOpCount; ++o) {
     std::vector<uint32_t> all;
     OpStats stats;
-    for (WorkerResult& r : results) {
-      all.insert(all.end(), r.latencies[o].begin(), r.latencies[o].end());
-      stats.failed += r.failed[o];
-      stats.not_found += r.not_found[o];
+    for (const ClientResult* r : clients.results()) {
+      all.insert(all.end(), r->latencies[o].begin(), r->latencies[o].end());
+      stats.failed += r->failed[o];
+      stats.not_found += r->not_found[o];
     }
     if (all.empty() && stats.failed == 0) continue;
     std::sort(all.begin(), all.end());
@@ -171,8 +253,8 @@ PhaseReport RunPhase(Target& target, const RunOptions& options,
     report.total_failed += stats.failed;
     report.ops[OpName(static_cast<Op>(o))] = stats;
   }
-  for (WorkerResult& r : results) {
-    if (report.first_error.empty()) report.first_error = r.first_error;
+  for (const ClientResult* r : clients.results()) {
+    if (report.first_error.empty()) report.first_error = r->first_error;
   }
   return report;
 }

@@ -1,6 +1,6 @@
 // Runs a workload against a target: a load phase that inserts the records,
-// then the operations, on `threads` workers; reports throughput and
-// latency percentiles per operation.
+// then the operations, by `threads` clients that each keep one operation in
+// flight; reports throughput and latency percentiles per operation.
 
 #ifndef BENCHMARKS_LOAD_RUNNER_H_
 #define BENCHMARKS_LOAD_RUNNER_H_
@@ -23,6 +23,8 @@ struct RunOptions {
   uint64_t operations = 100'000;
   // Stop after this long even if operations remain; 0: no limit.
   double duration_s = 0;
+  // Clients, each with one operation in flight (YCSB's threads). They run
+  // on the target's own threads: none waits on an answer.
   int threads = 8;
   size_t value_size = 1000;
   // Insert the records first.
