@@ -316,16 +316,39 @@ void ReplicaHost::ForEachReplica(
 
 // --- Steps on a replica's strand --------------------------------------
 
-// Tasks hold the replica weakly: once the host forgot a reclaimed replica
-// (or is gone), they do nothing.
+// The task holds the replica weakly: once the host forgot a reclaimed
+// replica (or is gone), it does nothing.
 void ReplicaHost::OnReplica(Hosted* hosted,
                             absl::AnyInvocable<void(Hosted*)> step) {
-  hosted->strand->Post([this, weak = hosted->weak_from_this(),
-                        step = std::move(step)]() mutable {
+  {
+    std::lock_guard<std::mutex> lock(hosted->steps_mu);
+    hosted->steps.push_back(std::move(step));
+    if (hosted->steps_posted) return;
+    hosted->steps_posted = true;
+  }
+  hosted->strand->Post([this, weak = hosted->weak_from_this()] {
     std::shared_ptr<Hosted> h = weak.lock();
-    if (h == nullptr || h->stopped) return;
-    RunStep(h.get(), [&step](Hosted* x) { step(x); });
+    if (h != nullptr) RunQueuedSteps(h.get());
   });
+}
+
+// Each step's effects are processed before the next step enters, as
+// separate tasks would; only what Leave does is shared.
+void ReplicaHost::RunQueuedSteps(Hosted* hosted) {
+  std::vector<absl::AnyInvocable<void(Hosted*)>> steps;
+  {
+    std::lock_guard<std::mutex> lock(hosted->steps_mu);
+    steps.swap(hosted->steps);
+    hosted->steps_posted = false;
+  }
+  if (hosted->stopped) return;
+  for (absl::AnyInvocable<void(Hosted*)>& step : steps) {
+    if (hosted->stopped) break;
+    Enter(hosted);
+    if (!hosted->stopped) step(hosted);
+    Process(hosted);
+  }
+  Leave(hosted);
 }
 
 // The step runs after the tasks already on the strand, so the client

@@ -257,8 +257,13 @@ class ReplicaHost {
   bool MayCreate(Gpid gpid, Ballot ballot, bool learner) const;
   void RegisterHandlers();
 
-  // On the replica's strand, later: Enter, `step`, Leave.
+  // On the replica's strand, later: Enter, `step`, Process. Steps posted
+  // while earlier ones still wait run in the same task, in post order, and
+  // Leave once after the last: their replies and notes go to the host
+  // strand together, and the strand is woken once for all of them.
   void OnReplica(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
+  // Runs the steps OnReplica queued for `hosted`.
+  void RunQueuedSteps(Hosted* hosted);
   // The same, for what the meta server sent: `step` is skipped if a lapse
   // came in between, which fences the message off (FenceHolds).
   void OnReplicaInLease(Hosted* hosted, absl::AnyInvocable<void(Hosted*)> step);
@@ -268,9 +273,9 @@ class ReplicaHost {
   // A step on the replica's strand: Enter, `step` unless the replica
   // stopped, Leave.
   void RunStep(Hosted* hosted, absl::FunctionRef<void(Hosted*)> step);
-  // Enter tells the replica the time and
-  // the lease; Leave carries out its effects, hands what goes over the
-  // network to the host strand, and sets its timer.
+  // Enter tells the replica the time and the lease; Leave carries out its
+  // effects, hands what goes over the network to the host strand, publishes
+  // its report and sets its timer.
   void Enter(Hosted* hosted);
   void Leave(Hosted* hosted);
   // Runs a replica's effects until it has none.

@@ -335,6 +335,54 @@ TEST_F(ReplicaHostDataTest, WritesArrivingTogetherShareMutations) {
   }
 }
 
+// Reads that reach the primary while its strand is busy (syncing a write's
+// log record) run as one task there, and their answers leave it in one more
+// task of the host strand, instead of two tasks each.
+TEST_F(ReplicaHostDataTest, ReadsWaitingTogetherRunInOneTask) {
+  Build({.hosts = 2, .partitions = 1, .replicas = 2});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int primary = PrimaryOf(gpid);
+  MustPut(gpid, "h", "before");
+  constexpr int kReads = 16;
+  auto answers = std::make_shared<std::vector<proto::DataResponse>>();
+  auto collect = [answers](absl::StatusOr<std::string> bytes) {
+    proto::DataResponse response;
+    if (!bytes.ok() || !response.ParseFromString(*bytes)) {
+      StatusToProto(
+          bytes.ok() ? PegasusError(ErrorCode::kInvalidArgument, "unparsable")
+                     : bytes.status(),
+          &response);
+    }
+    answers->push_back(response);
+  };
+  const uint64_t events_before = EventsRun(ProcessOf(primary));
+  OnClient([&, collect] {
+    client().rpc().Call(NodeOf(primary), kDataMethod,
+                        Put(gpid, "w", "x").SerializeAsString(),
+                        CallOptions{.timeout_ns = kSecond}, collect);
+    for (int i = 0; i < kReads; ++i) {
+      client().rpc().Call(NodeOf(primary), kDataMethod,
+                          Get(gpid, "h").SerializeAsString(),
+                          CallOptions{.timeout_ns = kSecond}, collect);
+    }
+  });
+  ASSERT_TRUE(RunUntil([&] { return answers->size() == kReads + 1; }, kSecond));
+  const uint64_t events = EventsRun(ProcessOf(primary)) - events_before;
+  int values = 0;
+  for (const proto::DataResponse& answer : *answers) {
+    EXPECT_EQ(CodeName(answer), "PERR_OK") << answer.error_message();
+    values += answer.value() == "before";
+  }
+  EXPECT_EQ(values, kReads);
+  // Each request's delivery is a task of its own. Beyond those, the write
+  // and the reads together take fewer tasks than there are reads; a task
+  // for each read would be kReads already (and its answer another).
+  const uint64_t deliveries = kReads + 1;
+  EXPECT_LT(events - deliveries, static_cast<uint64_t>(kReads))
+      << events << " events on the primary";
+}
+
 TEST_F(ReplicaHostDataTest, ScansReturnEveryRowOnceAcrossBatches) {
   Build({.hosts = 2, .partitions = 1, .replicas = 2});
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));

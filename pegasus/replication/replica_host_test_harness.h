@@ -183,6 +183,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return processes_[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const sim::EventOwner& owner) override {
+    ++events_run_[owner.process];
     processes_[owner.process]->BeginEvent(world_.now_ns(), owner.strand);
   }
   void EndEvent(const sim::EventOwner& owner) override {
@@ -518,7 +519,15 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return response->value();
   }
 
+  // Tasks, timers and deliveries each process has run: how often its
+  // strands were woken.
+  uint64_t EventsRun(int process) const {
+    auto it = events_run_.find(process);
+    return it == events_run_.end() ? 0 : it->second;
+  }
+
   sim::World world_;
+  std::map<int, uint64_t> events_run_;
   std::shared_ptr<InMemoryMetaStore::Medium> meta_medium_ =
       std::make_shared<InMemoryMetaStore::Medium>();
   std::vector<std::string> failures_;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
 #include "pegasus/log/mutation_log.h"
 #include "pegasus/proto/data.pb.h"
@@ -80,6 +81,11 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   Ballot scan_term = 0;
   std::map<ClientToken, Client> clients;
   Outbox outbox;
+  // Steps for the replica's strand not run yet, and whether a task to run
+  // them is posted (OnReplica).
+  std::mutex steps_mu;
+  std::vector<absl::AnyInvocable<void(Hosted*)>> steps;  // By steps_mu.
+  bool steps_posted = false;                             // By steps_mu.
   // A step that makes mutations of the queued client writes is posted
   // (behind the tasks already queued, so the writes among them join).
   bool making_mutations = false;
