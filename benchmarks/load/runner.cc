@@ -63,7 +63,8 @@ class Phase {
         std::atomic<uint64_t>* inserted)
       : options_(options),
         load_(load),
-        total_(load ? options.records : options.operations) {
+        total_(load ? options.records : options.operations),
+        load_order_(options.records) {
     const int clients = std::max(1, options.threads);
     for (int i = 0; i < clients; ++i) {
       clients_.push_back(std::make_unique<Client>(
@@ -136,7 +137,7 @@ class Phase {
     const Op op = load_ ? Op::kInsert : generator.NextOp();
     uint64_t record = 0;
     if (load_) {
-      record = n;
+      record = load_order_(n);
     } else if (op == Op::kInsert) {
       record = generator.NewRecord();
     } else {
@@ -193,6 +194,7 @@ class Phase {
   const RunOptions& options_;
   const bool load_;
   const uint64_t total_;
+  const LoadOrder load_order_;
   std::vector<std::unique_ptr<Client>> clients_;
   Clock::time_point start_;
   std::atomic<uint64_t> next_{0};

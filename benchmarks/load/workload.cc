@@ -1,7 +1,9 @@
 #include "benchmarks/load/workload.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 
 #include "pegasus/base/status.h"
 
@@ -88,6 +90,20 @@ RecordKey KeyOf(uint64_t record) {
   std::snprintf(sort_key, sizeof(sort_key), "%02llu",
                 static_cast<unsigned long long>(record % kRecordsPerHashKey));
   return {hash_key, sort_key};
+}
+
+LoadOrder::LoadOrder(uint64_t records)
+    : records_(std::max<uint64_t>(1, records)) {
+  stride_ = static_cast<uint64_t>(static_cast<double>(records_) *
+                                  0.6180339887498949) |
+            1;
+  while (std::gcd(stride_, records_) != 1) ++stride_;
+  stride_ %= records_;
+}
+
+uint64_t LoadOrder::operator()(uint64_t n) const {
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(n % records_) *
+                               stride_ % records_);
 }
 
 Zipfian::Zipfian(uint64_t n, double theta)

@@ -53,6 +53,22 @@ RecordKey KeyOf(uint64_t record);
 // The records per hash key.
 inline constexpr uint64_t kRecordsPerHashKey = 100;
 
+// The order the load phase inserts records in: its n-th insert writes
+// record (n * stride) mod records, a stride near records / golden ratio
+// and coprime with records, so every record is written once. Consecutive
+// inserts land on different hash keys, so a bulk load spreads over a
+// table's partitions (as YCSB's insertorder=hashed) instead of filling one
+// hash key's hundred records, and so one partition, at a time.
+class LoadOrder {
+ public:
+  explicit LoadOrder(uint64_t records);
+  uint64_t operator()(uint64_t n) const;
+
+ private:
+  uint64_t records_;
+  uint64_t stride_;
+};
+
 // Zipfian over [0, n) with YCSB's constant 0.99 (Gray et al.'s generator);
 // n may grow (inserts), and the zeta sum grows with it.
 class Zipfian {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -23,6 +24,34 @@ TEST(WorkloadTest, RecordsGroupByHundredUnderHashedHashKeys) {
     partitions.insert(
         PartitionOfHashKey(KeyOf(group * kRecordsPerHashKey).hash_key, 8));
   }
+  EXPECT_EQ(partitions.size(), 8u);
+}
+
+TEST(WorkloadTest, TheLoadOrderWritesEveryRecordOnce) {
+  for (uint64_t records : {1, 2, 3, 99, 100, 150, 1000, 12345, 20000}) {
+    const LoadOrder order(records);
+    std::vector<bool> written(records, false);
+    for (uint64_t n = 0; n < records; ++n) {
+      const uint64_t record = order(n);
+      ASSERT_LT(record, records) << records;
+      EXPECT_FALSE(written[record]) << records << " records, insert " << n;
+      written[record] = true;
+    }
+  }
+}
+
+// 64 clients loading in record order would all write one or two hash keys,
+// and so one or two partitions, at any moment.
+TEST(WorkloadTest, ConsecutiveLoadsLandOnDifferentHashKeys) {
+  const LoadOrder order(20000);
+  std::set<std::string> hash_keys;
+  std::set<int32_t> partitions;
+  for (uint64_t n = 5000; n < 5064; ++n) {
+    const RecordKey key = KeyOf(order(n));
+    hash_keys.insert(key.hash_key);
+    partitions.insert(PartitionOfHashKey(key.hash_key, 8));
+  }
+  EXPECT_GE(hash_keys.size(), 60u);
   EXPECT_EQ(partitions.size(), 8u);
 }
 
