@@ -34,7 +34,7 @@ ABSL_FLAG(double, duration_s, 0,
           "stop the operations after this long (0: no limit)");
 ABSL_FLAG(int, threads, 8, "concurrent clients (one operation in flight each)");
 ABSL_FLAG(int, clients, 2,
-          "connections the threads share: Pegasus clients (each linked to "
+          "connections the clients share: Pegasus clients (each linked to "
           "every server), or gRPC channels per etcd member");
 ABSL_FLAG(uint64_t, value_size, 1000, "bytes per value");
 ABSL_FLAG(bool, load, true, "insert the records before the operations");

@@ -18,7 +18,8 @@ struct PegasusTargetOptions {
   std::string meta;
   std::string data_dir;
   std::string table = "temp";
-  // Clients (each its own strand and links) the workers share, round robin.
+  // Clients (each its own strand and links) the load clients share, round
+  // robin.
   int clients = 2;
   int64_t timeout_ms = 5000;
 };

@@ -162,11 +162,19 @@ class Phase {
         client.session->Scan(key, generator.NextScanLength(), done);
         break;
       case Op::kReadModifyWrite:
-        client.session->Read(key, [this, &client, key, value = std::move(value),
-                                   done](OpResult read) mutable {
-          if (!read.status.ok()) return Finish(client, read);
-          client.session->Write(key, std::move(value), done);
-        });
+        // Counted as one operation: failed if either part failed, not
+        // found if the read found nothing.
+        client.session->Read(
+            key, [this, &client, key,
+                  value = std::move(value)](OpResult read) mutable {
+              if (!read.status.ok()) return Finish(client, read);
+              client.session->Write(
+                  key, std::move(value),
+                  [this, &client, found = read.found](OpResult write) {
+                    write.found = found;
+                    Finish(client, write);
+                  });
+            });
         break;
     }
     return true;

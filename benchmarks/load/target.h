@@ -22,7 +22,9 @@ struct OpResult {
 };
 
 // Runs once per operation, on any thread (the target's own), possibly
-// before the call that started the operation returns.
+// before the call that started the operation returns. (The runner copes,
+// but a target that always answers inline runs its clients one after
+// another on the caller's thread: real targets answer on their own.)
 using OpDone = absl::AnyInvocable<void(OpResult)>;
 
 class Session {

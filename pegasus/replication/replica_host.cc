@@ -351,8 +351,8 @@ void ReplicaHost::RunQueuedSteps(Hosted* hosted) {
   Leave(hosted);
 }
 
-// The step runs after the tasks already on the strand, so the client
-// writes among them share mutations instead of taking one each.
+// The step is queued behind the steps already waiting, so the client writes
+// among them share mutations instead of taking one each.
 void ReplicaHost::MakeMutationsSoon(Hosted* hosted) {
   if (hosted->making_mutations) return;
   hosted->making_mutations = true;
@@ -485,8 +485,8 @@ void ReplicaHost::Reply(Hosted* hosted, ClientToken client,
   hosted->clients.erase(it);
 }
 
-// What goes over the network is sent from the host strand, in one task per
-// step.
+// What goes over the network is sent from the host strand, in one task for
+// each Leave (one for a whole batch of steps).
 void ReplicaHost::SendOutbox(Hosted* hosted) {
   if (hosted->outbox.empty()) return;
   options_.env.executor->Post([this, alive = std::weak_ptr<bool>(alive_),

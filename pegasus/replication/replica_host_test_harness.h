@@ -183,7 +183,7 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return processes_[owner.process]->Admit(owner, now_ns);
   }
   void BeginEvent(const sim::EventOwner& owner) override {
-    ++events_run_[owner.process];
+    ++events_run_[{owner.process, owner.strand}];
     processes_[owner.process]->BeginEvent(world_.now_ns(), owner.strand);
   }
   void EndEvent(const sim::EventOwner& owner) override {
@@ -519,15 +519,19 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
     return response->value();
   }
 
-  // Tasks, timers and deliveries each process has run: how often its
-  // strands were woken.
-  uint64_t EventsRun(int process) const {
-    auto it = events_run_.find(process);
-    return it == events_run_.end() ? 0 : it->second;
+  // Tasks and timers a process has run on the strands it handed out (its
+  // replicas'), not on its own (the host strand's deliveries and sends).
+  uint64_t ReplicaStrandEvents(int process) const {
+    uint64_t events = 0;
+    for (const auto& [owner, count] : events_run_) {
+      if (owner.first == process && owner.second != 0) events += count;
+    }
+    return events;
   }
 
   sim::World world_;
-  std::map<int, uint64_t> events_run_;
+  // Events run, by process and strand.
+  std::map<std::pair<int, int>, uint64_t> events_run_;
   std::shared_ptr<InMemoryMetaStore::Medium> meta_medium_ =
       std::make_shared<InMemoryMetaStore::Medium>();
   std::vector<std::string> failures_;

@@ -86,8 +86,8 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   std::mutex steps_mu;
   std::vector<absl::AnyInvocable<void(Hosted*)>> steps;  // By steps_mu.
   bool steps_posted = false;                             // By steps_mu.
-  // A step that makes mutations of the queued client writes is posted
-  // (behind the tasks already queued, so the writes among them join).
+  // A step that makes mutations of the queued client writes is queued
+  // (behind the steps already waiting, so the writes among them join).
   bool making_mutations = false;
   bool lease_valid = true;    // As the replica was last told.
   uint64_t lease_lapses = 0;  // The host's count at the last step.
