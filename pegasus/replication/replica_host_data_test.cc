@@ -287,9 +287,6 @@ TEST_F(ReplicaHostDataTest,
   }
 }
 
-// A scan over several batches returns every row of its range once, in
-// storage order: the whole partition (the unordered scanner's unit), one
-// hash key, and counts alone.
 // Writes that reach the primary while it is busy (here, syncing the first
 // one's log record) wait on its strand, and then share mutations: fewer
 // decrees than writes, each write acknowledged and applied.
@@ -303,21 +300,8 @@ TEST_F(ReplicaHostDataTest, WritesArrivingTogetherShareMutations) {
   auto answers = std::make_shared<std::vector<proto::DataResponse>>();
   OnClient([&, answers] {
     for (int i = 0; i < kWrites; ++i) {
-      client().rpc().Call(
-          NodeOf(primary), kDataMethod,
-          MultiPut(gpid, "h" + std::to_string(i), {"s"}).SerializeAsString(),
-          CallOptions{.timeout_ns = kSecond},
-          [answers](absl::StatusOr<std::string> bytes) {
-            proto::DataResponse response;
-            if (!bytes.ok() || !response.ParseFromString(*bytes)) {
-              StatusToProto(
-                  bytes.ok()
-                      ? PegasusError(ErrorCode::kInvalidArgument, "unparsable")
-                      : bytes.status(),
-                  &response);
-            }
-            answers->push_back(response);
-          });
+      SendData(primary, MultiPut(gpid, "h" + std::to_string(i), {"s"}),
+               answers);
     }
   });
   ASSERT_TRUE(RunUntil([&] { return answers->size() == kWrites; }, kSecond));
@@ -346,26 +330,10 @@ TEST_F(ReplicaHostDataTest, ReadsWaitingTogetherRunInOneTask) {
   MustPut(gpid, "h", "before");
   constexpr int kReads = 16;
   auto answers = std::make_shared<std::vector<proto::DataResponse>>();
-  auto collect = [answers](absl::StatusOr<std::string> bytes) {
-    proto::DataResponse response;
-    if (!bytes.ok() || !response.ParseFromString(*bytes)) {
-      StatusToProto(
-          bytes.ok() ? PegasusError(ErrorCode::kInvalidArgument, "unparsable")
-                     : bytes.status(),
-          &response);
-    }
-    answers->push_back(response);
-  };
   const uint64_t events_before = ReplicaStrandEvents(ProcessOf(primary));
-  OnClient([&, collect] {
-    client().rpc().Call(NodeOf(primary), kDataMethod,
-                        Put(gpid, "w", "x").SerializeAsString(),
-                        CallOptions{.timeout_ns = kSecond}, collect);
-    for (int i = 0; i < kReads; ++i) {
-      client().rpc().Call(NodeOf(primary), kDataMethod,
-                          Get(gpid, "h").SerializeAsString(),
-                          CallOptions{.timeout_ns = kSecond}, collect);
-    }
+  OnClient([&, answers] {
+    SendData(primary, Put(gpid, "w", "x"), answers);
+    for (int i = 0; i < kReads; ++i) SendData(primary, Get(gpid, "h"), answers);
   });
   ASSERT_TRUE(RunUntil([&] { return answers->size() == kReads + 1; }, kSecond));
   const uint64_t events =
@@ -382,6 +350,9 @@ TEST_F(ReplicaHostDataTest, ReadsWaitingTogetherRunInOneTask) {
   EXPECT_LE(events, 10u) << events << " tasks on the primary's replica strand";
 }
 
+// A scan over several batches returns every row of its range once, in
+// storage order: the whole partition (the unordered scanner's unit), one
+// hash key, and counts alone.
 TEST_F(ReplicaHostDataTest, ScansReturnEveryRowOnceAcrossBatches) {
   Build({.hosts = 2, .partitions = 1, .replicas = 2});
   ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));

@@ -37,6 +37,7 @@
 #include "pegasus/replication/replica_host.h"
 #include "pegasus/replication/wire.h"
 #include "pegasus/runtime/rpc.h"
+#include "pegasus/storage/data_codec.h"
 #include "pegasus/storage/memory/memory_engine.h"
 #include "testing/sim/cluster.h"
 #include "testing/sim/network.h"
@@ -465,6 +466,25 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
       return PegasusError(ErrorCode::kTimeout, "the call never finished");
     }
     return **answer;
+  }
+  // Sends `request` to host `h` without waiting for it (inside OnClient, so
+  // that several go out at once); its response, or the RPC's failure as
+  // one, is added to `answers`.
+  void SendData(int h, const proto::DataRequest& request,
+                std::shared_ptr<std::vector<proto::DataResponse>> answers) {
+    client().rpc().Call(
+        NodeOf(h), kDataMethod, request.SerializeAsString(),
+        CallOptions{.timeout_ns = kSecond},
+        [answers](absl::StatusOr<std::string> bytes) {
+          proto::DataResponse response;
+          if (!bytes.ok() || !response.ParseFromString(*bytes)) {
+            StatusToProto(bytes.ok() ? PegasusError(ErrorCode::kInvalidArgument,
+                                                    "unparsable")
+                                     : bytes.status(),
+                          &response);
+          }
+          answers->push_back(std::move(response));
+        });
   }
   // A data request to host `h`; the response, or the RPC's own failure.
   absl::StatusOr<proto::DataResponse> Data(int h, const std::string& request) {
