@@ -87,8 +87,8 @@ def main():
     finally:
         cluster.stop_all()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\nunavailability window (the kill to the last of its partitions "
-          f"taking writes again): " +
+    print(f"\nunavailability window (the longest time any of the killed "
+          f"server's partitions took no write): " +
           ", ".join(f"{w:.2f} s" for w in windows) +
           f"; worst {max(windows):.2f} s")
 
