@@ -41,16 +41,9 @@ class EtcdSession final : public Session {
       : stub_(etcdserverpb::KV::NewStub(channel)), timeout_ms_(timeout_ms) {}
 
   void Read(const RecordKey& key, OpDone done) override {
-    auto call =
-        NewCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-            std::move(done));
-    call->request.set_key(EtcdKey(key));
-    stub_->async()->Range(
-        &call->context, &call->request, &call->response,
-        [call](grpc::Status status) {
-          const bool found = status.ok() && call->response.kvs_size() > 0;
-          call->done({.status = FromGrpc(status), .found = found});
-        });
+    etcdserverpb::RangeRequest request;
+    request.set_key(EtcdKey(key));
+    StartRange(std::move(request), std::move(done), /*report_found=*/true);
   }
 
   void Write(const RecordKey& key, std::string value, OpDone done) override {
@@ -65,20 +58,31 @@ class EtcdSession final : public Session {
   }
 
   void Scan(const RecordKey& start, int count, OpDone done) override {
-    auto call =
-        NewCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
-            std::move(done));
-    call->request.set_key(EtcdKey(start));
+    etcdserverpb::RangeRequest request;
+    request.set_key(EtcdKey(start));
     // To the end of the hash key, as the Pegasus target's scan.
-    call->request.set_range_end(start.hash_key + "0");  // '/' + 1 == '0'.
-    call->request.set_limit(count);
-    stub_->async()->Range(&call->context, &call->request, &call->response,
-                          [call](grpc::Status status) {
-                            call->done({.status = FromGrpc(status)});
-                          });
+    request.set_range_end(start.hash_key + "0");  // '/' + 1 == '0'.
+    request.set_limit(count);
+    StartRange(std::move(request), std::move(done), /*report_found=*/false);
   }
 
  private:
+  // A read reports whether its key was there; a scan does not.
+  void StartRange(etcdserverpb::RangeRequest request, OpDone done,
+                  bool report_found) {
+    auto call =
+        NewCall<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+            std::move(done));
+    call->request = std::move(request);
+    stub_->async()->Range(
+        &call->context, &call->request, &call->response,
+        [call, report_found](grpc::Status status) {
+          const bool found =
+              !report_found || (status.ok() && call->response.kvs_size() > 0);
+          call->done({.status = FromGrpc(status), .found = found});
+        });
+  }
+
   template <typename Request, typename Response>
   std::shared_ptr<EtcdCall<Request, Response>> NewCall(OpDone done) {
     auto call = std::make_shared<EtcdCall<Request, Response>>();

@@ -61,15 +61,15 @@ class PegasusTarget final : public Target {
   std::string name() const override { return name_; }
 
   std::unique_ptr<Session> NewSession(int index) override {
-    return std::make_unique<PegasusSession>(
-        tables_[index % tables_.size()].async(), timeout_ms_);
+    return std::make_unique<PegasusSession>(tables_[index % tables_.size()],
+                                            timeout_ms_);
   }
 
   std::string name_;
   int64_t timeout_ms_ = 5000;
   std::unique_ptr<InProcessCluster> cluster;
   std::vector<std::unique_ptr<net::RemoteClient>> remotes;
-  std::vector<SyncTable> tables_;
+  std::vector<Table*> tables_;
 };
 
 }  // namespace
@@ -91,7 +91,7 @@ absl::StatusOr<std::unique_ptr<Target>> OpenPegasus(
     PEGASUS_ASSIGN_OR_RETURN(
         SyncTable opened,
         target->cluster->sync_client().OpenTable(options.table));
-    target->tables_.push_back(opened);
+    target->tables_.push_back(opened.async());
     target->name_ = "pegasus (in-process, " + options.data_dir + ")";
     return target;
   }
@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Target>> OpenPegasus(
     PEGASUS_ASSIGN_OR_RETURN(auto client, net::RemoteClient::Connect(remote));
     PEGASUS_ASSIGN_OR_RETURN(SyncTable opened,
                              client->sync_client().OpenTable(options.table));
-    target->tables_.push_back(opened);
+    target->tables_.push_back(opened.async());
     target->remotes.push_back(std::move(client));
   }
   target->name_ = "pegasus (" + options.meta + ")";

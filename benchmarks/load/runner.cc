@@ -86,18 +86,10 @@ class Phase {
   }
   bool Running() const { return running_.load() > 0; }
   uint64_t done() const { return done_.load(std::memory_order_relaxed); }
+  uint64_t total() const { return total_; }
   Clock::time_point start() const { return start_; }
-  // When the last client stopped. REQUIRES: !Running().
-  Clock::time_point end() const {
-    Clock::time_point end = start_;
-    for (const auto& client : clients_) end = std::max(end, client->stopped);
-    return end;
-  }
-  std::vector<const ClientResult*> results() const {
-    std::vector<const ClientResult*> results;
-    for (const auto& client : clients_) results.push_back(&client->result);
-    return results;
-  }
+  // Every client's results together. REQUIRES: !Running().
+  PhaseReport Report(const std::string& phase) const;
 
  private:
   struct Client {
@@ -128,9 +120,9 @@ class Phase {
   // Starts the client's next operation; false when there is none.
   bool StartNext(Client& client) {
     const uint64_t n = next_.fetch_add(1);
-    const Clock::time_point now = Clock::now();
-    if ((total_ > 0 && n >= total_) || now >= deadline_) {
-      client.stopped = now;
+    if ((total_ > 0 && n >= total_) ||
+        (deadline_ != Clock::time_point::max() && Clock::now() >= deadline_)) {
+      client.stopped = Clock::now();
       return false;
     }
     Generator& generator = client.generator;
@@ -211,45 +203,20 @@ class Phase {
   std::atomic<int> running_{0};
 };
 
-PhaseReport RunPhase(Target& target, const RunOptions& options,
-                     const std::string& phase, bool load,
-                     std::atomic<uint64_t>* inserted) {
-  const uint64_t total = load ? options.records : options.operations;
-  Phase clients(target, options, load, inserted);
-  clients.Start();
-  const Clock::time_point start = clients.start();
-  const bool show = options.progress && isatty(STDERR_FILENO);
-  uint64_t last_done = 0;
-  Clock::time_point last = start;
-  while (clients.Running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const double elapsed = Seconds(Clock::now() - start);
-    if (show && Clock::now() - last >= std::chrono::milliseconds(500)) {
-      const uint64_t now_done = clients.done();
-      const double rate = static_cast<double>(now_done - last_done) /
-                          std::max(1e-9, Seconds(Clock::now() - last));
-      ShowProgress(phase, now_done, total, elapsed,
-                   load ? 0 : options.duration_s, rate);
-      last_done = now_done;
-      last = Clock::now();
-    }
-  }
-  if (show) {
-    ShowProgress(phase, clients.done(), total, Seconds(Clock::now() - start),
-                 load ? 0 : options.duration_s, 0);
-    std::fprintf(stderr, "\n");
-  }
-
+PhaseReport Phase::Report(const std::string& phase) const {
   PhaseReport report;
   report.phase = phase;
-  report.seconds = Seconds(clients.end() - start);
+  Clock::time_point end = start_;  // When the last client stopped.
+  for (const auto& client : clients_) end = std::max(end, client->stopped);
+  report.seconds = Seconds(end - start_);
   for (int o = 0; o < kOpCount; ++o) {
     std::vector<uint32_t> all;
     OpStats stats;
-    for (const ClientResult* r : clients.results()) {
-      all.insert(all.end(), r->latencies[o].begin(), r->latencies[o].end());
-      stats.failed += r->failed[o];
-      stats.not_found += r->not_found[o];
+    for (const auto& client : clients_) {
+      const ClientResult& r = client->result;
+      all.insert(all.end(), r.latencies[o].begin(), r.latencies[o].end());
+      stats.failed += r.failed[o];
+      stats.not_found += r.not_found[o];
     }
     if (all.empty() && stats.failed == 0) continue;
     std::sort(all.begin(), all.end());
@@ -263,10 +230,41 @@ PhaseReport RunPhase(Target& target, const RunOptions& options,
     report.total_failed += stats.failed;
     report.ops[OpName(static_cast<Op>(o))] = stats;
   }
-  for (const ClientResult* r : clients.results()) {
-    if (report.first_error.empty()) report.first_error = r->first_error;
+  for (const auto& client : clients_) {
+    if (report.first_error.empty())
+      report.first_error = client->result.first_error;
   }
   return report;
+}
+
+PhaseReport RunPhase(Target& target, const RunOptions& options,
+                     const std::string& phase, bool load,
+                     std::atomic<uint64_t>* inserted) {
+  Phase clients(target, options, load, inserted);
+  clients.Start();
+  const Clock::time_point start = clients.start();
+  const double duration_s = load ? 0 : options.duration_s;
+  const bool show = options.progress && isatty(STDERR_FILENO);
+  uint64_t last_done = 0;
+  Clock::time_point last = start;
+  while (clients.Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (show && Clock::now() - last >= std::chrono::milliseconds(500)) {
+      const uint64_t now_done = clients.done();
+      const double rate = static_cast<double>(now_done - last_done) /
+                          std::max(1e-9, Seconds(Clock::now() - last));
+      ShowProgress(phase, now_done, clients.total(),
+                   Seconds(Clock::now() - start), duration_s, rate);
+      last_done = now_done;
+      last = Clock::now();
+    }
+  }
+  if (show) {
+    ShowProgress(phase, clients.done(), clients.total(),
+                 Seconds(Clock::now() - start), duration_s, 0);
+    std::fprintf(stderr, "\n");
+  }
+  return clients.Report(phase);
 }
 
 }  // namespace
