@@ -30,6 +30,8 @@ struct ReplicaDaemon::State {
   ReplicaMetrics metrics;
   ReplicaService service;
   DaemonCore core;
+  // The shared log's own thread: its syncs block it, and nothing else.
+  ThreadPool log_thread{ThreadPoolOptions{.threads = 1}};
   SeededRandom random{static_cast<uint64_t>(RealClock()->WallNowUs())};
   std::unique_ptr<replication::ReplicaHost> host;
 
@@ -56,7 +58,8 @@ absl::Status ReplicaDaemon::State::Start() {
       &random,
       [threads](Gpid gpid) {
         return threads->StrandOffWorkerZero(replication::StrandKeyOf(gpid));
-      }};
+      },
+      log_thread.Strand(0)};
   host_options.data_dir = options.data_dir;
   host_options.open_engine = [](const std::string& dir) {
     return OpenRocksDbEngine(dir, RocksDbEngineOptions());
@@ -94,6 +97,7 @@ ReplicaServerSnapshot ReplicaDaemon::State::Snapshot() {
 
 ReplicaDaemon::State::~State() {
   core.StopServing();
+  log_thread.Shutdown();
   service.Detach();
   // Closes every replica's log and storage; clients still waiting are
   // answered UNAVAILABLE as their replies are destroyed.

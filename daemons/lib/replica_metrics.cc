@@ -86,7 +86,7 @@ Families ReplicaMetrics::Collect(const ReplicaServerSnapshot& snapshot) const {
               {{"status", replication::ReplicaStatusName(status)}});
   }
   out.push_back(Family("pegasus_replica_log_bytes",
-                       "Bytes of the replicas' mutation logs on disk",
+                       "Bytes of the server's shared mutation log on disk",
                        MetricType::Gauge));
   AddSample(out.back(), static_cast<double>(snapshot.log_bytes));
 
@@ -123,15 +123,11 @@ uint64_t LogBytes(const std::string& data_dir) {
   namespace fs = std::filesystem;
   uint64_t total = 0;
   std::error_code error;
-  for (const fs::directory_entry& replica :
-       fs::directory_iterator(data_dir, error)) {
-    const fs::path plog = replica.path() / "plog";
-    for (const fs::directory_entry& file :
-         fs::directory_iterator(plog, error)) {
-      std::error_code size_error;
-      const uintmax_t size = file.file_size(size_error);
-      if (!size_error) total += size;
-    }
+  for (const fs::directory_entry& file :
+       fs::directory_iterator(fs::path(data_dir) / "slog", error)) {
+    std::error_code size_error;
+    const uintmax_t size = file.file_size(size_error);
+    if (!size_error) total += size;
   }
   return total;
 }

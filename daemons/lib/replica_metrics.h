@@ -50,7 +50,7 @@ class ReplicaMetrics {
   std::map<int, Op> ops_;  // By proto::DataRequest::OpCase.
 };
 
-// The bytes of every replica's log under `data_dir` (its plog/ files).
+// The bytes of the server's shared log under `data_dir` (its slog/ files).
 uint64_t LogBytes(const std::string& data_dir);
 
 }  // namespace pegasus::daemons

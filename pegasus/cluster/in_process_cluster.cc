@@ -197,14 +197,14 @@ absl::Status InProcessCluster::State::StartServer(int i) {
   host.self = InProcessCluster::ServerNode(i);
   host.meta = InProcessCluster::MetaNode();
   host.env = replication::HostEnv{
-      RealClock(),
-      pool->Strand(kHostStrand),
-      &node->base.transport,
-      PosixFileSystem(),
-      &node->base.rng,
+      RealClock(), pool->Strand(kHostStrand), &node->base.transport,
+      PosixFileSystem(), &node->base.rng,
       [pool](Gpid gpid) {
         return pool->StrandOffWorkerZero(replication::StrandKeyOf(gpid));
-      }};
+      },
+      // Shares a worker with replicas, which its syncs stall: fine for
+      // tests and examples; the daemon gives the log a thread of its own.
+      pool->StrandOffWorkerZero(~uint64_t{0})};
   host.data_dir = ServerDir(i);
   host.lease_ns = options.lease_ns;
   if (options.engine == InProcessClusterOptions::Engine::kRocksDb) {

@@ -25,6 +25,9 @@ constexpr char kBallotFile[] = "ballot";
 // Present in a replica directory whose replica was reclaimed: whatever else
 // is left there is garbage.
 constexpr char kReclaimedFile[] = "reclaimed";
+// The tag of this incarnation's records in the shared log.
+constexpr char kLogTagFile[] = "log_tag";
+constexpr char kSharedLogDir[] = "slog";
 
 // Reads a small file holding one non-negative number; 0 when it is absent.
 absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
@@ -179,6 +182,23 @@ void ReplicaHost::Arm(size_t index) {
 absl::Status ReplicaHost::RecoverAll() {
   FileSystem* fs = options_.env.file_system;
   PEGASUS_RETURN_IF_ERROR(fs->CreateDirs(options_.data_dir));
+  SharedLogOptions log_options;
+  log_options.log.file_system = fs;
+  log_options.log.executor = options_.env.log_executor != nullptr
+                                 ? options_.env.log_executor
+                                 : options_.env.executor;
+  log_options.log.dir = options_.data_dir + "/" + kSharedLogDir;
+  log_options.log.sync_policy = options_.log_sync_policy;
+  log_options.log.max_segment_bytes = options_.log_segment_bytes;
+  log_options.log.max_group_commit_bytes = options_.log_segment_bytes / 2;
+  log_options.replica_reserve_bytes = options_.log_segment_bytes;
+  absl::StatusOr<std::unique_ptr<SharedLog>> log = SharedLog::Open(log_options);
+  if (!log.ok()) {
+    return PegasusError(
+        ToErrorCode(log.status()),
+        absl::StrCat("the shared log: ", log.status().message()));
+  }
+  log_ = *std::move(log);
   PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> names,
                            fs->ListDir(options_.data_dir));
   for (const std::string& name : names) {
@@ -200,6 +220,9 @@ absl::Status ReplicaHost::RecoverAll() {
                                        opened.status().message()));
     }
   }
+  // Every replica on disk is open: what is left in the log is of replicas
+  // reclaimed before a crash finished their directories.
+  log_->ForgetUnattached();
   return absl::OkStatus();
 }
 
@@ -241,30 +264,28 @@ absl::StatusOr<ReplicaHost::Hosted*> ReplicaHost::Open(Gpid gpid) {
   hosted->partition =
       std::make_unique<Partition>(hosted->engine.get(), PartitionOptions{});
 
-  MutationLogOptions log_options;
-  log_options.file_system = fs;
-  log_options.executor = hosted->strand;
-  log_options.dir = hosted->dir + "/plog";
-  log_options.sync_policy = options_.log_sync_policy;
-  log_options.max_segment_bytes = options_.log_segment_bytes;
-  log_options.max_group_commit_bytes = options_.log_segment_bytes / 2;
-  log_options.gc_reserve_bytes = options_.log_segment_bytes;
+  // A replica without a tag is new here (or new again): none of the shared
+  // log's records are its own. The tag is durable before any record has it.
+  const std::string tag_file = hosted->dir + "/" + kLogTagFile;
+  PEGASUS_ASSIGN_OR_RETURN(int64_t tag, ReadNumberFile(fs, tag_file));
+  if (tag == 0) {
+    tag = static_cast<int64_t>(options_.env.random->Next64() >> 1) | 1;
+    PEGASUS_RETURN_IF_ERROR(
+        WriteFileAtomically(fs, tag_file, std::to_string(tag)));
+  }
+  std::vector<LogRecord> records;
+  hosted->log =
+      log_->Attach(gpid, static_cast<uint64_t>(tag), hosted->strand, &records);
   std::vector<proto::Mutation> logged;
-  PEGASUS_ASSIGN_OR_RETURN(
-      hosted->log,
-      MutationLog::Open(
-          log_options, [&](const LogRecord& record) -> absl::Status {
-            proto::Mutation mutation;
-            if (!mutation.ParseFromString(record.payload) ||
-                mutation.decree() != record.decree) {
-              return PegasusError(
-                  ErrorCode::kCorruption,
-                  absl::StrCat("log record at decree ", record.decree,
-                               " is not a mutation"));
-            }
-            logged.push_back(std::move(mutation));
-            return absl::OkStatus();
-          }));
+  for (const LogRecord& record : records) {
+    proto::Mutation& mutation = logged.emplace_back();
+    if (!mutation.ParseFromString(record.payload) ||
+        mutation.decree() != record.decree) {
+      return PegasusError(ErrorCode::kCorruption,
+                          absl::StrCat("log record at decree ", record.decree,
+                                       " is not a mutation"));
+    }
+  }
   hosted->replica = std::make_unique<Replica>(
       gpid, options_.self, options_.replica,
       hosted->engine->LastAppliedDecree(), logged, ballot);
@@ -573,12 +594,12 @@ void ReplicaHost::TickReplica(Hosted* hosted) {
 // already done reach, and what this one makes durable goes next time.
 void ReplicaHost::Checkpoint(Hosted* hosted) {
   absl::Status status = hosted->engine->StartFlush();
-  if (status.ok()) {
-    status = hosted->log->GarbageCollect(
-        std::min(hosted->engine->LastDurableDecree(),
-                 hosted->replica->log_keep_from() - 1));
+  if (!status.ok()) {
+    Stop(hosted, status);
+    return;
   }
-  if (!status.ok()) Stop(hosted, status);
+  hosted->log->GarbageCollect(std::min(hosted->engine->LastDurableDecree(),
+                                       hosted->replica->log_keep_from() - 1));
 }
 
 void ReplicaHost::StartAppends(Hosted* hosted, std::vector<LogAppend> appends) {
@@ -691,16 +712,39 @@ bool ReplicaHost::LeaseHolds(const Hosted& hosted) const {
 // A learner behind the primary's memory learns from the log when it covers
 // the start and reaches what memory holds; otherwise from a checkpoint.
 void ReplicaHost::FetchForLearner(Hosted* hosted, const LearnFetch& fetch) {
+  // From the oldest record kept, not from the start: a tail-drop marker
+  // below the start still voids records above it logged before it.
+  hosted->log->Read(
+      kNoDecree + 1, options_.max_learn_bytes,
+      [this, weak = hosted->weak_from_this(), replica = hosted->replica.get(),
+       fetch](absl::StatusOr<std::vector<LogRecord>> records) mutable {
+        std::shared_ptr<Hosted> hosted = weak.lock();
+        if (hosted == nullptr || hosted->stopped ||
+            hosted->replica.get() != replica) {
+          return;
+        }
+        RunStep(hosted.get(), [&](Hosted* h) {
+          AnswerLearner(h, fetch, std::move(records));
+        });
+      });
+}
+
+void ReplicaHost::AnswerLearner(
+    Hosted* hosted, const LearnFetch& fetch,
+    absl::StatusOr<std::vector<LogRecord>> records) {
   Replica* replica = hosted->replica.get();
   proto::LearnResponse data;
-  const Decree min_logged = hosted->log->min_decree();
+  Decree min_logged = kNoDecree;
+  if (records.ok()) {
+    for (const LogRecord& record : *records) {
+      if (min_logged == kNoDecree || record.decree < min_logged) {
+        min_logged = record.decree;
+      }
+    }
+  }
   if (min_logged != kNoDecree && min_logged <= fetch.start_decree) {
-    // From the oldest record kept, not from the start: a tail-drop marker
-    // below the start still voids records above it logged before it.
-    absl::StatusOr<std::vector<LogRecord>> records =
-        hosted->log->Read(kNoDecree + 1, options_.max_learn_bytes);
     std::vector<proto::Mutation> logged;
-    bool parsed = records.ok();
+    bool parsed = true;
     for (size_t i = 0; parsed && i < records->size(); ++i) {
       parsed = logged.emplace_back().ParseFromString((*records)[i].payload);
     }

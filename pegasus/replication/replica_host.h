@@ -8,16 +8,20 @@
 //   options.self = NodeId{3};
 //   options.meta = NodeId{1};
 //   options.env = {clock, executor, transport, file_system, random,
-//                  [&pool](Gpid g) { return pool.Strand(KeyOf(g)); }};
+//                  [&pool](Gpid g) { return pool.Strand(KeyOf(g)); },
+//                  log_pool.Strand(0)};
 //   options.open_engine = [&](const std::string& dir) {
 //     return OpenMemoryEngine(dir, engine_options);
 //   };
 //   auto host = ReplicaHost::Start(options);   // recovers what is on disk
 //
-// Layout on disk, per replica: `<data_dir>/<app>.<partition>/` holding the
-// log in `plog/`, storage in `data.<n>/`, `current_data` naming n (a
-// learner's checkpoint goes into the next n), `ballot` (the highest ballot
-// it acted under) and, once reclaimed, `reclaimed`.
+// Layout on disk: the server's log, shared by its replicas, in
+// `<data_dir>/slog/` (pegasus/log/shared_log.h); per replica,
+// `<data_dir>/<app>.<partition>/` holding storage in `data.<n>/`,
+// `current_data` naming n (a learner's checkpoint goes into the next n),
+// `ballot` (the highest ballot it acted under), `log_tag` (which of the
+// shared log's records are this incarnation's) and, once reclaimed,
+// `reclaimed`.
 //
 // Lease: every beacon the meta server answers extends the lease to the
 // beacon's send time plus lease_ns (by this node's monotonic clock). When it
@@ -86,6 +90,7 @@
 #include "pegasus/base/ids.h"
 #include "pegasus/base/random.h"
 #include "pegasus/log/mutation_log.h"
+#include "pegasus/log/shared_log.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/core/replica.h"
 #include "pegasus/runtime/clock.h"
@@ -129,10 +134,14 @@ struct HostEnv {
   Random* random = nullptr;
   // The strand replica `gpid` runs on; the same gpid must always get the
   // same one. Unset: every replica runs on `executor`. With a ThreadPool,
-  // off the worker of `executor` (Strand(0)), which a replica's blocking
-  // log syncs would otherwise stall:
+  // off the worker of `executor` (Strand(0)), which a replica's reads of
+  // storage would otherwise stall:
   //   [&pool](Gpid g) { return pool.StrandOffWorkerZero(StrandKeyOf(g)); }
   std::function<Executor*(Gpid)> replica_executor;
+  // The shared log's strand: its writes and syncs block it, so with threads
+  // it should be a worker of its own, not one replicas or the network run
+  // on. Null: `executor`.
+  Executor* log_executor = nullptr;
 };
 
 using EngineFactory =
@@ -151,6 +160,8 @@ struct ReplicaHostOptions {
   ReplicaOptions replica;
   MutationLogOptions::SyncPolicy log_sync_policy =
       MutationLogOptions::SyncPolicy::kEveryGroupCommit;
+  // The shared log's segment size; also what it keeps of each replica's
+  // newest records for learners (SharedLogOptions::replica_reserve_bytes).
   int64_t log_segment_bytes = int64_t{4} << 20;
   // A replica is ticked when its next timeout is due (Replica::NextTickNs),
   // but never twice within this long. Default 10 ms.
@@ -295,7 +306,11 @@ class ReplicaHost {
   // The lease holds by the clock now, and no lapse came since the
   // replica's last Enter.
   bool LeaseHolds(const Hosted& hosted) const;
+  // Reads the log for a learner, then (a step later) answers it from the
+  // log or from a checkpoint.
   void FetchForLearner(Hosted* hosted, const LearnFetch& fetch);
+  void AnswerLearner(Hosted* hosted, const LearnFetch& fetch,
+                     absl::StatusOr<std::vector<LogRecord>> records);
   void Install(Hosted* hosted, const InstallCheckpoint& install);
   void Halt(Hosted* hosted);
   void Stop(Hosted* hosted, const absl::Status& status);
@@ -335,6 +350,8 @@ class ReplicaHost {
   // the meta server.
   const int64_t session_start_us_;
   RpcEndpoint rpc_;
+  // Every replica's log; outlives hosted_.
+  std::unique_ptr<SharedLog> log_;
   // The host strand's: the map changes only there; an entry goes when its
   // replica is reclaimed (tasks hold replicas weakly).
   std::map<Gpid, std::shared_ptr<Hosted>> hosted_;

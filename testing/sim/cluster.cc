@@ -42,6 +42,7 @@ replication::HostEnv ReplicaHostEnv(const ProcessEnv& env) {
       env.file_system,
       env.random,
       [strand = env.strand](Gpid gpid) { return strand(StrandKeyOf(gpid)); },
+      env.strand(kLogStrandKey),
   };
 }
 

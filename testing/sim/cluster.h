@@ -63,6 +63,8 @@ class MetaService final : public Service {
 
 // A replica host's seams from a process's: each replica on a strand of
 // its own, whose key StrandKeyOf gives.
+// The shared log's strand: a key no gpid's StrandKeyOf gives (app -1).
+inline constexpr uint64_t kLogStrandKey = ~uint64_t{0};
 replication::HostEnv ReplicaHostEnv(const ProcessEnv& env);
 using replication::StrandKeyOf;
 inline Gpid GpidOfStrandKey(uint64_t key) {

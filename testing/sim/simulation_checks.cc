@@ -165,6 +165,10 @@ void Simulation::CheckServer(int index, int strand) {
   const replication::ReplicaHost* host = HostOf(index);
   if (host == nullptr) {
     std::fill(serving_[index].begin(), serving_[index].end(), 0);
+  } else if (strand != 0 &&
+             processes_[index]->StrandKey(strand) == kLogStrandKey) {
+    // The shared log's strand: it changes no replica (they take its
+    // acknowledgements in steps of their own).
   } else if (strand != 0) {
     const Gpid gpid = GpidOfStrandKey(processes_[index]->StrandKey(strand));
     if (const replication::Replica* replica = host->replica(gpid)) {

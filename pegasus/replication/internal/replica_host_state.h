@@ -17,7 +17,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
-#include "pegasus/log/mutation_log.h"
+#include "pegasus/log/shared_log.h"
 #include "pegasus/proto/data.pb.h"
 #include "pegasus/proto/replication.pb.h"
 #include "pegasus/replication/core/replica.h"
@@ -74,7 +74,7 @@ struct ReplicaHost::Hosted : std::enable_shared_from_this<Hosted> {
   int64_t data_generation = 0;
   std::unique_ptr<StorageEngine> engine;
   std::unique_ptr<Partition> partition;
-  std::unique_ptr<MutationLog> log;
+  std::unique_ptr<ReplicaLog> log;
   std::unique_ptr<Replica> replica;
   // The primary term (Replica::primary_since) the partition's scan
   // contexts belong to; 0 outside one.
