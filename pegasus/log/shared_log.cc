@@ -11,6 +11,7 @@
 #include "pegasus/base/check.h"
 #include "pegasus/base/coding.h"
 #include "pegasus/base/status.h"
+#include "pegasus/log/internal/log_format.h"
 
 namespace pegasus {
 namespace {
@@ -65,15 +66,20 @@ absl::StatusOr<Decoded> DecodeRecord(const LogRecord& record) {
 // `attached`, which belong to the thread that calls Open, Attach and
 // ForgetUnattached.
 struct SharedLog::Core {
-  // A record a replica keeps: its place in the log and its size.
+  // A record a replica keeps: its place in the log, where it ends (bytes
+  // of the log written through it, counted since Open) and its payload's
+  // size.
   struct Kept {
     Decree lsn = kNoDecree;
     Decree decree = kNoDecree;
+    int64_t end = 0;
     int64_t bytes = 0;
   };
   struct Replica {
     std::deque<Kept> kept;  // In LSN order.
     int64_t kept_bytes = 0;
+    // The highest decree GarbageCollect was told storage holds.
+    Decree durable = kNoDecree;
   };
 
   SharedLogOptions options;
@@ -81,14 +87,45 @@ struct SharedLog::Core {
   // Null once the SharedLog is gone: tasks still queued do nothing.
   std::unique_ptr<MutationLog> log;
   Decree next_lsn = 1;
+  // Bytes of records written (or replayed) since Open.
+  int64_t end = 0;
   std::map<Key, Replica> replicas;
 
   std::map<Key, std::vector<LogRecord>> replayed;
 
-  // Deletes the segments below the oldest record any replica keeps.
+  // Notes a record of `replica` at `lsn` with `payload_bytes` of the
+  // replica's payload.
+  void Keep(Replica& replica, Decree lsn, Decree decree,
+            int64_t payload_bytes) {
+    end += static_cast<int64_t>(log_internal::kRecordOverheadBytes) +
+           kSharedRecordTagBytes + payload_bytes;
+    replica.kept.push_back(Kept{lsn, decree, end, payload_bytes});
+    replica.kept_bytes += payload_bytes;
+  }
+
+  // Lets go of the replica's oldest records that storage holds, but for its
+  // reserve within the window.
+  void Trim(Replica& replica) {
+    const int64_t reserve = options.replica_reserve_bytes;
+    const int64_t window_start = end - options.reserve_window_bytes;
+    while (!replica.kept.empty()) {
+      const Kept& oldest = replica.kept.front();
+      if (oldest.decree > replica.durable) break;
+      if (replica.kept_bytes - oldest.bytes < reserve &&
+          oldest.end > window_start) {
+        break;
+      }
+      replica.kept_bytes -= oldest.bytes;
+      replica.kept.pop_front();
+    }
+  }
+
+  // Trims every replica and deletes the segments below the oldest record
+  // any replica still keeps.
   void Collect() {
     Decree oldest = next_lsn;
-    for (const auto& [key, replica] : replicas) {
+    for (auto& [key, replica] : replicas) {
+      Trim(replica);
       if (!replica.kept.empty()) {
         oldest = std::min(oldest, replica.kept.front().lsn);
       }
@@ -129,9 +166,10 @@ struct SharedLog::Core {
 
 absl::StatusOr<std::unique_ptr<SharedLog>> SharedLog::Open(
     const SharedLogOptions& options) {
-  if (options.replica_reserve_bytes < 0) {
+  if (options.replica_reserve_bytes < 0 || options.reserve_window_bytes < 0) {
     return PegasusError(ErrorCode::kInvalidArgument,
-                        "shared log: replica_reserve_bytes must be >= 0");
+                        "shared log: replica_reserve_bytes and "
+                        "reserve_window_bytes must be >= 0");
   }
   auto core = std::make_shared<Core>();
   core->options = options;
@@ -142,11 +180,9 @@ absl::StatusOr<std::unique_ptr<SharedLog>> SharedLog::Open(
       MutationLog::Open(
           core->options.log, [&](const LogRecord& record) -> absl::Status {
             PEGASUS_ASSIGN_OR_RETURN(Decoded decoded, DecodeRecord(record));
-            Core::Replica& replica = core->replicas[decoded.key];
-            const auto bytes = static_cast<int64_t>(decoded.payload.size());
-            replica.kept.push_back(
-                Core::Kept{record.decree, decoded.decree, bytes});
-            replica.kept_bytes += bytes;
+            core->Keep(core->replicas[decoded.key], record.decree,
+                       decoded.decree,
+                       static_cast<int64_t>(decoded.payload.size()));
             core->replayed[decoded.key].push_back(
                 LogRecord{decoded.decree, std::string(decoded.payload)});
             core->next_lsn = std::max(core->next_lsn, record.decree + 1);
@@ -205,9 +241,7 @@ void ReplicaLog::Append(Decree decree, std::string payload,
                            strand = strand_, done = std::move(done)]() mutable {
     if (core->log == nullptr) return;
     const Decree lsn = core->next_lsn++;
-    SharedLog::Core::Replica& replica = core->replicas[key];
-    replica.kept.push_back(SharedLog::Core::Kept{lsn, decree, bytes});
-    replica.kept_bytes += bytes;
+    core->Keep(core->replicas[key], lsn, decree, bytes);
     core->log->Append(
         lsn, std::move(record),
         [strand, done = std::move(done)](absl::Status status) mutable {
@@ -243,14 +277,7 @@ void ReplicaLog::GarbageCollect(Decree durable_decree) {
         if (core->log == nullptr) return;
         auto it = core->replicas.find(key);
         if (it != core->replicas.end()) {
-          SharedLog::Core::Replica& replica = it->second;
-          const int64_t reserve = core->options.replica_reserve_bytes;
-          while (!replica.kept.empty() &&
-                 replica.kept.front().decree <= durable_decree &&
-                 replica.kept_bytes - replica.kept.front().bytes >= reserve) {
-            replica.kept_bytes -= replica.kept.front().bytes;
-            replica.kept.pop_front();
-          }
+          it->second.durable = std::max(it->second.durable, durable_decree);
         }
         core->Collect();
       });

@@ -68,6 +68,11 @@ struct SharedLogOptions {
   // records even when storage holds them, so a learner can catch up from
   // the log instead of a checkpoint. Bytes of payload; >= 0. Default 4 MiB.
   int64_t replica_reserve_bytes = int64_t{4} << 20;
+  // The reserve holds no record further back than this many bytes from the
+  // end of the whole log: an idle replica's reserve would otherwise keep
+  // its old segment, and every later one, however much the others write.
+  // Bytes of records as framed in the log; >= 0. Default 16 MiB.
+  int64_t reserve_window_bytes = int64_t{16} << 20;
 };
 
 // The bytes a shared record adds to a replica's payload.
@@ -132,8 +137,11 @@ class ReplicaLog {
 
   // Lets go of the oldest records while their decree <= durable_decree
   // (storage has durably applied them), keeping at least
-  // replica_reserve_bytes of the newest. The space goes back once no
-  // replica keeps a record of a segment.
+  // replica_reserve_bytes of the newest unless they are older than the
+  // reserve window. The durable decree is remembered: the records this
+  // replica reserves are let go later, when the log's end moves the window
+  // past them. The space goes back once no replica keeps a record of a
+  // segment.
   void GarbageCollect(Decree durable_decree);
 
  private:

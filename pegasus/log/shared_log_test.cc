@@ -236,6 +236,61 @@ TEST_F(SharedLogTest, GarbageCollectKeepsTheReplicasReserveAndItsUndurable) {
   EXPECT_EQ(ReadAll(a.get(), 1), Records({8, 9}));
 }
 
+TEST_F(SharedLogTest, AnIdleReplicasReserveHoldsNoRecordPastTheWindow) {
+  SharedLogOptions options = Shared(SmallSegmentOptions());
+  options.replica_reserve_bytes = 1000;  // Every record either writes.
+  // A record is in the window if it ends within the log's last 170 bytes:
+  // three of b's last (each 24 + 24 + 11 bytes in the log).
+  options.reserve_window_bytes = 170;
+  std::unique_ptr<SharedLog> shared = OpenShared(options);
+  std::vector<LogRecord> replayed;
+  std::unique_ptr<ReplicaLog> a =
+      shared->Attach(kA, 7, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> b =
+      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  for (Decree d : {1, 2}) Append(a.get(), "a", d);
+  RunAll();
+  // Durable, but within the window: a's reserve keeps both.
+  a->GarbageCollect(2);
+  RunAll();
+  EXPECT_EQ(ReadAll(a.get(), 1), Records({1, 2}));
+  for (Decree d = 1; d <= 12; ++d) {
+    Append(b.get(), "b", d);
+    RunAll();
+  }
+  // a writes nothing more; b's collection moves the window past a's
+  // records, and they stop holding the first segment and those after it.
+  b->GarbageCollect(12);
+  RunAll();
+  EXPECT_TRUE(ReadAll(a.get(), 1).empty());
+  EXPECT_FALSE(mem_->FileExists(SegmentFile(1)));
+  // b keeps what of its reserve the window holds.
+  EXPECT_EQ(ReadAll(b.get(), 1), Records({10, 11, 12}));
+}
+
+TEST_F(SharedLogTest, AReplicaWhoseRecordsStorageLacksKeepsThemPastTheWindow) {
+  SharedLogOptions options = Shared(SmallSegmentOptions());
+  options.reserve_window_bytes = 0;
+  std::unique_ptr<SharedLog> shared = OpenShared(options);
+  std::vector<LogRecord> replayed;
+  std::unique_ptr<ReplicaLog> a =
+      shared->Attach(kA, 7, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> b =
+      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  for (Decree d : {1, 2}) Append(a.get(), "a", d);
+  RunAll();
+  a->GarbageCollect(1);
+  for (Decree d = 1; d <= 12; ++d) {
+    Append(b.get(), "b", d);
+    RunAll();
+  }
+  b->GarbageCollect(12);
+  RunAll();
+  // Decree 2 is not durable in a's storage: the log is its only copy.
+  EXPECT_EQ(ReadAll(a.get(), 1), Records({2}));
+  EXPECT_TRUE(mem_->FileExists(SegmentFile(1)));
+}
+
 TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
   {
     std::unique_ptr<SharedLog> shared =
@@ -306,6 +361,10 @@ TEST_F(SharedLogTest, OpenRejectsARecordTooShortToNameItsReplica) {
 TEST_F(SharedLogTest, OpenRejectsANegativeReserve) {
   SharedLogOptions options = Shared(Options());
   options.replica_reserve_bytes = -1;
+  EXPECT_EQ(ToErrorCode(SharedLog::Open(options).status()),
+            ErrorCode::kInvalidArgument);
+  options.replica_reserve_bytes = 0;
+  options.reserve_window_bytes = -1;
   EXPECT_EQ(ToErrorCode(SharedLog::Open(options).status()),
             ErrorCode::kInvalidArgument);
 }

@@ -192,6 +192,7 @@ absl::Status ReplicaHost::RecoverAll() {
   log_options.log.max_segment_bytes = options_.log_segment_bytes;
   log_options.log.max_group_commit_bytes = options_.log_segment_bytes / 2;
   log_options.replica_reserve_bytes = options_.log_segment_bytes;
+  log_options.reserve_window_bytes = 4 * options_.log_segment_bytes;
   absl::StatusOr<std::unique_ptr<SharedLog>> log = SharedLog::Open(log_options);
   if (!log.ok()) {
     return PegasusError(

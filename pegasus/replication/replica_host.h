@@ -161,7 +161,9 @@ struct ReplicaHostOptions {
   MutationLogOptions::SyncPolicy log_sync_policy =
       MutationLogOptions::SyncPolicy::kEveryGroupCommit;
   // The shared log's segment size; also what it keeps of each replica's
-  // newest records for learners (SharedLogOptions::replica_reserve_bytes).
+  // newest records for learners (SharedLogOptions::replica_reserve_bytes),
+  // within the newest four segments' worth of the log
+  // (SharedLogOptions::reserve_window_bytes).
   int64_t log_segment_bytes = int64_t{4} << 20;
   // A replica is ticked when its next timeout is due (Replica::NextTickNs),
   // but never twice within this long. Default 10 ms.
