@@ -70,11 +70,13 @@ class LocalCluster:
                            f"--min_live_nodes={min(replicas, 3)}"] +
                   list(meta_args))
         self.restart("meta")
+        # The replica servers split the machine's cores, as the onebox's do.
+        threads = max(1, len(os.sched_getaffinity(0)) // replicas)
         for i in range(1, replicas + 1):
             self._add(f"replica{i}", [
                 f"{self.bin}/replica_server",
                 f"--listen=127.0.0.1:{self.replica_base + i}",
-                f"--meta={self.meta}"])
+                f"--meta={self.meta}", f"--threads={threads}"])
             self.restart(f"replica{i}")
         self.shell(f"create {table} -p {partitions} -r {min(replicas, 3)}"
                    " --success_if_exist; wait_healthy --timeout_s 60")

@@ -133,6 +133,10 @@ cmd_start_onebox() {
   local root
   root="$(cd "${ONEBOX_DIR}" && pwd)"
   local replica_count=$((replicas < 3 ? replicas : 3))
+  # The replica servers split the machine's cores: on a small box a server
+  # with more worker threads than its share spends its time switching.
+  local threads=$(($(nproc) / replicas))
+  ((threads >= 1)) || threads=1
   onebox_save_cmd meta1 "${bin}/meta_server" \
     "--listen=127.0.0.1:${ONEBOX_META_PORT}" \
     "--http_port=${ONEBOX_META_HTTP_PORT}" \
@@ -147,6 +151,7 @@ cmd_start_onebox() {
       "--http_port=$((ONEBOX_REPLICA_HTTP_PORT_BASE + i))" \
       "--meta=127.0.0.1:${ONEBOX_META_PORT}" \
       "--data_dir=${root}/replica${i}/data" \
+      "--threads=${threads}" \
       "--ready_file=${root}/replica${i}/ready"
     onebox_start_instance "replica${i}"
   done

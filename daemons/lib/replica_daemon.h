@@ -39,8 +39,11 @@ struct ReplicaDaemonOptions {
   // The HTTP port for /metrics on the listen address's host: 0 picks a
   // free one, -1 serves none.
   int http_port = 0;
-  // Worker threads: strands for the host and the replicas.
-  int threads = 4;
+  // Worker threads: strands for the host and the replicas; 0 means one per
+  // core. (The shared log has a thread of its own besides.) Several servers
+  // on one machine should split its cores: one worker thread each on a
+  // small box, since every hop between threads costs two context switches.
+  int threads = 0;
   // The ReplicaHost's options; self, meta, env, data_dir and open_engine
   // are filled in by Start.
   replication::ReplicaHostOptions host;

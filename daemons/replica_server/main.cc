@@ -16,7 +16,9 @@ ABSL_FLAG(std::string, meta, "127.0.0.1:34601", "the meta server's ip:port");
 ABSL_FLAG(std::string, data_dir, "", "where the replicas live");
 ABSL_FLAG(int, http_port, 0,
           "port for /metrics on the listen ip (0: any free one; -1: none)");
-ABSL_FLAG(int, threads, 4, "worker threads (strands for the replicas)");
+ABSL_FLAG(int, threads, 0,
+          "worker threads (strands for the host and the replicas); 0: one "
+          "per core. Servers sharing a machine should split its cores");
 ABSL_FLAG(int, lease_ms, 1500,
           "the lease a beacon answer grants; must be below the meta "
           "server's --grace_ms");
