@@ -75,9 +75,15 @@ struct GrpcTransport::State {
   }
   // Removes `link` from the maps; it sends nothing more.
   void Forget(Link* link);
-  // Takes `link` out of live (so the destructor pins it no more); the
-  // caller then deletes it outside the lock.
+  // Takes `link` out of live (so Shutdown pins it no more) and counts it
+  // as dying; the caller then calls Destroy outside the lock.
   void RetireLocked(Link* link);
+  // Deletes a retired link, then counts it dead. The destructor waits for
+  // that: a link holds gRPC objects (its call, a reference to its channel)
+  // that must go before the channels do, and not on gRPC's thread after
+  // the transport is gone (a channel destroyed there shuts gRPC down
+  // under the process's feet).
+  void Destroy(Link* link);
 
   const GrpcTransportOptions options;
   // Set at construction or once by SetSelf; 0 until then.
@@ -85,14 +91,17 @@ struct GrpcTransport::State {
   const std::shared_ptr<Inbox> inbox = std::make_shared<Inbox>();
 
   std::mutex mu;
+  // Notified when live is empty and no link is dying.
   std::condition_variable none_live;
   bool shutting_down = false;
   // The stream this node opened to each server.
   std::map<NodeId, Link*> outbound;
   // The latest stream each node without an address opened to this one.
   std::map<NodeId, Link*> inbound;
-  // Every stream not yet destroyed.
+  // Every stream not yet retired.
   std::set<Link*> live;
+  // Links retired and not yet deleted.
+  int dying = 0;
   std::map<NodeId, std::unique_ptr<proto::NodeLink::Stub>> stubs;
   // Links (by peer) with messages queued since the last Flush; a Flush is
   // posted while it is not empty.
@@ -183,7 +192,7 @@ class Link {
       destroy = --pins_ == 0 && done_;
       if (destroy) state_->RetireLocked(this);
     }
-    if (destroy) delete this;
+    if (destroy) state_->Destroy(this);
   }
 
  protected:
@@ -217,7 +226,7 @@ class Link {
       destroy = pins_ == 0;
       if (destroy) state_->RetireLocked(this);
     }
-    if (destroy) delete this;
+    if (destroy) state_->Destroy(this);
   }
 
   State* const state_;
@@ -243,7 +252,13 @@ void State::Forget(Link* link) {
 
 void State::RetireLocked(Link* link) {
   live.erase(link);
-  if (live.empty()) none_live.notify_all();
+  ++dying;
+}
+
+void State::Destroy(Link* link) {
+  delete link;
+  std::lock_guard<std::mutex> lock(mu);
+  if (--dying == 0 && live.empty()) none_live.notify_all();
 }
 
 void State::Deliver(NodeId from, Frame& frame) {
@@ -468,7 +483,8 @@ GrpcTransport::GrpcTransport(GrpcTransportOptions options)
 GrpcTransport::~GrpcTransport() {
   Shutdown();
   std::unique_lock<std::mutex> lock(state_->mu);
-  state_->none_live.wait(lock, [&] { return state_->live.empty(); });
+  state_->none_live.wait(
+      lock, [&] { return state_->live.empty() && state_->dying == 0; });
   lock.unlock();
   Transport::Receiver retired;
   std::lock_guard<std::mutex> inbox_lock(state_->inbox->mu);
