@@ -42,6 +42,13 @@ class SharedLogTest : public log_testing::LogTest {
     return shared.ok() ? std::move(*shared) : nullptr;
   }
 
+  // Attaches `gpid` with `tag` on replica_strand_; what is replayed to it
+  // goes to replayed_.
+  std::unique_ptr<ReplicaLog> Attach(SharedLog* shared, Gpid gpid,
+                                     uint64_t tag) {
+    return shared->Attach(gpid, tag, &replica_strand_, &replayed_);
+  }
+
   // Appends `decree` to `log`; the callback notes (name, decree, status)
   // and that it ran on replica_strand_.
   void Append(ReplicaLog* log, const std::string& name, Decree decree) {
@@ -83,6 +90,7 @@ class SharedLogTest : public log_testing::LogTest {
   bool on_replica_strand_ = false;
   std::vector<std::string> acked_;
   std::vector<absl::Status> statuses_;
+  std::vector<LogRecord> replayed_;
 };
 
 std::vector<LogRecord> Records(const std::vector<Decree>& decrees) {
@@ -93,11 +101,8 @@ std::vector<LogRecord> Records(const std::vector<Decree>& decrees) {
 
 TEST_F(SharedLogTest, OneGroupCommitSyncsTheRecordsOfEveryReplica) {
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   shared->ForgetUnattached();
   RunAll();
   const int syncs_before = fs_.count(FsOp::kSync);
@@ -116,11 +121,8 @@ TEST_F(SharedLogTest, OneGroupCommitSyncsTheRecordsOfEveryReplica) {
 TEST_F(SharedLogTest, ReplayGivesEachReplicaItsOwnRecordsInAppendOrder) {
   {
     std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
-    std::vector<LogRecord> replayed;
-    std::unique_ptr<ReplicaLog> a =
-        shared->Attach(kA, 7, &replica_strand_, &replayed);
-    std::unique_ptr<ReplicaLog> b =
-        shared->Attach(kB, 9, &replica_strand_, &replayed);
+    std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+    std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
     for (Decree d : {1, 2, 3, 2}) Append(a.get(), "a", d);
     for (Decree d : {5, 6}) Append(b.get(), "b", d);
     RunAll();
@@ -146,28 +148,21 @@ TEST_F(SharedLogTest, ReplayGivesEachReplicaItsOwnRecordsInAppendOrder) {
 TEST_F(SharedLogTest, ANewIncarnationOfAReplicaGetsNoneOfTheOldRecords) {
   {
     std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
-    std::vector<LogRecord> replayed;
-    std::unique_ptr<ReplicaLog> old =
-        shared->Attach(kA, 7, &replica_strand_, &replayed);
+    std::unique_ptr<ReplicaLog> old = Attach(shared.get(), kA, 7);
     for (Decree d : {1, 2}) Append(old.get(), "old", d);
     RunAll();
   }
   RunAll();
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> fresh =
-      shared->Attach(kA, 8, &replica_strand_, &replayed);
-  EXPECT_TRUE(replayed.empty());
+  std::unique_ptr<ReplicaLog> fresh = Attach(shared.get(), kA, 8);
+  EXPECT_TRUE(replayed_.empty());
   EXPECT_TRUE(ReadAll(fresh.get(), 1).empty());
 }
 
 TEST_F(SharedLogTest, ReadReturnsOnlyItsReplicasRecordsWithinTheLimit) {
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   for (Decree d = 1; d <= 12; ++d) {
     Append(a.get(), "a", d);
     Append(b.get(), "b", 100 + d);
@@ -191,11 +186,8 @@ TEST_F(SharedLogTest, ReadReturnsOnlyItsReplicasRecordsWithinTheLimit) {
 
 TEST_F(SharedLogTest, ASegmentGoesOnlyOnceNoReplicaKeepsARecordInIt) {
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   Append(b.get(), "b", 1);
   RunAll();
   for (Decree d = 1; d <= 12; ++d) {
@@ -221,9 +213,7 @@ TEST_F(SharedLogTest, GarbageCollectKeepsTheReplicasReserveAndItsUndurable) {
   // Two payloads ("mutation-N" is 10 bytes).
   options.replica_reserve_bytes = 20;
   std::unique_ptr<SharedLog> shared = OpenShared(options);
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
   for (Decree d = 1; d <= 9; ++d) {
     Append(a.get(), "a", d);
     RunAll();
@@ -243,11 +233,8 @@ TEST_F(SharedLogTest, AnIdleReplicasReserveHoldsNoRecordPastTheWindow) {
   // three of b's last (each 24 + 24 + 11 bytes in the log).
   options.reserve_window_bytes = 170;
   std::unique_ptr<SharedLog> shared = OpenShared(options);
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   for (Decree d : {1, 2}) Append(a.get(), "a", d);
   RunAll();
   // Durable, but within the window: a's reserve keeps both.
@@ -272,11 +259,8 @@ TEST_F(SharedLogTest, AReplicaWhoseRecordsStorageLacksKeepsThemPastTheWindow) {
   SharedLogOptions options = Shared(SmallSegmentOptions());
   options.reserve_window_bytes = 0;
   std::unique_ptr<SharedLog> shared = OpenShared(options);
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   for (Decree d : {1, 2}) Append(a.get(), "a", d);
   RunAll();
   a->GarbageCollect(1);
@@ -295,9 +279,7 @@ TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
   {
     std::unique_ptr<SharedLog> shared =
         OpenShared(Shared(SmallSegmentOptions()));
-    std::vector<LogRecord> replayed;
-    std::unique_ptr<ReplicaLog> gone =
-        shared->Attach(kB, 9, &replica_strand_, &replayed);
+    std::unique_ptr<ReplicaLog> gone = Attach(shared.get(), kB, 9);
     for (Decree d = 1; d <= 12; ++d) {
       Append(gone.get(), "gone", d);
       RunAll();
@@ -305,9 +287,7 @@ TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
   }
   RunAll();
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
   Append(a.get(), "a", 1);
   RunAll();
   ASSERT_TRUE(mem_->FileExists(SegmentFile(1)));
@@ -319,11 +299,8 @@ TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
 
 TEST_F(SharedLogTest, AFailedSyncFailsTheAppendsOfEveryReplica) {
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
-  std::vector<LogRecord> replayed;
-  std::unique_ptr<ReplicaLog> a =
-      shared->Attach(kA, 7, &replica_strand_, &replayed);
-  std::unique_ptr<ReplicaLog> b =
-      shared->Attach(kB, 9, &replica_strand_, &replayed);
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   fs_.set_hook([](FsOp op, const std::string&) {
     return op == FsOp::kSync ? InjectedIoError("fsync error")
                              : absl::OkStatus();
