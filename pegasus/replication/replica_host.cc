@@ -28,6 +28,8 @@ constexpr char kReclaimedFile[] = "reclaimed";
 // The tag of this incarnation's records in the shared log.
 constexpr char kLogTagFile[] = "log_tag";
 constexpr char kSharedLogDir[] = "slog";
+// Where a replica kept a log of its own before the shared log.
+constexpr char kOwnLogDir[] = "plog";
 
 // Reads a small file holding one non-negative number; 0 when it is absent.
 absl::StatusOr<int64_t> ReadNumberFile(FileSystem* fs,
@@ -213,6 +215,22 @@ absl::Status ReplicaHost::RecoverAll() {
                                ReadNumberFile(fs, dir + "/" + kReclaimedFile));
       (void)RemoveFilesUnder(fs, dir, kReclaimedFile);
       continue;
+    }
+    // Its records are not in the shared log: opened as it is, the replica
+    // would go on without them, acknowledged writes among them.
+    const std::string own_log = dir + "/" + kOwnLogDir;
+    if (fs->FileExists(own_log)) {
+      PEGASUS_ASSIGN_OR_RETURN(std::vector<std::string> segments,
+                               fs->ListDir(own_log));
+      if (!segments.empty()) {
+        return PegasusError(
+            ErrorCode::kNotSupported,
+            absl::StrCat("replica ", gpid.ToString(), " has a log of its own (",
+                         own_log,
+                         ") from a build without the shared log; this build "
+                         "would not replay it. Remove the replica's directory "
+                         "to have it learn from the others again"));
+      }
     }
     absl::StatusOr<Hosted*> opened = Open(gpid);
     if (!opened.ok()) {

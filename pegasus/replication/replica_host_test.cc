@@ -127,6 +127,40 @@ TEST_F(ReplicaHostTest, BallotAndAcknowledgedWritesSurviveCrash) {
   }
 }
 
+// A replica directory from a build that gave each replica a log of its own
+// stops the server with a clear error, rather than being opened without the
+// records that log holds; an empty one (a reclaimed replica's leftover
+// directory) is no obstacle.
+TEST_F(ReplicaHostTest, AReplicaWithALogOfItsOwnStopsTheServer) {
+  Build({.hosts = 2, .partitions = 1, .replicas = 2});
+  ASSERT_TRUE(RunUntil([&] { return AllServed(); }, kSettleNs));
+  const Gpid gpid{kAppId, 0};
+  const int host = PrimaryOf(gpid);
+  MustPut(gpid, "k", "v");
+  FileSystem* disk = processes_[ProcessOf(host)]->disk();
+  const std::string own_log = "/data/1.0/plog";
+
+  CrashHost(host);
+  ASSERT_TRUE(disk->CreateDirs(own_log).ok());
+  ASSERT_TRUE(TryStartHost(host).ok());
+  ASSERT_NE(Host(host).replica(gpid), nullptr);
+
+  CrashHost(host);
+  absl::StatusOr<std::unique_ptr<WritableFile>> segment =
+      disk->NewWritableFile(own_log + "/log.1");
+  ASSERT_TRUE(segment.ok()) << segment.status();
+  ASSERT_TRUE((*segment)->Append("records").ok());
+  ASSERT_TRUE((*segment)->Sync().ok());
+  ASSERT_TRUE((*segment)->Close().ok());
+  const absl::Status started = TryStartHost(host);
+  EXPECT_EQ(ToErrorCode(started), ErrorCode::kNotSupported) << started;
+  EXPECT_NE(started.message().find("replica 1.0 has a log of its own"),
+            std::string_view::npos)
+      << started;
+  EXPECT_FALSE(processes_[ProcessOf(host)]->up());
+  EXPECT_EQ(disk->ReadFile(own_log + "/log.1").value_or(""), "records");
+}
+
 // A host whose beacons go unanswered loses its lease lease_ns after the last
 // answered one was sent, before the meta server's grace runs out: every
 // replica turns inactive and client requests are refused with

@@ -238,7 +238,13 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
 
   // Starts host `h` from whatever its disk holds.
   void StartHost(int h) {
-    absl::Status started = processes_[ProcessOf(h)]->Start(
+    absl::Status started = TryStartHost(h);
+    ASSERT_TRUE(started.ok()) << started;
+  }
+
+  // As StartHost; the error, if the host refuses to start, is returned.
+  absl::Status TryStartHost(int h) {
+    return processes_[ProcessOf(h)]->Start(
         [this, h](const sim::ProcessEnv& env)
             -> absl::StatusOr<std::unique_ptr<sim::Service>> {
           ReplicaHostOptions options;
@@ -266,7 +272,6 @@ class ReplicaHostTest : public testing::Test, public sim::EventGate {
                                    ReplicaHost::Start(options));
           return std::make_unique<HostService>(std::move(host));
         });
-    ASSERT_TRUE(started.ok()) << started;
   }
 
   // A power failure of host `h`: the host is destroyed mid-flight and its
