@@ -193,7 +193,12 @@ absl::StatusOr<std::unique_ptr<SharedLog>> SharedLog::Open(
 
 SharedLog::SharedLog(std::shared_ptr<Core> core) : core_(std::move(core)) {}
 
-SharedLog::~SharedLog() { core_->log.reset(); }
+// The log's strand may be running a task of the core now (a host that
+// failed to start is destroyed while its log thread runs): the log is
+// closed there, after what is queued.
+SharedLog::~SharedLog() {
+  core_->log_strand->Post([core = core_] { core->log.reset(); });
+}
 
 std::unique_ptr<ReplicaLog> SharedLog::Attach(
     Gpid gpid, uint64_t tag, Executor* strand,
@@ -222,9 +227,11 @@ ReplicaLog::ReplicaLog(std::shared_ptr<SharedLog::Core> core, Gpid gpid,
                        uint64_t tag, Executor* strand)
     : core_(std::move(core)), gpid_(gpid), tag_(tag), strand_(strand) {}
 
+ReplicaLog::~ReplicaLog() = default;
+
 // Posted after every append of this replica (a strand posts in order), so
 // no later append makes it keep records again.
-ReplicaLog::~ReplicaLog() {
+void ReplicaLog::Drop() {
   core_->log_strand->Post([core = core_, key = Key{gpid_, tag_}] {
     if (core->log == nullptr) return;
     core->replicas.erase(key);

@@ -40,8 +40,9 @@
 // ForgetUnattached run on one thread (the host's strand), Attach and
 // ForgetUnattached after Open returns. A ReplicaLog is used from the strand
 // given to Attach, and its callbacks run there. Destroy the SharedLog after
-// its ReplicaLogs, once the log's executor runs none of its tasks (after
-// ThreadPool::Shutdown, or on the one thread driving a ManualExecutor).
+// its ReplicaLogs, on any thread: the MutationLog is closed on the log's
+// strand after the tasks queued before (or with them, if the executor runs
+// no more tasks), so the log's executor must outlive the SharedLog.
 
 #ifndef PEGASUS_LOG_SHARED_LOG_H_
 #define PEGASUS_LOG_SHARED_LOG_H_
@@ -119,8 +120,10 @@ class ReplicaLog {
   using ReadCallback =
       absl::AnyInvocable<void(absl::StatusOr<std::vector<LogRecord>>)>;
 
-  // Its records are let go. Callbacks of its appends still run (or are
-  // dropped with the log); a pending Read's callback is dropped.
+  // Its records stay in the log, and are replayed to the replica at the
+  // next Open: closing a replica (a server stopping, or failing to start)
+  // loses nothing. Callbacks of its appends and reads still run, or are
+  // dropped with the log.
   ~ReplicaLog();
 
   ReplicaLog(const ReplicaLog&) = delete;
@@ -143,6 +146,10 @@ class ReplicaLog {
   // past them. The space goes back once no replica keeps a record of a
   // segment.
   void GarbageCollect(Decree durable_decree);
+
+  // The replica is gone for good (its directory is reclaimed): its records,
+  // those already appended included, are let go. Append nothing after.
+  void Drop();
 
  private:
   friend class SharedLog;

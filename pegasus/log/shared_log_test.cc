@@ -43,7 +43,7 @@ class SharedLogTest : public log_testing::LogTest {
   }
 
   // Attaches `gpid` with `tag` on replica_strand_; what is replayed to it
-  // goes to replayed_.
+  // goes to replayed_ (LogTest's).
   std::unique_ptr<ReplicaLog> Attach(SharedLog* shared, Gpid gpid,
                                      uint64_t tag) {
     return shared->Attach(gpid, tag, &replica_strand_, &replayed_);
@@ -90,7 +90,6 @@ class SharedLogTest : public log_testing::LogTest {
   bool on_replica_strand_ = false;
   std::vector<std::string> acked_;
   std::vector<absl::Status> statuses_;
-  std::vector<LogRecord> replayed_;
 };
 
 std::vector<LogRecord> Records(const std::vector<Decree>& decrees) {
@@ -273,6 +272,81 @@ TEST_F(SharedLogTest, AReplicaWhoseRecordsStorageLacksKeepsThemPastTheWindow) {
   // Decree 2 is not durable in a's storage: the log is its only copy.
   EXPECT_EQ(ReadAll(a.get(), 1), Records({2}));
   EXPECT_TRUE(mem_->FileExists(SegmentFile(1)));
+}
+
+// A replica closed without Drop (its server stopping, or failing to start
+// while the log runs on) keeps its records: the next Open replays them,
+// however much the other replicas collect meanwhile.
+TEST_F(SharedLogTest, AClosedReplicasRecordsStayForTheNextOpen) {
+  {
+    std::unique_ptr<SharedLog> shared =
+        OpenShared(Shared(SmallSegmentOptions()));
+    std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+    std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
+    for (Decree d : {1, 2}) Append(a.get(), "a", d);
+    RunAll();
+    a.reset();
+    RunAll();
+    for (Decree d = 1; d <= 12; ++d) {
+      Append(b.get(), "b", d);
+      RunAll();
+    }
+    b->GarbageCollect(12);
+    RunAll();
+    EXPECT_TRUE(mem_->FileExists(SegmentFile(1)));
+  }
+  RunAll();
+  std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  EXPECT_EQ(replayed_, Records({1, 2}));
+}
+
+// A dropped replica (reclaimed for good) lets go of its records at once,
+// those not yet durable in storage too.
+TEST_F(SharedLogTest, ADroppedReplicasRecordsAreLetGo) {
+  {
+    std::unique_ptr<SharedLog> shared =
+        OpenShared(Shared(SmallSegmentOptions()));
+    std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+    std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
+    for (Decree d : {1, 2}) Append(a.get(), "a", d);
+    a->Drop();
+    a.reset();
+    for (Decree d = 1; d <= 12; ++d) {
+      Append(b.get(), "b", d);
+      RunAll();
+    }
+    b->GarbageCollect(12);
+    RunAll();
+    EXPECT_FALSE(mem_->FileExists(SegmentFile(1)));
+  }
+  RunAll();
+  std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  EXPECT_TRUE(replayed_.empty());
+}
+
+// The SharedLog may be destroyed while its strand still has its tasks
+// queued: they run first, and the log closes after them.
+TEST_F(SharedLogTest, DestroyedWithTasksQueuedTheLogClosesAfterThem) {
+  std::unique_ptr<SharedLog> shared = OpenShared(Shared(Options()));
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  Append(a.get(), "a", 1);
+  RunAll();
+  Append(a.get(), "a", 2);
+  bool answered = false;
+  a->Read(1, 1 << 20, [&](absl::StatusOr<std::vector<LogRecord>> records) {
+    answered = true;
+    ASSERT_TRUE(records.ok()) << records.status();
+    EXPECT_EQ(*records, Records({1}));
+  });
+  a.reset();
+  shared.reset();
+  RunAll();
+  EXPECT_TRUE(answered);
+  // Decree 2 was queued in the log when it closed: never written, never
+  // acknowledged.
+  EXPECT_EQ(acked_, (std::vector<std::string>{"a:1"}));
 }
 
 TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {

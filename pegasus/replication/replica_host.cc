@@ -862,6 +862,7 @@ void ReplicaHost::Reclaim(Hosted* hosted, Ballot ballot) {
   hosted->replica.reset();
   hosted->partition.reset();
   hosted->engine.reset();
+  if (hosted->log != nullptr) hosted->log->Drop();
   hosted->log.reset();
   // Whatever is left is deleted at the next start.
   (void)RemoveFilesUnder(fs, hosted->dir, kReclaimedFile);
