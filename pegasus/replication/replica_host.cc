@@ -193,6 +193,10 @@ absl::Status ReplicaHost::RecoverAll() {
   log_options.log.sync_policy = options_.log_sync_policy;
   log_options.log.max_segment_bytes = options_.log_segment_bytes;
   log_options.log.max_group_commit_bytes = options_.log_segment_bytes / 2;
+  // The replicas bound what they have in the log's queue (their windows of
+  // prepared mutations), and a refused append stops a replica for good: the
+  // log shared by all of them takes whatever they send.
+  log_options.log.max_pending_bytes = std::numeric_limits<int64_t>::max();
   log_options.replica_reserve_bytes = options_.log_segment_bytes;
   log_options.reserve_window_bytes = 4 * options_.log_segment_bytes;
   absl::StatusOr<std::unique_ptr<SharedLog>> log = SharedLog::Open(log_options);
