@@ -63,8 +63,9 @@ namespace pegasus {
 struct MutationLogOptions {
   // Where the segments live. Not owned; must outlive the log. Required.
   FileSystem* file_system = nullptr;
-  // The replica's strand: group commits and callbacks run on it. Not owned;
-  // must outlive the log. Required.
+  // The log's strand (a shared log's own thread in a server): group
+  // commits and callbacks run on it. Not owned; must outlive the log.
+  // Required.
   Executor* executor = nullptr;
   // The log's directory, created when missing. The log owns the entries
   // named "log.*" in it and ignores others. Required.
