@@ -102,18 +102,19 @@ absl::Status MutationLog::Admit(Decree decree, int64_t bytes) {
   return absl::OkStatus();
 }
 
-void MutationLog::Append(Decree decree, std::string payload,
+bool MutationLog::Append(Decree decree, std::string payload,
                          AppendCallback done) {
   PEGASUS_CHECK(done != nullptr);
   const auto bytes =
       static_cast<int64_t>(log_internal::EncodedRecordBytes(payload.size()));
   if (absl::Status status = Admit(decree, bytes); !status.ok()) {
     FailLater(std::move(done), std::move(status));
-    return;
+    return false;
   }
   pending_bytes_ += bytes;
   queue_.push_back(Pending{decree, std::move(payload), std::move(done)});
   ScheduleGroupCommit();
+  return true;
 }
 
 void MutationLog::ScheduleGroupCommit() {

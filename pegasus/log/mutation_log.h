@@ -157,8 +157,10 @@ class MutationLog {
   // durable under the sync policy, or with the error (see above). Callbacks
   // of accepted records run in append order. The same decree may be
   // appended again (a record under a newer ballot supersedes an older one;
-  // that is the caller's business). REQUIRES: done is not null.
-  void Append(Decree decree, std::string payload, AppendCallback done);
+  // that is the caller's business). Returns whether the record was queued;
+  // when not, `done` gets the refusal later all the same. REQUIRES: done is
+  // not null.
+  bool Append(Decree decree, std::string payload, AppendCallback done);
 
   // Acknowledged records with decree >= from, in append order, from the
   // segments still kept: the longest run whose payloads total at most

@@ -247,9 +247,10 @@ void ReplicaLog::Append(Decree decree, std::string payload,
                            record = EncodeRecord(key, decree, payload),
                            strand = strand_, done = std::move(done)]() mutable {
     if (core->log == nullptr) return;
-    const Decree lsn = core->next_lsn++;
-    core->Keep(core->replicas[key], lsn, decree, bytes);
-    core->log->Append(
+    const Decree lsn = core->next_lsn;
+    // A record the log refuses (too large, or the log failed) is not kept:
+    // it would hold segments it is in none of.
+    const bool queued = core->log->Append(
         lsn, std::move(record),
         [strand, done = std::move(done)](absl::Status status) mutable {
           strand->Post(
@@ -257,6 +258,9 @@ void ReplicaLog::Append(Decree decree, std::string payload,
                 std::move(done)(std::move(status));
               });
         });
+    if (!queued) return;
+    ++core->next_lsn;
+    core->Keep(core->replicas[key], lsn, decree, bytes);
   });
 }
 

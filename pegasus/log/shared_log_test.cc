@@ -349,6 +349,30 @@ TEST_F(SharedLogTest, DestroyedWithTasksQueuedTheLogClosesAfterThem) {
   EXPECT_EQ(acked_, (std::vector<std::string>{"a:1"}));
 }
 
+// A record the log refuses (here too large for a group commit) is not
+// kept: it holds no segment, and the replica's next record is written.
+TEST_F(SharedLogTest, ARecordTheLogRefusesIsNotKept) {
+  std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));
+  std::unique_ptr<ReplicaLog> a = Attach(shared.get(), kA, 7);
+  std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
+  a->Append(1, std::string(1000, 'x'), [this](absl::Status status) {
+    statuses_.push_back(std::move(status));
+  });
+  RunAll();
+  ASSERT_EQ(statuses_.size(), 1u);
+  EXPECT_EQ(ToErrorCode(statuses_[0]), ErrorCode::kInvalidArgument);
+  for (Decree d = 1; d <= 12; ++d) {
+    Append(b.get(), "b", d);
+    RunAll();
+  }
+  b->GarbageCollect(12);
+  RunAll();
+  EXPECT_FALSE(mem_->FileExists(SegmentFile(1)));
+  Append(a.get(), "a", 1);
+  RunAll();
+  EXPECT_EQ(ReadAll(a.get(), 1), Records({1}));
+}
+
 TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
   {
     std::unique_ptr<SharedLog> shared =
