@@ -1,5 +1,7 @@
 #include "daemons/lib/daemon_core.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -17,8 +19,13 @@ absl::Status DaemonCore::Start(const std::string& listen,
   if (data_dir.empty()) {
     return PegasusError(ErrorCode::kInvalidArgument, "data_dir is required");
   }
-  if (threads < 1) {
-    return PegasusError(ErrorCode::kInvalidArgument, "threads must be >= 1");
+  if (threads < 0) {
+    return PegasusError(ErrorCode::kInvalidArgument,
+                        "threads must be >= 0 (0: one per core)");
+  }
+  if (threads == 0) {
+    threads =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   PEGASUS_RETURN_IF_ERROR(PosixFileSystem()->CreateDirs(data_dir));
   service_name_ = std::move(service_name);

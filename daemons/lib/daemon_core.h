@@ -40,12 +40,13 @@ class DaemonCore {
   DaemonCore(const DaemonCore&) = delete;
   DaemonCore& operator=(const DaemonCore&) = delete;
 
-  // Creates `data_dir`, starts `threads` strands, the links and the gRPC
+  // Creates `data_dir`, starts `threads` strands (0: one per core), the
+  // links and the gRPC
   // server on `listen` ("a.b.c.d:port"; port 0 picks a free one, whose
   // address becomes the node's id) with `service`, which the health service
   // reports NOT_SERVING (as `service_name`) until Serve. A second server on
   // a port in use fails. PERR_INVALID_ARGUMENT for a bad address, an empty
-  // directory or threads < 1; PERR_NETWORK_FAILURE when the port cannot be
+  // directory or threads < 0; PERR_NETWORK_FAILURE when the port cannot be
   // bound.
   absl::Status Start(const std::string& listen, const std::string& data_dir,
                      int threads, grpc::Service* service,

@@ -33,6 +33,7 @@ struct MetaDaemonOptions {
   std::string data_dir;
   // The HTTP port for /metrics: 0 picks a free one, -1 serves none.
   int http_port = 0;
+  // Worker threads; 0 means one per core.
   int threads = 2;
   MetaOptions meta;
   // Tables created when the store is empty (a new cluster).

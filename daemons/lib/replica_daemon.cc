@@ -1,7 +1,5 @@
 #include "daemons/lib/replica_daemon.h"
 
-#include <algorithm>
-#include <thread>
 #include <utility>
 
 #include "daemons/lib/daemon_core.h"
@@ -45,12 +43,9 @@ struct ReplicaDaemon::State {
 absl::Status ReplicaDaemon::State::Start() {
   absl::StatusOr<NodeId> meta = net::ParseServerAddress(options.meta);
   if (!meta.ok()) return meta.status();
-  PEGASUS_RETURN_IF_ERROR(core.Start(
-      options.listen, options.data_dir,
-      options.threads != 0
-          ? options.threads
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
-      &service, "pegasus.proto.Replica"));
+  PEGASUS_RETURN_IF_ERROR(core.Start(options.listen, options.data_dir,
+                                     options.threads, &service,
+                                     "pegasus.proto.Replica"));
   replication::ReplicaHostOptions host_options = options.host;
   host_options.self = core.self();
   host_options.meta = *meta;

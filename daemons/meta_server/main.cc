@@ -16,7 +16,7 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:34601",
 ABSL_FLAG(std::string, data_dir, "", "where the meta server keeps its state");
 ABSL_FLAG(int, http_port, 0,
           "port for /metrics on the listen ip (0: any free one; -1: none)");
-ABSL_FLAG(int, threads, 2, "worker threads");
+ABSL_FLAG(int, threads, 2, "worker threads (0: one per core)");
 ABSL_FLAG(int, grace_ms, 2000,
           "a replica server not heard from this long is declared dead and "
           "its primaries move; must exceed the servers' --lease_ms");
