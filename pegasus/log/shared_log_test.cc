@@ -60,6 +60,15 @@ class SharedLogTest : public log_testing::LogTest {
                 });
   }
 
+  // Appends decrees 1 to `last` to `log`, each in a group commit of its
+  // own, so that the records spread over segments.
+  void AppendEach(ReplicaLog* log, const std::string& name, Decree last) {
+    for (Decree d = 1; d <= last; ++d) {
+      Append(log, name, d);
+      RunAll();
+    }
+  }
+
   // Runs the log's strand and the replicas' strand until both are idle.
   void RunAll() {
     bool ran = true;
@@ -189,10 +198,7 @@ TEST_F(SharedLogTest, ASegmentGoesOnlyOnceNoReplicaKeepsARecordInIt) {
   std::unique_ptr<ReplicaLog> b = Attach(shared.get(), kB, 9);
   Append(b.get(), "b", 1);
   RunAll();
-  for (Decree d = 1; d <= 12; ++d) {
-    Append(a.get(), "a", d);
-    RunAll();
-  }
+  AppendEach(a.get(), "a", 12);
   ASSERT_TRUE(mem_->FileExists(SegmentFile(1)));
   // b's one record in the first segment holds it, and every later one.
   a->GarbageCollect(12);
@@ -240,10 +246,7 @@ TEST_F(SharedLogTest, AnIdleReplicasReserveHoldsNoRecordPastTheWindow) {
   a->GarbageCollect(2);
   RunAll();
   EXPECT_EQ(ReadAll(a.get(), 1), Records({1, 2}));
-  for (Decree d = 1; d <= 12; ++d) {
-    Append(b.get(), "b", d);
-    RunAll();
-  }
+  AppendEach(b.get(), "b", 12);
   // a writes nothing more; b's collection moves the window past a's
   // records, and they stop holding the first segment and those after it.
   b->GarbageCollect(12);
@@ -263,10 +266,7 @@ TEST_F(SharedLogTest, AReplicaWhoseRecordsStorageLacksKeepsThemPastTheWindow) {
   for (Decree d : {1, 2}) Append(a.get(), "a", d);
   RunAll();
   a->GarbageCollect(1);
-  for (Decree d = 1; d <= 12; ++d) {
-    Append(b.get(), "b", d);
-    RunAll();
-  }
+  AppendEach(b.get(), "b", 12);
   b->GarbageCollect(12);
   RunAll();
   // Decree 2 is not durable in a's storage: the log is its only copy.
@@ -287,10 +287,7 @@ TEST_F(SharedLogTest, AClosedReplicasRecordsStayForTheNextOpen) {
     RunAll();
     a.reset();
     RunAll();
-    for (Decree d = 1; d <= 12; ++d) {
-      Append(b.get(), "b", d);
-      RunAll();
-    }
+    AppendEach(b.get(), "b", 12);
     b->GarbageCollect(12);
     RunAll();
     EXPECT_TRUE(mem_->FileExists(SegmentFile(1)));
@@ -312,10 +309,7 @@ TEST_F(SharedLogTest, ADroppedReplicasRecordsAreLetGo) {
     for (Decree d : {1, 2}) Append(a.get(), "a", d);
     a->Drop();
     a.reset();
-    for (Decree d = 1; d <= 12; ++d) {
-      Append(b.get(), "b", d);
-      RunAll();
-    }
+    AppendEach(b.get(), "b", 12);
     b->GarbageCollect(12);
     RunAll();
     EXPECT_FALSE(mem_->FileExists(SegmentFile(1)));
@@ -361,10 +355,7 @@ TEST_F(SharedLogTest, ARecordTheLogRefusesIsNotKept) {
   RunAll();
   ASSERT_EQ(statuses_.size(), 1u);
   EXPECT_EQ(ToErrorCode(statuses_[0]), ErrorCode::kInvalidArgument);
-  for (Decree d = 1; d <= 12; ++d) {
-    Append(b.get(), "b", d);
-    RunAll();
-  }
+  AppendEach(b.get(), "b", 12);
   b->GarbageCollect(12);
   RunAll();
   EXPECT_FALSE(mem_->FileExists(SegmentFile(1)));
@@ -378,10 +369,7 @@ TEST_F(SharedLogTest, RecordsOfReplicasNeverAttachedAreLetGo) {
     std::unique_ptr<SharedLog> shared =
         OpenShared(Shared(SmallSegmentOptions()));
     std::unique_ptr<ReplicaLog> gone = Attach(shared.get(), kB, 9);
-    for (Decree d = 1; d <= 12; ++d) {
-      Append(gone.get(), "gone", d);
-      RunAll();
-    }
+    AppendEach(gone.get(), "gone", 12);
   }
   RunAll();
   std::unique_ptr<SharedLog> shared = OpenShared(Shared(SmallSegmentOptions()));

@@ -40,8 +40,9 @@
 // that hosts the links, whose Shutdown waits for every stream to end. The
 // destructor shuts down too and then waits for gRPC to let go of every
 // stream and for each stream's objects to be destroyed, so the channels go
-// last and on the caller's thread. Destroy whatever the receiver calls only after the executor has
-// stopped running this transport's deliveries (ThreadPool::Shutdown).
+// last and on the caller's thread. Destroy whatever the receiver calls only
+// after the executor has stopped running this transport's deliveries
+// (ThreadPool::Shutdown).
 //
 // Thread-safety: Send from any thread; the rest as the seam says.
 
